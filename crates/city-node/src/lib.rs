@@ -1,0 +1,175 @@
+//! A city node: one city's server. It owns the city's database, loads the city's seed on first
+//! start, and serves the programme subgraph at `/graphql` and a health check at `/health`.
+//! (The sync issue adds the change log and the pusher task here.)
+//!
+//! # Layout
+//! - [`Config`]: what a node needs to start.
+//! - [`AppState`], [`build`], [`router`], [`serve`]: the same entry points as the hub.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use axum::Router;
+use model::RegionCode;
+use serde::{Deserialize, Serialize};
+use store::{DatabaseConfig, Store};
+
+/// A node's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The city this node serves (GB/T 2260 code, e.g. 140800 for 运城).
+    pub city: Option<RegionCode>,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the default SQLite file (`node-<city>.db`).
+    pub data_dir: PathBuf,
+    /// The node's own database; empty URL means the SQLite file in `data_dir`.
+    pub database: DatabaseConfig,
+    /// GraphQL limits.
+    pub graphql: serving::GraphqlConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            city: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseConfig::default(),
+            graphql: serving::GraphqlConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The default port of a city's node: 8600 + the city's two middle digits
+    /// (运城 140800 → 8608, 临汾 141000 → 8610).
+    pub fn default_port(city: RegionCode) -> u16 {
+        8600 + ((city.get() / 100) % 100) as u16
+    }
+
+    /// The database to use: the configured URL, or `data_dir/node-<city>.db`.
+    pub fn effective_database(&self, city: RegionCode) -> DatabaseConfig {
+        if self.database.url.is_empty() {
+            DatabaseConfig {
+                max_connections: self.database.max_connections,
+                ..DatabaseConfig::sqlite_file(&self.data_dir.join(format!("node-{city}.db")))
+            }
+        } else {
+            self.database.clone()
+        }
+    }
+}
+
+/// Why a node cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No city was configured.
+    #[error("no city configured: pass --city or set city in the config file")]
+    NoCity,
+    /// The code is not a Shanxi city.
+    #[error("{0} is not a city of Shanxi (expected one of the 11 prefecture-level codes)")]
+    NotACity(RegionCode),
+    /// The data directory cannot be created.
+    #[error("cannot create data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The seed could not be loaded.
+    #[error(transparent)]
+    Seed(#[from] seed::load::LoadError),
+    /// The HTTP server failed.
+    #[error("HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Everything a running node shares between requests.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node's database.
+    pub store: Store,
+    /// The programme subgraph over it.
+    pub schema: city_schema::CitySchema,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the database (migrating it), loads the seed on first start, and builds the schema.
+pub async fn build(config: &Config) -> Result<AppState, Error> {
+    let city = config.city.ok_or(Error::NoCity)?;
+    if model::region::region(city).is_none_or(|r| r.level != model::RegionLevel::City) {
+        return Err(Error::NotACity(city));
+    }
+    let db = config.effective_database(city);
+    if !db.is_postgres() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    let store = Store::connect(&db, city).await?;
+    let outcome = seed::load::load(&store).await?;
+    tracing::info!(%city, ?outcome, backend = store.backend_name(), "city node ready");
+    let schema = city_schema::schema_builder()
+        .data(store.clone())
+        .limit_depth(config.graphql.max_depth)
+        .limit_complexity(config.graphql.max_complexity)
+        .finish();
+    Ok(AppState { store, schema })
+}
+
+/// The node's routes: `/graphql` and `/health`.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let store = state.store.clone();
+    let info = serde_json::json!({
+        "role": "node",
+        "region": state.store.owner().to_string(),
+        "database": state.store.backend_name(),
+    });
+    let health = serving::health_route(info, move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    });
+    serving::with_common_layers(
+        serving::graphql_routes(state.schema).merge(health),
+        &config.graphql,
+    )
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let state = build(&config).await?;
+    serve_state(state, &config, listener, shutdown).await
+}
+
+/// Serves an already built node.
+pub async fn serve_state(
+    state: AppState,
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    tracing::info!(%addr, city = %state.store.owner(), "city node listening");
+    axum::serve(listener, router(state, config))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)
+}

@@ -1,0 +1,349 @@
+//! Input types: filters and mutation inputs. Inputs carry global ids; [`local_id`] checks that
+//! an id names a record this server owns before anything touches the store.
+
+use async_graphql::{ID, InputObject};
+use model::{EntityKind, GlobalId, RegionCode};
+
+use crate::{
+    enums,
+    error::{GqlResult, invalid},
+};
+
+/// Resolves a global id of `kind` owned by `owner` to its local part.
+pub(crate) fn local_id(
+    field: &str,
+    id: &ID,
+    kind: EntityKind,
+    owner: RegionCode,
+) -> GqlResult<String> {
+    let parsed =
+        GlobalId::parse_as(id.as_str(), kind).map_err(|e| invalid(field, e.rule, e.message))?;
+    if parsed.owner != owner {
+        return Err(invalid(
+            field,
+            "WRONG_OWNER",
+            format!(
+                "`{}` belongs to region {}, this server owns {owner}",
+                id.as_str(),
+                parsed.owner
+            ),
+        ));
+    }
+    Ok(parsed.local)
+}
+
+fn opt_local(
+    field: &str,
+    id: &Option<ID>,
+    kind: EntityKind,
+    owner: RegionCode,
+) -> GqlResult<Option<String>> {
+    id.as_ref()
+        .map(|i| local_id(field, i, kind, owner))
+        .transpose()
+}
+
+pub(crate) fn period(field: &str, s: &str) -> GqlResult<model::Period> {
+    s.parse()
+        .map_err(|e: model::ValidationError| invalid(field, e.rule, e.message))
+}
+
+/// 单元筛选 — Which units to list.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct UnitFilterInput {
+    /// 项目 — Only units of this programme.
+    pub programme_id: Option<ID>,
+    /// 机构 — Only units at this institution.
+    pub institution_id: Option<ID>,
+    /// 组成部分 — Only units of this component.
+    pub component_id: Option<ID>,
+    /// 类别 — Only units of this kind.
+    pub kind: Option<enums::UnitKind>,
+}
+
+impl UnitFilterInput {
+    pub(crate) fn into_store(self, owner: RegionCode) -> GqlResult<store::UnitFilter> {
+        Ok(store::UnitFilter {
+            programme: opt_local(
+                "filter.programmeId",
+                &self.programme_id,
+                EntityKind::Programme,
+                owner,
+            )?,
+            institution: opt_local(
+                "filter.institutionId",
+                &self.institution_id,
+                EntityKind::Institution,
+                owner,
+            )?,
+            component: opt_local(
+                "filter.componentId",
+                &self.component_id,
+                EntityKind::Component,
+                owner,
+            )?,
+            kind: self.kind.map(Into::into),
+        })
+    }
+}
+
+/// 计划筛选 — Which plan items to list.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct PlanItemFilterInput {
+    /// 单元 — Only items of this unit.
+    pub unit_id: Option<ID>,
+    /// 项目 — Only items of units of this programme.
+    pub programme_id: Option<ID>,
+    /// 年度 — Only items whose period overlaps this year.
+    pub year: Option<i32>,
+    /// 类别 — Only items of this category.
+    pub category: Option<enums::PlanCategory>,
+    /// 存疑 — Only ambiguous (true) or only clear (false) items.
+    pub ambiguous: Option<bool>,
+}
+
+impl PlanItemFilterInput {
+    pub(crate) fn into_store(self, owner: RegionCode) -> GqlResult<store::PlanItemFilter> {
+        Ok(store::PlanItemFilter {
+            unit: opt_local("filter.unitId", &self.unit_id, EntityKind::Unit, owner)?,
+            programme: opt_local(
+                "filter.programmeId",
+                &self.programme_id,
+                EntityKind::Programme,
+                owner,
+            )?,
+            year: self.year,
+            category: self.category.map(Into::into),
+            ambiguous: self.ambiguous,
+        })
+    }
+}
+
+/// 范围 — What a target or actual is about.
+#[derive(InputObject, Debug, Clone)]
+pub struct ScopeInput {
+    /// 类别 — What kind of thing.
+    pub kind: enums::ScopeKind,
+    /// 标识 — Its global id, or the region code for a region.
+    pub id: ID,
+}
+
+impl ScopeInput {
+    pub(crate) fn into_model(self, field: &str, owner: RegionCode) -> GqlResult<model::Scope> {
+        let kind: model::ScopeKind = self.kind.into();
+        let entity = match kind {
+            model::ScopeKind::Region => {
+                let code: RegionCode = self
+                    .id
+                    .parse()
+                    .map_err(|e: model::ValidationError| invalid(field, e.rule, e.message))?;
+                return Ok(model::Scope {
+                    kind,
+                    id: code.to_string(),
+                });
+            }
+            model::ScopeKind::Programme => EntityKind::Programme,
+            model::ScopeKind::Component => EntityKind::Component,
+            model::ScopeKind::Institution => EntityKind::Institution,
+            model::ScopeKind::Unit => EntityKind::Unit,
+        };
+        Ok(model::Scope {
+            kind,
+            id: local_id(field, &self.id, entity, owner)?,
+        })
+    }
+}
+
+/// 目标/实绩筛选 — Which targets or actuals to list.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct MeasureFilterInput {
+    /// 指标代码 — Only values of this indicator.
+    pub indicator: Option<String>,
+    /// 年度 — Only values whose period overlaps this year.
+    pub year: Option<i32>,
+    /// 范围 — Only values for this scope (ignored where the field is already scoped).
+    pub scope: Option<ScopeInput>,
+}
+
+impl MeasureFilterInput {
+    pub(crate) fn into_store(self, owner: RegionCode) -> GqlResult<store::MeasureFilter> {
+        Ok(store::MeasureFilter {
+            indicator: self.indicator,
+            year: self.year,
+            scope: self
+                .scope
+                .map(|s| s.into_model("filter.scope.id", owner))
+                .transpose()?,
+        })
+    }
+}
+
+/// 单元输入 — A unit to create or replace.
+#[derive(InputObject, Debug, Clone)]
+pub struct UnitInput {
+    /// 本地标识 — Local id slug for a new unit; derived from `nameEn` when absent. Ignored on update.
+    pub local_id: Option<String>,
+    /// 项目 — The programme it is built under.
+    pub programme_id: ID,
+    /// 组成部分 — The component it belongs to.
+    pub component_id: Option<ID>,
+    /// 机构 — The institution.
+    pub institution_id: Option<ID>,
+    /// 类别 — What kind of unit.
+    pub kind: enums::UnitKind,
+    /// 中文名称 — Chinese name.
+    pub name_zh: String,
+    /// 英文名称 — English name.
+    pub name_en: String,
+    /// 建设目标水平 — The level it aims for.
+    pub target_level: Option<String>,
+    /// 目标年份 — By when.
+    pub target_year: Option<i32>,
+}
+
+impl UnitInput {
+    pub(crate) fn into_model(self, owner: RegionCode) -> GqlResult<model::Unit> {
+        Ok(model::Unit {
+            id: self.local_id.unwrap_or_default(),
+            programme: local_id(
+                "programmeId",
+                &self.programme_id,
+                EntityKind::Programme,
+                owner,
+            )?,
+            component: opt_local(
+                "componentId",
+                &self.component_id,
+                EntityKind::Component,
+                owner,
+            )?,
+            institution: opt_local(
+                "institutionId",
+                &self.institution_id,
+                EntityKind::Institution,
+                owner,
+            )?,
+            kind: self.kind.into(),
+            name_zh: self.name_zh,
+            name_en: self.name_en,
+            target_level: self.target_level,
+            target_year: self.target_year,
+            source: None,
+        })
+    }
+}
+
+/// 计划项输入 — A plan item to create or replace.
+#[derive(InputObject, Debug, Clone)]
+pub struct PlanItemInput {
+    /// 单元 — The unit.
+    pub unit_id: ID,
+    /// 期间 — A year (`2021`) or a span (`2020..2022`).
+    pub period: String,
+    /// 类别 — The table row.
+    pub category: enums::PlanCategory,
+    /// 内容 — The task, as written.
+    pub text: String,
+    /// 存疑 — True when the text cannot be read without guessing; then `note` must say why.
+    #[graphql(default)]
+    pub ambiguous: bool,
+    /// 备注 — Remark.
+    pub note: Option<String>,
+}
+
+impl PlanItemInput {
+    pub(crate) fn into_model(self, owner: RegionCode) -> GqlResult<model::PlanItem> {
+        Ok(model::PlanItem {
+            id: None,
+            unit: local_id("unitId", &self.unit_id, EntityKind::Unit, owner)?,
+            period: period("period", &self.period)?,
+            category: self.category.into(),
+            text: self.text,
+            ambiguous: self.ambiguous,
+            note: self.note,
+            source: None,
+        })
+    }
+}
+
+/// 目标输入 — A target to create or replace.
+#[derive(InputObject, Debug, Clone)]
+pub struct TargetInput {
+    /// 指标代码 — Catalogue code.
+    pub indicator: String,
+    /// 范围 — What it is about.
+    pub scope: ScopeInput,
+    /// 期间 — By when: a year, or a span.
+    pub period: String,
+    /// 取值方式 — How to read the number.
+    pub comparator: enums::Comparator,
+    /// 数值 — The value (all comparators but RANGE and UNKNOWN).
+    pub value: Option<f64>,
+    /// 下限 — Lower bound (RANGE).
+    pub min: Option<f64>,
+    /// 上限 — Upper bound (RANGE).
+    pub max: Option<f64>,
+    /// 计量单位 — Unit of measure; must match the indicator's.
+    pub unit: Option<String>,
+    /// 限定词 — Hedge word (力争, 左右 …).
+    pub qualifier: Option<String>,
+    /// 存疑 — True when the number cannot be read without guessing.
+    #[graphql(default)]
+    pub ambiguous: bool,
+    /// 备注 — Remark.
+    pub note: Option<String>,
+}
+
+impl TargetInput {
+    pub(crate) fn into_model(self, owner: RegionCode) -> GqlResult<model::Target> {
+        Ok(model::Target {
+            id: None,
+            indicator: self.indicator,
+            scope: self.scope.into_model("scope.id", owner)?,
+            period: period("period", &self.period)?,
+            value: model::TargetValue {
+                comparator: self.comparator.into(),
+                value: self.value,
+                min: self.min,
+                max: self.max,
+            },
+            unit: self.unit,
+            qualifier: self.qualifier,
+            ambiguous: self.ambiguous,
+            note: self.note,
+            source: None,
+        })
+    }
+}
+
+/// 实绩输入 — An actual to record or replace.
+#[derive(InputObject, Debug, Clone)]
+pub struct ActualInput {
+    /// 指标代码 — Catalogue code.
+    pub indicator: String,
+    /// 范围 — What it is about.
+    pub scope: ScopeInput,
+    /// 期间 — The period it covers: a year, a month, or a span (`2019-01..2019-10`).
+    pub period: String,
+    /// 数值 — The value.
+    pub value: f64,
+    /// 计量单位 — Unit of measure; must match the indicator's.
+    pub unit: Option<String>,
+    /// 备注 — Remark.
+    pub note: Option<String>,
+}
+
+impl ActualInput {
+    pub(crate) fn into_model(self, owner: RegionCode) -> GqlResult<model::Actual> {
+        Ok(model::Actual {
+            id: None,
+            indicator: self.indicator,
+            scope: self.scope.into_model("scope.id", owner)?,
+            period: period("period", &self.period)?,
+            value: self.value,
+            unit: self.unit,
+            note: self.note,
+            source: None,
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! The `xingyi` command line: parsing, configuration layering, tracing set-up and the local
+//! federation. It holds no domain logic: every subcommand calls a server crate's `serve`.
+//!
+//! # Layout
+//! - [`Cli`], [`Command`]: the arguments.
+//! - [`config`]: layered configuration.
+//! - [`local`]: `xingyi local`.
+//! - [`run`]: dispatch.
+
+pub mod config;
+pub mod local;
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use model::RegionCode;
+
+/// 兴医 xingyi — Shanxi's “136” programme tracker: a province hub federating city nodes.
+#[derive(Debug, Parser)]
+#[command(name = "xingyi", version, about)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "XINGYI_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the hub and the 运城 and 临汾 nodes locally, each with its own SQLite file, seeded.
+    Local {
+        /// Directory for the SQLite files.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+        /// Hub port.
+        #[arg(long, default_value_t = province_hub::DEFAULT_PORT)]
+        hub_port: u16,
+        /// 运城 (140800) node port.
+        #[arg(long, default_value_t = 8608)]
+        yuncheng_port: u16,
+        /// 临汾 (141000) node port.
+        #[arg(long, default_value_t = 8610)]
+        linfen_port: u16,
+    },
+    /// Run the province hub.
+    Hub {
+        /// TOML config file (see config/hub.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (overrides the config).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data directory (overrides the config).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Run one city's node.
+    Node {
+        /// The city's GB/T 2260 code, e.g. 140800 (运城) or 141000 (临汾).
+        #[arg(long)]
+        city: Option<RegionCode>,
+        /// TOML config file (see config/node-yuncheng.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on (overrides the config; default port 86xx from the city code).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data directory (overrides the config).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+/// Installs the tracing subscriber (stderr; `XINGYI_LOG` or `RUST_LOG` filter, default `info`).
+pub fn init_tracing(format: LogFormat) {
+    let filter = std::env::var("XINGYI_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".to_owned());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Runs a parsed command until it stops or a shutdown signal arrives.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Local {
+            data_dir,
+            host,
+            hub_port,
+            yuncheng_port,
+            linfen_port,
+        } => {
+            let opts = local::LocalOptions {
+                data_dir,
+                host,
+                hub_port,
+                yuncheng_port,
+                linfen_port,
+            };
+            let fed = local::start(&opts).await?;
+            println!(
+                "xingyi local federation is up (data in {}):",
+                opts.data_dir.display()
+            );
+            for line in fed.describe() {
+                println!("  {line}");
+            }
+            fed.run_until(serving::shutdown_signal()).await
+        }
+        Command::Hub {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let mut cfg: province_hub::Config = config::load(config.as_deref())?;
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+            }
+            let listener = bind(cfg.listen).await?;
+            province_hub::serve(cfg, listener, serving::shutdown_signal())
+                .await
+                .context("the hub stopped")
+        }
+        Command::Node {
+            city,
+            config,
+            listen,
+            data_dir,
+        } => {
+            let mut cfg: city_node::Config = config::load(config.as_deref())?;
+            if city.is_some() {
+                cfg.city = city;
+            }
+            let code = cfg
+                .city
+                .context("no city: pass --city 140800 or set `city` in the config file")?;
+            if let Some(l) = listen {
+                cfg.listen = l;
+            } else if cfg.listen.port() == 0 {
+                cfg.listen.set_port(city_node::Config::default_port(code));
+            }
+            if let Some(d) = data_dir {
+                cfg.data_dir = d;
+            }
+            let listener = bind(cfg.listen).await?;
+            city_node::serve(cfg, listener, serving::shutdown_signal())
+                .await
+                .context("the node stopped")
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! `xingyi local`: the hub plus the 运城 and 临汾 nodes in one process, each a separate server
+//! on its own port with its own SQLite file under the data directory, seeded on first start.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use model::{
+    RegionCode,
+    region::{LINFEN, YUNCHENG},
+};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+
+/// Where to run.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Directory for the three SQLite files.
+    pub data_dir: PathBuf,
+    /// Address to bind (port is per server).
+    pub host: std::net::IpAddr,
+    /// Hub port (0 picks a free one).
+    pub hub_port: u16,
+    /// 运城 node port (0 picks a free one).
+    pub yuncheng_port: u16,
+    /// 临汾 node port (0 picks a free one).
+    pub linfen_port: u16,
+}
+
+/// The cities `local` starts.
+pub const LOCAL_CITIES: [RegionCode; 2] = [YUNCHENG, LINFEN];
+
+/// A running local federation.
+#[derive(Debug)]
+pub struct LocalFederation {
+    /// The hub's address.
+    pub hub: SocketAddr,
+    /// Each node's city and address.
+    pub nodes: Vec<(RegionCode, SocketAddr)>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl LocalFederation {
+    /// Lines naming each server's GraphQL URL.
+    pub fn describe(&self) -> Vec<String> {
+        let name = |c: RegionCode| model::region::region(c).map_or("?", |r| r.name_zh);
+        let mut out = vec![format!(
+            "hub  {} {}  http://{}/graphql",
+            name(model::region::SHANXI),
+            model::region::SHANXI,
+            self.hub
+        )];
+        for (city, addr) in &self.nodes {
+            out.push(format!(
+                "node {} {}  http://{addr}/graphql",
+                name(*city),
+                city
+            ));
+        }
+        out
+    }
+
+    /// Stops every server and waits for them to drain.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.join_all().await
+    }
+
+    /// Waits until every server stops; the first failure stops the others.
+    pub async fn join_all(&mut self) -> anyhow::Result<()> {
+        let mut first_err = None;
+        while let Some(res) = self.tasks.join_next().await {
+            let res = res.context("a server task panicked").and_then(|r| r);
+            if let Err(e) = res {
+                let _ = self.stop.send(true);
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Stops everything when `signal` resolves, then waits.
+    pub async fn run_until(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        tokio::select! {
+            () = signal => self.shutdown().await,
+            res = self.join_all() => res,
+        }
+    }
+}
+
+fn stopped(
+    mut rx: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    async move {
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Builds (migrates, seeds) and starts the three servers; returns once all listen.
+pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
+    let (stop, rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let hub_config = province_hub::Config {
+        listen: SocketAddr::new(opts.host, opts.hub_port),
+        data_dir: opts.data_dir.clone(),
+        ..province_hub::Config::default()
+    };
+    let hub_state = province_hub::build(&hub_config)
+        .await
+        .context("starting the hub")?;
+    let listener = TcpListener::bind(hub_config.listen)
+        .await
+        .with_context(|| format!("binding the hub to {}", hub_config.listen))?;
+    let hub = listener.local_addr()?;
+    let shutdown = stopped(rx.clone());
+    tasks.spawn(async move {
+        Ok(province_hub::serve_state(hub_state, &hub_config, listener, shutdown).await?)
+    });
+
+    let mut nodes = Vec::new();
+    for (city, port) in [(YUNCHENG, opts.yuncheng_port), (LINFEN, opts.linfen_port)] {
+        let config = city_node::Config {
+            city: Some(city),
+            listen: SocketAddr::new(opts.host, port),
+            data_dir: opts.data_dir.clone(),
+            ..city_node::Config::default()
+        };
+        let state = city_node::build(&config)
+            .await
+            .with_context(|| format!("starting the {city} node"))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding the {city} node to {}", config.listen))?;
+        nodes.push((city, listener.local_addr()?));
+        let shutdown = stopped(rx.clone());
+        tasks.spawn(async move {
+            Ok(city_node::serve_state(state, &config, listener, shutdown).await?)
+        });
+    }
+    Ok(LocalFederation {
+        hub,
+        nodes,
+        stop,
+        tasks,
+    })
+}

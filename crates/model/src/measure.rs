@@ -1,0 +1,465 @@
+//! Targets and actuals: values of a catalogue indicator for a scope (programme, component,
+//! unit, institution or region) and a period. Targets keep the document's shape: an exact
+//! value, a floor (以上), an approximate value (左右), a range (1-2), or, for a cell that
+//! cannot be read without guessing, no value at all and a note.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Indicator, Period, Source, Violations};
+
+/// What a target or actual is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKind {
+    /// A whole programme.
+    Programme,
+    /// A component of a programme.
+    Component,
+    /// An institution.
+    Institution,
+    /// A unit.
+    Unit,
+    /// A region (a county, a city).
+    Region,
+}
+
+impl ScopeKind {
+    /// Snake-case name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Programme => "programme",
+            Self::Component => "component",
+            Self::Institution => "institution",
+            Self::Unit => "unit",
+            Self::Region => "region",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Programme,
+            Self::Component,
+            Self::Institution,
+            Self::Unit,
+            Self::Region,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// The thing a value is about: a local id of the owning server, or a region code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// What kind of thing.
+    pub kind: ScopeKind,
+    /// Its local id (or region code for `Region`).
+    pub id: String,
+}
+
+/// How a target's number is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Comparator {
+    /// Exactly `value`.
+    Exact,
+    /// `value` or more (以上, 不少于, 达到 … 以上).
+    AtLeast,
+    /// `value` or less.
+    AtMost,
+    /// About `value` (左右).
+    About,
+    /// Between `min` and `max` inclusive (1-2, 150-200万).
+    Range,
+    /// The document's cell cannot be read without guessing; no number is stored.
+    Unknown,
+}
+
+impl Comparator {
+    /// Snake-case name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::AtLeast => "at_least",
+            Self::AtMost => "at_most",
+            Self::About => "about",
+            Self::Range => "range",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Exact,
+            Self::AtLeast,
+            Self::AtMost,
+            Self::About,
+            Self::Range,
+            Self::Unknown,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
+}
+
+/// A target's number, in the document's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetValue {
+    /// How to read it.
+    pub comparator: Comparator,
+    /// The value, for every comparator but `Range` and `Unknown`.
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Lower bound, for `Range`.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper bound, for `Range`.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl TargetValue {
+    /// Checks that the right numbers are present for the comparator, and each suits the
+    /// indicator.
+    pub fn validate(&self, indicator: Option<&Indicator>) -> Violations {
+        let mut v = Violations::new();
+        match self.comparator {
+            Comparator::Range => {
+                v.check(
+                    self.value.is_none(),
+                    "value",
+                    "SHAPE",
+                    "a range has min and max, not value",
+                );
+                match (self.min, self.max) {
+                    (Some(lo), Some(hi)) => v.check(
+                        lo <= hi,
+                        "max",
+                        "RANGE_INVERTED",
+                        "max must not be below min",
+                    ),
+                    _ => v.push("min", "SHAPE", "a range needs min and max"),
+                }
+            }
+            Comparator::Unknown => v.check(
+                self.value.is_none() && self.min.is_none() && self.max.is_none(),
+                "value",
+                "SHAPE",
+                "an unknown value carries no number",
+            ),
+            _ => {
+                v.check(self.value.is_some(), "value", "SHAPE", "value is required");
+                v.check(
+                    self.min.is_none() && self.max.is_none(),
+                    "min",
+                    "SHAPE",
+                    "only a range has min and max",
+                );
+            }
+        }
+        if let Some(ind) = indicator {
+            for (field, x) in [("value", self.value), ("min", self.min), ("max", self.max)] {
+                if let Some(x) = x {
+                    ind.check_value(field, x, &mut v);
+                }
+            }
+        }
+        v
+    }
+
+    /// The single number a comparison may use as the target (midpoint of a range); `None` when
+    /// the value is unknown.
+    pub fn point(&self) -> Option<f64> {
+        match self.comparator {
+            Comparator::Range => Some((self.min? + self.max?) / 2.0),
+            Comparator::Unknown => None,
+            _ => self.value,
+        }
+    }
+}
+
+/// A target value of an indicator for a scope and period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// Local id; the seed loader numbers targets when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Catalogue code.
+    pub indicator: String,
+    /// What it is about.
+    pub scope: Scope,
+    /// By when (a year, or the span it covers).
+    pub period: Period,
+    /// The number, in the document's shape.
+    pub value: TargetValue,
+    /// Unit of measure as entered; must match the indicator's when given.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// The document's hedge word, kept: 力争, 左右, 以上 …
+    #[serde(default)]
+    pub qualifier: Option<String>,
+    /// True when the document's cell cannot be read without guessing.
+    #[serde(default)]
+    pub ambiguous: bool,
+    /// Why it is ambiguous, or any remark.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where it is stated.
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+impl Target {
+    /// Checks fields against the indicator and the programme's period (when known).
+    pub fn validate(
+        &self,
+        indicator: Option<&Indicator>,
+        programme_period: Option<Period>,
+    ) -> Violations {
+        let mut v = Violations::new();
+        v.require_text("indicator", &self.indicator);
+        v.require_text("scope.id", &self.scope.id);
+        v.extend_prefixed("value", self.value.validate(indicator));
+        check_unit(&mut v, self.unit.as_deref(), indicator);
+        check_period(&mut v, self.period, programme_period);
+        v.check(
+            !self.ambiguous || self.note.as_deref().is_some_and(|n| !n.trim().is_empty()),
+            "note",
+            "AMBIGUITY_UNEXPLAINED",
+            "an ambiguous target must say why in its note",
+        );
+        v.check(
+            self.value.comparator != crate::Comparator::Unknown || self.ambiguous,
+            "ambiguous",
+            "SHAPE",
+            "a target without a number must be marked ambiguous",
+        );
+        if let Some(s) = &self.source {
+            v.extend_prefixed("source", s.validate());
+        }
+        v
+    }
+}
+
+/// A reported value of an indicator for a scope and period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actual {
+    /// Local id; the seed loader numbers actuals when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Catalogue code.
+    pub indicator: String,
+    /// What it is about.
+    pub scope: Scope,
+    /// The period it covers (a year, or a span such as `2019-01..2019-10`).
+    pub period: Period,
+    /// The value.
+    pub value: f64,
+    /// Unit of measure as entered; must match the indicator's when given.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Any remark (e.g. how the period was read).
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Where it is stated.
+    #[serde(default)]
+    pub source: Option<Source>,
+}
+
+impl Actual {
+    /// Checks fields against the indicator and the programme's period (when known).
+    pub fn validate(
+        &self,
+        indicator: Option<&Indicator>,
+        programme_period: Option<Period>,
+    ) -> Violations {
+        let mut v = Violations::new();
+        v.require_text("indicator", &self.indicator);
+        v.require_text("scope.id", &self.scope.id);
+        if let Some(ind) = indicator {
+            ind.check_value("value", self.value, &mut v);
+        } else if !self.value.is_finite() {
+            v.push("value", "NOT_A_NUMBER", "must be a finite number");
+        }
+        check_unit(&mut v, self.unit.as_deref(), indicator);
+        check_period(&mut v, self.period, programme_period);
+        if let Some(s) = &self.source {
+            v.extend_prefixed("source", s.validate());
+        }
+        v
+    }
+}
+
+fn check_unit(v: &mut Violations, unit: Option<&str>, indicator: Option<&Indicator>) {
+    if let (Some(unit), Some(ind)) = (unit, indicator) {
+        v.check(
+            unit == ind.unit,
+            "unit",
+            "UNIT_MISMATCH",
+            format!("{} is measured in {}, not {unit}", ind.code, ind.unit),
+        );
+    }
+}
+
+fn check_period(v: &mut Violations, period: Period, programme_period: Option<Period>) {
+    if let Some(p) = programme_period {
+        v.check(
+            p.contains(&period),
+            "period",
+            "OUT_OF_PERIOD",
+            format!("{period} is outside the programme period {p}"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Aggregation, ValueType};
+
+    fn beds() -> Indicator {
+        Indicator {
+            code: "beds_added".into(),
+            name_zh: "新增床位".into(),
+            name_en: "Beds added".into(),
+            unit: "张".into(),
+            value_type: ValueType::Integer,
+            aggregation: Aggregation::Sum,
+            description_zh: None,
+        }
+    }
+
+    fn target(value: TargetValue) -> Target {
+        Target {
+            id: None,
+            indicator: "beds_added".into(),
+            scope: Scope {
+                kind: ScopeKind::Unit,
+                id: "cardiology".into(),
+            },
+            period: "2020".parse().unwrap(),
+            value,
+            unit: None,
+            qualifier: None,
+            ambiguous: false,
+            note: None,
+            source: None,
+        }
+    }
+
+    fn exact(x: f64) -> TargetValue {
+        TargetValue {
+            comparator: Comparator::Exact,
+            value: Some(x),
+            min: None,
+            max: None,
+        }
+    }
+
+    fn rules(v: &Violations) -> Vec<(&str, &str)> {
+        v.0.iter().map(|e| (e.field.as_str(), e.rule)).collect()
+    }
+
+    #[test]
+    fn a_valid_target_passes() {
+        let p: Period = "2020..2022".parse().unwrap();
+        assert!(
+            target(exact(50.0))
+                .validate(Some(&beds()), Some(p))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn counts_are_non_negative_whole_numbers() {
+        assert_eq!(
+            rules(&target(exact(-1.0)).validate(Some(&beds()), None)),
+            [("value.value", "NEGATIVE")]
+        );
+        assert_eq!(
+            rules(&target(exact(1.5)).validate(Some(&beds()), None)),
+            [("value.value", "NOT_AN_INTEGER")]
+        );
+    }
+
+    #[test]
+    fn unit_must_match_indicator() {
+        let mut t = target(exact(5.0));
+        t.unit = Some("名".into());
+        assert_eq!(
+            rules(&t.validate(Some(&beds()), None)),
+            [("unit", "UNIT_MISMATCH")]
+        );
+    }
+
+    #[test]
+    fn period_inside_programme() {
+        let mut t = target(exact(5.0));
+        t.period = "2023".parse().unwrap();
+        let p: Period = "2020..2022".parse().unwrap();
+        assert_eq!(
+            rules(&t.validate(Some(&beds()), Some(p))),
+            [("period", "OUT_OF_PERIOD")]
+        );
+    }
+
+    #[test]
+    fn ranges_and_unknowns_keep_their_shape() {
+        let range = TargetValue {
+            comparator: Comparator::Range,
+            value: None,
+            min: Some(2.0),
+            max: Some(1.0),
+        };
+        assert_eq!(
+            rules(&target(range).validate(None, None)),
+            [("value.max", "RANGE_INVERTED")]
+        );
+        let ok = TargetValue {
+            comparator: Comparator::Range,
+            value: None,
+            min: Some(1.0),
+            max: Some(2.0),
+        };
+        assert_eq!(ok.point(), Some(1.5));
+        let unknown = TargetValue {
+            comparator: Comparator::Unknown,
+            value: None,
+            min: None,
+            max: None,
+        };
+        let mut t = target(unknown);
+        assert_eq!(rules(&t.validate(None, None)), [("ambiguous", "SHAPE")]);
+        t.ambiguous = true;
+        t.note = Some("two numbers under three columns".into());
+        assert!(t.validate(None, None).is_empty());
+        assert_eq!(unknown.point(), None);
+    }
+
+    #[test]
+    fn actuals_check_value_type() {
+        let a = Actual {
+            id: None,
+            indicator: "beds_added".into(),
+            scope: Scope {
+                kind: ScopeKind::Unit,
+                id: "x".into(),
+            },
+            period: "2019-01..2019-10".parse().unwrap(),
+            value: f64::NAN,
+            unit: None,
+            note: None,
+            source: None,
+        };
+        assert_eq!(
+            rules(&a.validate(Some(&beds()), None)),
+            [("value", "NOT_A_NUMBER")]
+        );
+    }
+}

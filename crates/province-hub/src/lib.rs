@@ -1,0 +1,172 @@
+//! The province hub. It owns the province's database (the 136 programme, province-level
+//! institutions and units, the indicator catalogue), loads the province seed on first start,
+//! and serves the province subgraph at `/graphql`. The federation issue adds delegation of city
+//! fields to city nodes; the sync issue adds the replicas.
+//!
+//! # Layout
+//! - [`Config`]: what the hub needs to start.
+//! - [`AppState`], [`build`], [`router`], [`serve`]: the same entry points as a city node.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use axum::Router;
+use model::region::SHANXI;
+use serde::{Deserialize, Serialize};
+use store::{DatabaseConfig, Store};
+
+/// The hub's default port.
+pub const DEFAULT_PORT: u16 = 8600;
+
+/// The hub's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the default SQLite file (`hub.db`).
+    pub data_dir: PathBuf,
+    /// The hub's own database; empty URL means the SQLite file in `data_dir`.
+    pub database: DatabaseConfig,
+    /// GraphQL limits.
+    pub graphql: serving::GraphqlConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseConfig::default(),
+            graphql: serving::GraphqlConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The database to use: the configured URL, or `data_dir/hub.db`.
+    pub fn effective_database(&self) -> DatabaseConfig {
+        if self.database.url.is_empty() {
+            DatabaseConfig {
+                max_connections: self.database.max_connections,
+                ..DatabaseConfig::sqlite_file(&self.data_dir.join("hub.db"))
+            }
+        } else {
+            self.database.clone()
+        }
+    }
+}
+
+/// Why the hub cannot start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data directory cannot be created.
+    #[error("cannot create data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// The seed could not be loaded.
+    #[error(transparent)]
+    Seed(#[from] seed::load::LoadError),
+    /// The HTTP server failed.
+    #[error("HTTP server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Everything the running hub shares between requests.
+#[derive(Clone)]
+pub struct AppState {
+    /// The hub's database.
+    pub store: Store,
+    /// The province subgraph over it.
+    pub schema: city_schema::CitySchema,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The province subgraph's schema over `store`, with `config`'s limits. Today it has the same
+/// types as a city's subgraph (served from the province's data); the federation issue adds the
+/// hub-only fields.
+pub fn province_schema(store: Store, config: &serving::GraphqlConfig) -> city_schema::CitySchema {
+    city_schema::schema_builder()
+        .data(store)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .finish()
+}
+
+/// The province subgraph's federation SDL (`schema/province.graphql`).
+pub fn province_sdl() -> String {
+    city_schema::sdl()
+}
+
+/// Opens the database (migrating it), loads the province seed on first start, builds the schema.
+pub async fn build(config: &Config) -> Result<AppState, Error> {
+    let db = config.effective_database();
+    if !db.is_postgres() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    let store = Store::connect(&db, SHANXI).await?;
+    let outcome = seed::load::load(&store).await?;
+    tracing::info!(
+        ?outcome,
+        backend = store.backend_name(),
+        "province hub ready"
+    );
+    let schema = province_schema(store.clone(), &config.graphql);
+    Ok(AppState { store, schema })
+}
+
+/// The hub's routes: `/graphql` and `/health`.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let store = state.store.clone();
+    let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
+    let health = serving::health_route(info, move || {
+        let store = store.clone();
+        async move { store.ping().await.map_err(|e| e.to_string()) }
+    });
+    serving::with_common_layers(
+        serving::graphql_routes(state.schema).merge(health),
+        &config.graphql,
+    )
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let state = build(&config).await?;
+    serve_state(state, &config, listener, shutdown).await
+}
+
+/// Serves an already built hub.
+pub async fn serve_state(
+    state: AppState,
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Error> {
+    let addr = listener.local_addr().map_err(Error::Serve)?;
+    tracing::info!(%addr, "province hub listening");
+    axum::serve(listener, router(state, config))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve)
+}

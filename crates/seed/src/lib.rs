@@ -1,0 +1,453 @@
+//! Seed data: every fact xingyi ships, transcribed from the five source documents into
+//! reviewable TOML files (`data/*.toml`), each value citing its document and quoting it.
+//!
+//! The files and the original texts (`sources/*.txt`) are compiled into the binary, so a fresh
+//! `xingyi local` needs nothing beside it. [`SeedFile::check`] enforces what a reviewer would:
+//! every reference resolves, every entity validates, every quote is found verbatim in its
+//! document, and every number of a target or actual appears in its quote — so no number can be
+//! invented without a test failing.
+//!
+//! # Layout
+//! - [`SeedFile`]: one file = everything one server owns (province hub, or one city node).
+//! - [`check`](SeedFile::check): the fidelity rules above.
+//! - [`province`], [`for_region`]: the embedded files.
+//! - [`load`]: loading a server's seed into its store on first start.
+
+pub mod load;
+
+use std::collections::{BTreeMap, HashSet};
+
+use model::{
+    Actual, Component, Document, Indicator, Institution, PlanItem, Programme, RegionCode,
+    ScopeKind, Target, Unit, source::normalise,
+};
+use serde::Deserialize;
+
+/// Everything one server owns, as transcribed from the documents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedFile {
+    /// The region whose server owns these records.
+    pub owner: RegionCode,
+    /// Source documents cited below.
+    #[serde(default)]
+    pub documents: Vec<Document>,
+    /// Indicator catalogue entries (province file only).
+    #[serde(default)]
+    pub indicators: Vec<Indicator>,
+    /// Programmes.
+    #[serde(default)]
+    pub programmes: Vec<Programme>,
+    /// Components of the programmes.
+    #[serde(default)]
+    pub components: Vec<Component>,
+    /// Institutions.
+    #[serde(default)]
+    pub institutions: Vec<Institution>,
+    /// Units.
+    #[serde(default)]
+    pub units: Vec<Unit>,
+    /// Yearly plan items.
+    #[serde(default)]
+    pub plan_items: Vec<PlanItem>,
+    /// Targets.
+    #[serde(default)]
+    pub targets: Vec<Target>,
+    /// Actuals.
+    #[serde(default)]
+    pub actuals: Vec<Actual>,
+}
+
+/// Why a seed file is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The TOML does not parse or does not match the model.
+    #[error("seed file {file} does not parse")]
+    Parse {
+        /// Which file.
+        file: &'static str,
+        /// The parser's error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// The file parses but breaks fidelity rules.
+    #[error("seed file for {owner} breaks {} rule(s):\n{}", .problems.len(), .problems.join("\n"))]
+    Invalid {
+        /// Owner of the file.
+        owner: RegionCode,
+        /// One line per problem.
+        problems: Vec<String>,
+    },
+}
+
+/// The embedded source documents, by file name.
+pub static SOURCES: &[(&str, &str)] = &[
+    (
+        "000_dfa8a82774f70731.txt",
+        include_str!("../sources/000_dfa8a82774f70731.txt"),
+    ),
+    (
+        "001_e6a85d9cf3d697fa.txt",
+        include_str!("../sources/001_e6a85d9cf3d697fa.txt"),
+    ),
+    (
+        "002_1419e6c5d61b6d51.txt",
+        include_str!("../sources/002_1419e6c5d61b6d51.txt"),
+    ),
+    (
+        "003_705c365a090a453e.txt",
+        include_str!("../sources/003_705c365a090a453e.txt"),
+    ),
+    (
+        "004_a31d24ebf5ad9bbd.txt",
+        include_str!("../sources/004_a31d24ebf5ad9bbd.txt"),
+    ),
+];
+
+const PROVINCE: (&str, &str) = ("province.toml", include_str!("../data/province.toml"));
+const CITIES: &[(&str, &str)] = &[
+    ("yuncheng.toml", include_str!("../data/yuncheng.toml")),
+    ("linfen.toml", include_str!("../data/linfen.toml")),
+];
+
+/// The text of an embedded source document.
+pub fn source_text(file: &str) -> Option<&'static str> {
+    SOURCES.iter().find(|(f, _)| *f == file).map(|(_, t)| *t)
+}
+
+fn parse(file: &'static str, text: &str) -> Result<SeedFile, Error> {
+    toml::from_str(text).map_err(|source| Error::Parse { file, source })
+}
+
+/// The province hub's seed.
+pub fn province() -> Result<SeedFile, Error> {
+    parse(PROVINCE.0, PROVINCE.1)
+}
+
+/// The seed of the server owning `owner`: the province file for 140000, a city file for a city
+/// with documents, and `None` for a city without any.
+pub fn for_region(owner: RegionCode) -> Result<Option<SeedFile>, Error> {
+    if owner == model::region::SHANXI {
+        return province().map(Some);
+    }
+    for (file, text) in CITIES {
+        let seed = parse(file, text)?;
+        if seed.owner == owner {
+            return Ok(Some(seed));
+        }
+    }
+    Ok(None)
+}
+
+/// Every embedded seed file, province first.
+pub fn all() -> Result<Vec<SeedFile>, Error> {
+    let mut out = vec![province()?];
+    for (file, text) in CITIES {
+        out.push(parse(file, text)?);
+    }
+    Ok(out)
+}
+
+/// Numbers written in `value`'s usual forms: `50`, `407.0`, `13.36`.
+fn number_forms(x: f64) -> Vec<String> {
+    let mut forms = vec![format!("{x}")];
+    if x.fract() == 0.0 {
+        forms.push(format!("{x:.1}"));
+        forms.push(format!("{}", x as i64));
+    }
+    forms
+}
+
+impl SeedFile {
+    /// Checks the file against the model's rules, its own references, the province catalogue
+    /// (`catalogue`; pass the province file's indicators) and the source texts.
+    pub fn check(&self, catalogue: &[Indicator]) -> Result<(), Error> {
+        let mut p = Vec::new();
+        let indicators: BTreeMap<&str, &Indicator> = catalogue
+            .iter()
+            .chain(&self.indicators)
+            .map(|i| (i.code.as_str(), i))
+            .collect();
+        let docs: BTreeMap<&str, &Document> =
+            self.documents.iter().map(|d| (d.id.as_str(), d)).collect();
+        let programmes: BTreeMap<&str, &Programme> =
+            self.programmes.iter().map(|x| (x.id.as_str(), x)).collect();
+        let components: HashSet<&str> = self.components.iter().map(|x| x.id.as_str()).collect();
+        let institutions: HashSet<&str> = self.institutions.iter().map(|x| x.id.as_str()).collect();
+        let units: BTreeMap<&str, &Unit> = self.units.iter().map(|x| (x.id.as_str(), x)).collect();
+
+        let mut ids = HashSet::new();
+        let mut unique = |kind: &str, id: &str, p: &mut Vec<String>| {
+            if !ids.insert(format!("{kind}:{id}")) {
+                p.push(format!("duplicate {kind} id `{id}`"));
+            }
+        };
+        let report = |what: String, v: model::Violations, p: &mut Vec<String>| {
+            if !v.is_empty() {
+                p.push(format!("{what}: {v}"));
+            }
+        };
+        let cite = |what: &str, doc: &str, quote: &str, p: &mut Vec<String>| match docs.get(doc) {
+            None => p.push(format!("{what}: unknown document `{doc}`")),
+            Some(d) => match source_text(&d.file) {
+                None => p.push(format!(
+                    "{what}: document `{doc}` names missing file {}",
+                    d.file
+                )),
+                Some(text) if !normalise(text).contains(&normalise(quote)) => {
+                    p.push(format!("{what}: quote not found in {}: «{quote}»", d.file))
+                }
+                Some(_) => {}
+            },
+        };
+
+        for d in &self.documents {
+            unique("document", &d.id, &mut p);
+            report(format!("document {}", d.id), d.validate(), &mut p);
+        }
+        for i in &self.indicators {
+            unique("indicator", &i.code, &mut p);
+            report(format!("indicator {}", i.code), i.validate(), &mut p);
+        }
+        for x in &self.programmes {
+            unique("programme", &x.id, &mut p);
+            report(format!("programme {}", x.id), x.validate(), &mut p);
+            cite(
+                &format!("programme {}", x.id),
+                &x.source.document,
+                &x.source.quote,
+                &mut p,
+            );
+        }
+        for x in &self.components {
+            unique("component", &x.id, &mut p);
+            report(format!("component {}", x.id), x.validate(), &mut p);
+            if !programmes.contains_key(x.programme.as_str()) {
+                p.push(format!(
+                    "component {}: unknown programme `{}`",
+                    x.id, x.programme
+                ));
+            }
+            if let Some(parent) = &x.parent {
+                if !components.contains(parent.as_str()) {
+                    p.push(format!("component {}: unknown parent `{parent}`", x.id));
+                }
+            }
+            if let Some(s) = &x.source {
+                cite(
+                    &format!("component {}", x.id),
+                    &s.document,
+                    &s.quote,
+                    &mut p,
+                );
+            }
+        }
+        for x in &self.institutions {
+            unique("institution", &x.id, &mut p);
+            report(format!("institution {}", x.id), x.validate(), &mut p);
+            if x.region.city() != self.owner.city() && !self.owner.is_province() {
+                p.push(format!(
+                    "institution {}: region {} is outside owner {}",
+                    x.id, x.region, self.owner
+                ));
+            }
+            if let Some(s) = &x.source {
+                cite(
+                    &format!("institution {}", x.id),
+                    &s.document,
+                    &s.quote,
+                    &mut p,
+                );
+            }
+        }
+        for x in &self.units {
+            unique("unit", &x.id, &mut p);
+            let period = programmes.get(x.programme.as_str()).map(|pr| pr.period);
+            if period.is_none() {
+                p.push(format!(
+                    "unit {}: unknown programme `{}`",
+                    x.id, x.programme
+                ));
+            }
+            report(format!("unit {}", x.id), x.validate(period), &mut p);
+            if let Some(c) = &x.component {
+                if !components.contains(c.as_str()) {
+                    p.push(format!("unit {}: unknown component `{c}`", x.id));
+                }
+            }
+            if let Some(i) = &x.institution {
+                if !institutions.contains(i.as_str()) {
+                    p.push(format!("unit {}: unknown institution `{i}`", x.id));
+                }
+            }
+            if let Some(s) = &x.source {
+                cite(&format!("unit {}", x.id), &s.document, &s.quote, &mut p);
+            }
+        }
+        for x in &self.plan_items {
+            let id = x.id.clone().unwrap_or_else(|| x.derived_id());
+            unique("plan item", &id, &mut p);
+            let unit = units.get(x.unit.as_str());
+            let programme = unit.and_then(|u| programmes.get(u.programme.as_str()));
+            if unit.is_none() {
+                p.push(format!("plan item {id}: unknown unit `{}`", x.unit));
+            }
+            report(
+                format!("plan item {id}"),
+                x.validate(programme.map(|pr| pr.period)),
+                &mut p,
+            );
+            match (&x.source, programme) {
+                (Some(s), _) => cite(&format!("plan item {id}"), &s.document, &s.quote, &mut p),
+                (None, Some(pr)) => cite(
+                    &format!("plan item {id}"),
+                    &pr.source.document,
+                    &x.text,
+                    &mut p,
+                ),
+                (None, None) => {}
+            }
+        }
+        let scope_period = |kind: ScopeKind, id: &str, what: &str, p: &mut Vec<String>| {
+            let known = match kind {
+                ScopeKind::Programme => programmes.contains_key(id),
+                ScopeKind::Component => components.contains(id),
+                ScopeKind::Institution => institutions.contains(id),
+                ScopeKind::Unit => units.contains_key(id),
+                ScopeKind::Region => id
+                    .parse::<RegionCode>()
+                    .ok()
+                    .and_then(model::region::region)
+                    .is_some(),
+            };
+            if !known {
+                p.push(format!("{what}: unknown {} `{id}`", kind.as_str()));
+            }
+            match kind {
+                ScopeKind::Programme => programmes.get(id).map(|pr| pr.period),
+                ScopeKind::Unit => units
+                    .get(id)
+                    .and_then(|u| programmes.get(u.programme.as_str()))
+                    .map(|pr| pr.period),
+                _ => None,
+            }
+        };
+        for (n, x) in self.targets.iter().enumerate() {
+            let what = format!(
+                "target #{} ({})",
+                n + 1,
+                x.id.as_deref().unwrap_or(&x.indicator)
+            );
+            let ind = indicators.get(x.indicator.as_str()).copied();
+            if ind.is_none() {
+                p.push(format!("{what}: unknown indicator `{}`", x.indicator));
+            }
+            let period = scope_period(x.scope.kind, &x.scope.id, &what, &mut p);
+            report(what.clone(), x.validate(ind, period), &mut p);
+            match &x.source {
+                None => p.push(format!("{what}: a seeded target needs a source")),
+                Some(s) => {
+                    cite(&what, &s.document, &s.quote, &mut p);
+                    for n in [x.value.value, x.value.min, x.value.max]
+                        .into_iter()
+                        .flatten()
+                    {
+                        let q = normalise(&s.quote);
+                        if !number_forms(n).iter().any(|f| q.contains(f.as_str())) {
+                            p.push(format!(
+                                "{what}: number {n} does not appear in its quote «{}»",
+                                s.quote
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (n, x) in self.actuals.iter().enumerate() {
+            let what = format!(
+                "actual #{} ({})",
+                n + 1,
+                x.id.as_deref().unwrap_or(&x.indicator)
+            );
+            let ind = indicators.get(x.indicator.as_str()).copied();
+            if ind.is_none() {
+                p.push(format!("{what}: unknown indicator `{}`", x.indicator));
+            }
+            let period = scope_period(x.scope.kind, &x.scope.id, &what, &mut p);
+            report(what.clone(), x.validate(ind, period), &mut p);
+            match &x.source {
+                None => p.push(format!("{what}: a seeded actual needs a source")),
+                Some(s) => {
+                    cite(&what, &s.document, &s.quote, &mut p);
+                    let q = normalise(&s.quote);
+                    if !number_forms(x.value).iter().any(|f| q.contains(f.as_str())) {
+                        p.push(format!(
+                            "{what}: number {} does not appear in its quote «{}»",
+                            x.value, s.quote
+                        ));
+                    }
+                }
+            }
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Invalid {
+                owner: self.owner,
+                problems: p,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seed_file_passes_the_fidelity_rules() {
+        let province = province().unwrap();
+        let catalogue = province.indicators.clone();
+        for seed in all().unwrap() {
+            if let Err(e) = seed.check(&catalogue) {
+                panic!("{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn each_city_with_a_document_has_a_seed_and_others_have_none() {
+        assert_eq!(
+            for_region(model::region::YUNCHENG).unwrap().unwrap().owner,
+            model::region::YUNCHENG
+        );
+        assert_eq!(
+            for_region(model::region::LINFEN).unwrap().unwrap().owner,
+            model::region::LINFEN
+        );
+        assert!(for_region("140100".parse().unwrap()).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_invented_number_is_caught() {
+        let province = province().unwrap();
+        let mut seed = for_region(model::region::YUNCHENG).unwrap().unwrap();
+        let target = seed
+            .targets
+            .iter_mut()
+            .find(|t| t.value.value.is_some())
+            .expect("Yuncheng has exact targets");
+        target.value.value = Some(987_654.0);
+        let err = seed.check(&province.indicators).unwrap_err().to_string();
+        assert!(err.contains("does not appear in its quote"), "{err}");
+    }
+
+    #[test]
+    fn a_misquote_is_caught() {
+        let province = province().unwrap();
+        let mut seed = for_region(model::region::LINFEN).unwrap().unwrap();
+        seed.programmes[0].source.quote = "这句话不在文件里".into();
+        let err = seed.check(&province.indicators).unwrap_err().to_string();
+        assert!(err.contains("quote not found"), "{err}");
+    }
+}

@@ -1,0 +1,260 @@
+//! GraphQL over HTTP (https://graphql.github.io/graphql-over-http/).
+//!
+//! - `POST /graphql` with `Content-Type: application/json` and a `{query, variables,
+//!   operationName, extensions}` body; any other content type is `415`.
+//! - `GET /graphql?query=…&variables=…` runs queries only; a mutation over GET is `405`.
+//! - The response media type follows `Accept`: `application/graphql-response+json` when the
+//!   client accepts it (then a request that fails before execution is `400`), otherwise
+//!   `application/json` with `200` (the legacy behaviour clients expect).
+//! - Malformed bodies get a GraphQL-shaped error with `extensions.code = "BAD_REQUEST"`.
+
+use std::collections::HashMap;
+
+use async_graphql::{Executor, parser::types::OperationType};
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The executor behind `/graphql`, plus the request data every request gets (e.g. the caller's
+/// identity, once the security issue adds it).
+#[derive(Clone, Debug)]
+pub struct GraphqlEndpoint<E> {
+    /// The schema (or any executor).
+    pub executor: E,
+}
+
+/// Routes `/graphql` (GET and POST) to `executor`.
+pub fn graphql_routes<E: Executor + Clone>(executor: E) -> Router {
+    Router::new()
+        .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
+        .with_state(GraphqlEndpoint { executor })
+}
+
+/// Which media type the client gets back.
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    accept.split(',').any(|part| {
+        part.trim()
+            .split(';')
+            .next()
+            .is_some_and(|m| m.trim() == GRAPHQL_RESPONSE)
+    })
+}
+
+fn accepts_something_we_serve(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|part| {
+        let m = part.trim().split(';').next().unwrap_or("").trim();
+        matches!(m, GRAPHQL_RESPONSE | JSON | "application/*" | "*/*" | "")
+    })
+}
+
+/// A GraphQL-shaped error response for a request that never reached execution.
+fn request_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    graphql_response: bool,
+) -> Response {
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let (status, media) = if graphql_response {
+        (status, GRAPHQL_RESPONSE)
+    } else {
+        (status, JSON)
+    };
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp
+}
+
+async fn run<E: Executor>(
+    executor: &E,
+    request: async_graphql::Request,
+    graphql_response: bool,
+) -> Response {
+    let response = executor.execute(request).await;
+    // A response without data never reached execution (parse or validation failure).
+    let failed_before_execution =
+        response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    let status = if graphql_response && failed_before_execution {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = match serde_json::to_string(&response) {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a GraphQL response");
+            return request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+                graphql_response,
+            );
+        }
+    };
+    let media = if graphql_response {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let op = match &request.operation_name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, o)| o),
+        None => doc.operations.iter().next().map(|(_, o)| o),
+    };
+    op.is_some_and(|o| o.node.ty != OperationType::Query)
+}
+
+async fn post_handler<E: Executor>(
+    State(ep): State<GraphqlEndpoint<E>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let graphql_response = wants_graphql_response(&headers);
+    if !accepts_something_we_serve(&headers) {
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "Accept must allow application/json or application/graphql-response+json",
+            false,
+        );
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media != JSON {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST /graphql needs Content-Type: application/json",
+            graphql_response,
+        );
+    }
+    let request: async_graphql::Request = match serde_json::from_slice::<serde_json::Value>(&body) {
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("body is not JSON: {e}"),
+                graphql_response,
+            );
+        }
+        Ok(v) if !v.is_object() || !v.get("query").is_some_and(serde_json::Value::is_string) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "body must be an object with a string `query`",
+                graphql_response,
+            );
+        }
+        Ok(v) => match serde_json::from_value(v) {
+            Ok(r) => r,
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    &format!("bad GraphQL request: {e}"),
+                    graphql_response,
+                );
+            }
+        },
+    };
+    run(&ep.executor, request, graphql_response).await
+}
+
+async fn get_handler<E: Executor>(
+    State(ep): State<GraphqlEndpoint<E>>,
+    method: Method,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let graphql_response = wants_graphql_response(&headers);
+    if !accepts_something_we_serve(&headers) {
+        return request_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "NOT_ACCEPTABLE",
+            "Accept must allow application/json or application/graphql-response+json",
+            false,
+        );
+    }
+    let Some(query) = params.get("query") else {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "GET /graphql needs a `query` parameter",
+            graphql_response,
+        );
+    };
+    let mut request = async_graphql::Request::new(query.clone());
+    if let Some(name) = params.get("operationName") {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(vars) = params.get("variables") {
+        match serde_json::from_str::<serde_json::Value>(vars) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                request = request.variables(async_graphql::Variables::from_json(v))
+            }
+            Ok(serde_json::Value::Null) => {}
+            _ => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "`variables` must be a JSON object",
+                    graphql_response,
+                );
+            }
+        }
+    }
+    if let Some(ext) = params.get("extensions") {
+        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ext).is_err() {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "`extensions` must be a JSON object",
+                graphql_response,
+            );
+        }
+    }
+    if method == Method::GET && is_mutation(&request) {
+        let mut resp = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations must use POST",
+            graphql_response,
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    run(&ep.executor, request, graphql_response).await
+}

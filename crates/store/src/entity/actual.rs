@@ -1,0 +1,44 @@
+//! `actual`.
+use sea_orm::entity::prelude::*;
+
+/// An actual.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "actual")]
+pub struct Model {
+    /// Local id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Indicator code.
+    pub indicator: String,
+    /// Scope kind.
+    pub scope_kind: String,
+    /// Scope id.
+    pub scope_id: String,
+    /// Canonical period text.
+    pub period: String,
+    /// First month as `YYYYMM`.
+    pub period_start: i32,
+    /// Last month as `YYYYMM`.
+    pub period_end: i32,
+    /// Value.
+    pub value: f64,
+    /// Unit as entered.
+    pub unit: Option<String>,
+    /// Remark.
+    pub note: Option<String>,
+    /// Cited document id.
+    pub source_document: Option<String>,
+    /// Quoted words.
+    pub source_quote: Option<String>,
+    /// List order and pagination key.
+    #[sea_orm(unique)]
+    pub sort_key: String,
+    /// Bumped on every write.
+    pub version: i32,
+}
+
+/// No relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,42 @@
+//! `unit`.
+use sea_orm::entity::prelude::*;
+
+/// A unit.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "unit")]
+pub struct Model {
+    /// Local id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Programme id.
+    pub programme_id: String,
+    /// Component id.
+    pub component_id: Option<String>,
+    /// Institution id.
+    pub institution_id: Option<String>,
+    /// Kind (snake_case of `model::UnitKind`).
+    pub kind: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Target level in the document's words.
+    pub target_level: Option<String>,
+    /// Target year.
+    pub target_year: Option<i32>,
+    /// Cited document id.
+    pub source_document: Option<String>,
+    /// Quoted words.
+    pub source_quote: Option<String>,
+    /// List order and pagination key.
+    #[sea_orm(unique)]
+    pub sort_key: String,
+    /// Bumped on every write.
+    pub version: i32,
+}
+
+/// No relations.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

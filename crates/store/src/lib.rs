@@ -1,0 +1,189 @@
+//! xingyi's database layer. Only this crate imports sea-orm.
+//!
+//! A [`Store`] is one server's own database (SQLite file by default, PostgreSQL when the URL
+//! says so), migrated at [`Store::connect`]. Reads return the entity rows; writes take model
+//! values, validate them against the model's rules and the rows they refer to, and commit in
+//! one transaction — a failed write leaves nothing behind. (The sync issue adds the change-log
+//! row to that same transaction: every write goes through [`writes`].)
+//!
+//! # Layout
+//! - [`config`]: [`DatabaseConfig`].
+//! - [`entity`]: one sea-orm entity per table.
+//! - [`migration`]: the migrations, run at connect.
+//! - [`page`]: keyset pagination.
+//! - [`reads`]: filtered, paginated queries.
+//! - [`writes`]: validated create/update/delete, and bulk import for seeding.
+//! - [`error`]: [`Error`].
+
+pub mod config;
+pub mod entity;
+pub mod error;
+pub mod migration;
+pub mod page;
+pub mod reads;
+pub mod writes;
+
+use std::time::Duration;
+
+use model::RegionCode;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm_migration::MigratorTrait;
+
+pub use config::DatabaseConfig;
+pub use error::{Error, Result};
+pub use page::{Page, PageRequest};
+pub use reads::{InstitutionFilter, MeasureFilter, PlanItemFilter, UnitFilter};
+pub use writes::ImportBatch;
+
+use error::DbContext;
+
+/// One server's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The connection pool.
+    db: DatabaseConnection,
+    /// The region whose records this database owns (140000 for the hub).
+    owner: RegionCode,
+}
+
+impl Store {
+    /// Connects, runs pending migrations, and records (or checks) the owner: a database that
+    /// belongs to another region is refused rather than silently mixed.
+    pub async fn connect(config: &DatabaseConfig, owner: RegionCode) -> Result<Self> {
+        if config.url.is_empty() {
+            return Err(Error::Config("no database URL".into()));
+        }
+        let mut opts = ConnectOptions::new(config.url.clone());
+        opts.max_connections(config.max_connections.max(1))
+            .connect_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let db = Database::connect(opts).await.ctx("connecting")?;
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            // WAL lets readers run while a writer commits; the busy timeout makes concurrent
+            // writers wait instead of failing with SQLITE_BUSY.
+            db.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
+            )
+            .await
+            .ctx("setting SQLite pragmas")?;
+        }
+        migration::Migrator::up(&db, None)
+            .await
+            .ctx("running migrations")?;
+        let store = Self { db, owner };
+        store.claim_owner().await?;
+        tracing::debug!(url = %config.redacted_url(), %owner, "database ready");
+        Ok(store)
+    }
+
+    /// The region whose records this database owns.
+    pub fn owner(&self) -> RegionCode {
+        self.owner
+    }
+
+    /// The connection (for crates that add tables of their own, e.g. sync).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => "postgres",
+            sea_orm::DatabaseBackend::Sqlite => "sqlite",
+            _ => "other",
+        }
+    }
+
+    /// Checks the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.ping().await.ctx("pinging the database")
+    }
+
+    async fn claim_owner(&self) -> Result<()> {
+        match self.meta("owner").await? {
+            Some(o) if o == self.owner.to_string() => Ok(()),
+            Some(o) => Err(Error::Config(format!(
+                "this database belongs to region {o}, not {}; give each server its own database",
+                self.owner
+            ))),
+            None => self.set_meta("owner", &self.owner.to_string()).await,
+        }
+    }
+
+    /// Reads a `meta` value.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        use sea_orm::EntityTrait;
+        Ok(entity::meta::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await
+            .ctx("reading meta")?
+            .map(|m| m.value))
+    }
+
+    /// Writes a `meta` value.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        writes::set_meta(&self.db, key, value).await
+    }
+}
+
+/// `YYYYMM` of a month, as stored in `period_start` / `period_end`.
+pub(crate) fn yyyymm(ym: model::YearMonth) -> i32 {
+    ym.year * 100 + ym.month as i32
+}
+
+/// Creating and dropping whole PostgreSQL databases, for tests and first-time setup: each
+/// server needs a database of its own.
+pub mod admin {
+    use sea_orm::{ConnectionTrait, Database};
+
+    use crate::{Error, Result, error::DbContext};
+
+    fn valid_name(name: &str) -> Result<()> {
+        if !name.is_empty()
+            && name.len() < 60
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "`{name}` is not a safe database name"
+            )))
+        }
+    }
+
+    /// Creates database `name` on the server at `server_url` (a URL without a database path,
+    /// e.g. `postgres://postgres@127.0.0.1:5432`), dropping any old one of that name first.
+    pub async fn recreate_postgres_database(server_url: &str, name: &str) -> Result<String> {
+        valid_name(name)?;
+        let admin = Database::connect(format!("{server_url}/postgres"))
+            .await
+            .ctx("connecting to PostgreSQL")?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .ctx("dropping a database")?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .ctx("creating a database")?;
+        admin.close().await.ctx("closing the admin connection")?;
+        Ok(format!("{server_url}/{name}"))
+    }
+
+    /// Drops database `name` (closing other sessions on it).
+    pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<()> {
+        valid_name(name)?;
+        let admin = Database::connect(format!("{server_url}/postgres"))
+            .await
+            .ctx("connecting to PostgreSQL")?;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .ctx("dropping a database")?;
+        admin.close().await.ctx("closing the admin connection")?;
+        Ok(())
+    }
+}

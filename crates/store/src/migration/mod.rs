@@ -1,0 +1,18 @@
+//! Migrations, run explicitly at server start ([`crate::Store::connect`]). One file per
+//! migration, named `mYYYYMMDD_HHMMSS_name.rs` (sea-orm names the migration after its file).
+//! Migrations never change once released; a schema change is a new file.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_programme_tables;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_programme_tables::Migration)]
+    }
+}
