@@ -1,0 +1,79 @@
+//! Test helpers shared by the crates' tests: a fresh, migrated database per test on both
+//! backends. Every store-level suite runs on SQLite *and* PostgreSQL.
+//!
+//! PostgreSQL is found through `XINGYI_TEST_PG` (a server URL without a database, default
+//! `postgres://postgres@127.0.0.1:5432`). If it cannot be reached the test fails with a message
+//! saying so; `XINGYI_TEST_PG=off` runs the SQLite half only and says so on stderr, so a run
+//! without PostgreSQL is never silent.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use model::RegionCode;
+use store::{DatabaseConfig, Store};
+
+/// A database that lives as long as this value.
+#[derive(Debug)]
+pub struct TestDb {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Its configuration.
+    pub config: DatabaseConfig,
+    /// Keeps the SQLite file's directory alive.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// Opens (migrating) a store on this database owned by `owner`.
+    pub async fn store(&self, owner: RegionCode) -> Store {
+        Store::connect(&self.config, owner)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open the {} test database: {e:?}", self.backend))
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh SQLite file.
+pub fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let config = DatabaseConfig::sqlite_file(&dir.path().join("test.db"));
+    TestDb { backend: "sqlite", config, _dir: Some(dir) }
+}
+
+/// The PostgreSQL server URL for tests, or `None` when explicitly turned off.
+pub fn postgres_server() -> Option<String> {
+    match std::env::var("XINGYI_TEST_PG") {
+        Ok(v) if v == "off" => {
+            eprintln!("XINGYI_TEST_PG=off: skipping the PostgreSQL half of this test");
+            None
+        }
+        Ok(v) if !v.is_empty() => Some(v.trim_end_matches('/').to_owned()),
+        _ => Some("postgres://postgres@127.0.0.1:5432".to_owned()),
+    }
+}
+
+/// A fresh PostgreSQL database named after `label` (dropped and recreated if it exists).
+pub async fn postgres(label: &str) -> Option<TestDb> {
+    let server = postgres_server()?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let safe: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    // Named after the test binary and label (not the pid), so reruns recreate the same few
+    // databases instead of piling up new ones.
+    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).unwrap_or_default();
+    let tag: u32 = exe.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619)) % 100_000;
+    let name = format!("xy_{tag}_{}_{n}", &safe[..safe.len().min(30)]);
+    let url = store::admin::recreate_postgres_database(&server, &name).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {server} ({e:?}). Start it, point XINGYI_TEST_PG at a \
+             server, or set XINGYI_TEST_PG=off to run only the SQLite half"
+        )
+    });
+    Some(TestDb { backend: "postgres", config: DatabaseConfig { url, max_connections: 4 }, _dir: None })
+}
+
+/// One fresh database per backend: SQLite, then PostgreSQL (unless turned off).
+pub async fn databases(label: &str) -> Vec<TestDb> {
+    let mut out = vec![sqlite()];
+    out.extend(postgres(label).await);
+    out
+}
