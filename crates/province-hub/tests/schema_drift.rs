@@ -13,7 +13,11 @@ fn province_subgraph_sdl_matches_schema_file() {
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
     if on_disk != sdl {
-        let first = on_disk.lines().zip(sdl.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        let first = on_disk
+            .lines()
+            .zip(sdl.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
         panic!(
             "schema/province.graphql is out of date (first difference at line {}); \
              run `UPDATE_SCHEMA=1 cargo test -p province-hub --test schema_drift` and commit it",

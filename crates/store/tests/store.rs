@@ -1,13 +1,20 @@
 //! The store's behaviour, run on a fresh SQLite file and a fresh PostgreSQL database each.
 
 use model::{
-    Aggregation, Comparator, Document, Indicator, Institution, PlanCategory, PlanItem, Programme, RegionCode,
-    Scope, ScopeKind, Source, Target, TargetValue, Unit, UnitKind, ValueType, region::YUNCHENG,
+    Aggregation, Comparator, Document, Indicator, Institution, PlanCategory, PlanItem, Programme,
+    RegionCode, Scope, ScopeKind, Source, Target, TargetValue, Unit, UnitKind, ValueType,
+    region::YUNCHENG,
 };
-use store::{Error, ImportBatch, MeasureFilter, PageRequest, PlanItemFilter, Store, UnitFilter, page::decode_cursor};
+use store::{
+    Error, ImportBatch, MeasureFilter, PageRequest, PlanItemFilter, Store, UnitFilter,
+    page::decode_cursor,
+};
 
 fn source() -> Source {
-    Source { document: "doc".into(), quote: "quote".into() }
+    Source {
+        document: "doc".into(),
+        quote: "quote".into(),
+    }
 }
 
 fn indicator(code: &str, unit: &str, value_type: ValueType) -> Indicator {
@@ -54,9 +61,17 @@ fn target(unit: &str, indicator: &str, year: i32, value: f64) -> Target {
     Target {
         id: None,
         indicator: indicator.into(),
-        scope: Scope { kind: ScopeKind::Unit, id: unit.into() },
+        scope: Scope {
+            kind: ScopeKind::Unit,
+            id: unit.into(),
+        },
         period: model::Period::year(year).unwrap(),
-        value: TargetValue { comparator: Comparator::Exact, value: Some(value), min: None, max: None },
+        value: TargetValue {
+            comparator: Comparator::Exact,
+            value: Some(value),
+            min: None,
+            max: None,
+        },
         unit: None,
         qualifier: None,
         ambiguous: false,
@@ -75,7 +90,10 @@ async fn fixture(store: &Store) {
         issued_on: "2020-11-04".into(),
         file: "000.txt".into(),
     }];
-    let indicators = [indicator("beds_added", "张", ValueType::Integer), indicator("funding", "万元", ValueType::Decimal)];
+    let indicators = [
+        indicator("beds_added", "张", ValueType::Integer),
+        indicator("funding", "万元", ValueType::Decimal),
+    ];
     let programmes = [Programme {
         id: "prog".into(),
         name_zh: "运城市领军临床重点专科".into(),
@@ -111,11 +129,26 @@ async fn fixture(store: &Store) {
 }
 
 async fn counts(store: &Store) -> (u64, u64, u64) {
-    let all = PageRequest { first: Some(200), after: None };
+    let all = PageRequest {
+        first: Some(200),
+        after: None,
+    };
     (
-        store.units(&UnitFilter::default(), &all).await.unwrap().total_count,
-        store.plan_items(&PlanItemFilter::default(), &all).await.unwrap().total_count,
-        store.targets(&MeasureFilter::default(), &all).await.unwrap().total_count,
+        store
+            .units(&UnitFilter::default(), &all)
+            .await
+            .unwrap()
+            .total_count,
+        store
+            .plan_items(&PlanItemFilter::default(), &all)
+            .await
+            .unwrap()
+            .total_count,
+        store
+            .targets(&MeasureFilter::default(), &all)
+            .await
+            .unwrap()
+            .total_count,
     )
 }
 
@@ -134,8 +167,14 @@ async fn a_database_belongs_to_one_region() {
         // Reopening runs migrations again (a no-op) and accepts the same owner…
         db.store(YUNCHENG).await;
         // …but a different region is refused rather than mixed in.
-        let err = Store::connect(&db.config, RegionCode::new(141000).unwrap()).await.unwrap_err();
-        assert!(err.to_string().contains("belongs to region 140800"), "{}: {err}", db.backend);
+        let err = Store::connect(&db.config, RegionCode::new(141000).unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("belongs to region 140800"),
+            "{}: {err}",
+            db.backend
+        );
     }
 }
 
@@ -149,26 +188,51 @@ async fn invalid_writes_are_refused_with_the_field_and_write_nothing() {
         let mut u = unit("x");
         u.programme = "nope".into();
         let err = store.create_unit(u).await.unwrap_err();
-        assert_eq!(rules(&err), [("programme".to_owned(), "UNKNOWN_REFERENCE")], "{}", db.backend);
+        assert_eq!(
+            rules(&err),
+            [("programme".to_owned(), "UNKNOWN_REFERENCE")],
+            "{}",
+            db.backend
+        );
 
         let mut u = unit("y");
         u.target_year = Some(2030);
-        assert_eq!(rules(&store.create_unit(u).await.unwrap_err()), [("targetYear".to_owned(), "OUT_OF_PERIOD")]);
+        assert_eq!(
+            rules(&store.create_unit(u).await.unwrap_err()),
+            [("targetYear".to_owned(), "OUT_OF_PERIOD")]
+        );
 
-        let err = store.create_plan_item(plan("cardio", 2023, PlanCategory::Beds)).await.unwrap_err();
+        let err = store
+            .create_plan_item(plan("cardio", 2023, PlanCategory::Beds))
+            .await
+            .unwrap_err();
         assert_eq!(rules(&err), [("period".to_owned(), "OUT_OF_PERIOD")]);
 
-        let err = store.create_target(target("cardio", "beds_added", 2021, -5.0)).await.unwrap_err();
+        let err = store
+            .create_target(target("cardio", "beds_added", 2021, -5.0))
+            .await
+            .unwrap_err();
         assert_eq!(rules(&err), [("value.value".to_owned(), "NEGATIVE")]);
 
         let mut t = target("cardio", "beds_added", 2021, 5.0);
         t.unit = Some("名".into());
-        assert_eq!(rules(&store.create_target(t).await.unwrap_err()), [("unit".to_owned(), "UNIT_MISMATCH")]);
+        assert_eq!(
+            rules(&store.create_target(t).await.unwrap_err()),
+            [("unit".to_owned(), "UNIT_MISMATCH")]
+        );
 
-        let err = store.create_target(target("cardio", "no_such_indicator", 2021, 5.0)).await.unwrap_err();
+        let err = store
+            .create_target(target("cardio", "no_such_indicator", 2021, 5.0))
+            .await
+            .unwrap_err();
         assert_eq!(rules(&err), [("indicator".to_owned(), "UNKNOWN_REFERENCE")]);
 
-        assert_eq!(counts(&store).await, before, "{}: a refused write left something behind", db.backend);
+        assert_eq!(
+            counts(&store).await,
+            before,
+            "{}: a refused write left something behind",
+            db.backend
+        );
     }
 }
 
@@ -184,20 +248,51 @@ async fn units_are_created_updated_and_deleted_with_versions() {
         assert_eq!(created.id, "neurosurgery-dept", "{}", db.backend);
         assert_eq!(created.version, 1);
         // The same name again gets a fresh id rather than a clash.
-        assert_eq!(store.create_unit(u.clone()).await.unwrap().id, "neurosurgery-dept-2");
+        assert_eq!(
+            store.create_unit(u.clone()).await.unwrap().id,
+            "neurosurgery-dept-2"
+        );
         // An explicit id that exists is a conflict.
-        assert!(matches!(store.create_unit(unit("cardio")).await.unwrap_err(), Error::Conflict { .. }));
+        assert!(matches!(
+            store.create_unit(unit("cardio")).await.unwrap_err(),
+            Error::Conflict { .. }
+        ));
 
         let mut changed = u.clone();
         changed.name_zh = "神经外科".into();
-        let updated = store.update_unit("neurosurgery-dept", changed.clone(), Some(1)).await.unwrap();
+        let updated = store
+            .update_unit("neurosurgery-dept", changed.clone(), Some(1))
+            .await
+            .unwrap();
         assert_eq!((updated.version, updated.name_zh.as_str()), (2, "神经外科"));
-        let stale = store.update_unit("neurosurgery-dept", changed, Some(1)).await.unwrap_err();
-        assert!(matches!(stale, Error::Stale { current: 2, expected: 1, .. }), "{stale:?}");
+        let stale = store
+            .update_unit("neurosurgery-dept", changed, Some(1))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                Error::Stale {
+                    current: 2,
+                    expected: 1,
+                    ..
+                }
+            ),
+            "{stale:?}"
+        );
 
-        store.delete_unit("neurosurgery-dept", Some(2)).await.unwrap();
+        store
+            .delete_unit("neurosurgery-dept", Some(2))
+            .await
+            .unwrap();
         assert!(store.unit("neurosurgery-dept").await.unwrap().is_none());
-        assert!(matches!(store.delete_unit("neurosurgery-dept", None).await.unwrap_err(), Error::NotFound { .. }));
+        assert!(matches!(
+            store
+                .delete_unit("neurosurgery-dept", None)
+                .await
+                .unwrap_err(),
+            Error::NotFound { .. }
+        ));
     }
 }
 
@@ -206,9 +301,17 @@ async fn a_unit_with_plan_items_cannot_be_deleted() {
     for db in test_support::databases("dependents").await {
         let store = db.store(YUNCHENG).await;
         fixture(&store).await;
-        store.create_plan_item(plan("cardio", 2020, PlanCategory::Beds)).await.unwrap();
+        store
+            .create_plan_item(plan("cardio", 2020, PlanCategory::Beds))
+            .await
+            .unwrap();
         let err = store.delete_unit("cardio", None).await.unwrap_err();
-        assert_eq!(rules(&err), [("id".to_owned(), "HAS_DEPENDENTS")], "{}", db.backend);
+        assert_eq!(
+            rules(&err),
+            [("id".to_owned(), "HAS_DEPENDENTS")],
+            "{}",
+            db.backend
+        );
         assert!(store.unit("cardio").await.unwrap().is_some());
     }
 }
@@ -219,14 +322,30 @@ async fn plan_items_page_in_order_without_gaps_or_repeats() {
         let store = db.store(YUNCHENG).await;
         fixture(&store).await;
         for year in [2022, 2020, 2021] {
-            for c in [PlanCategory::Funding, PlanCategory::Beds, PlanCategory::Talent] {
-                store.create_plan_item(plan("cardio", year, c)).await.unwrap();
+            for c in [
+                PlanCategory::Funding,
+                PlanCategory::Beds,
+                PlanCategory::Talent,
+            ] {
+                store
+                    .create_plan_item(plan("cardio", year, c))
+                    .await
+                    .unwrap();
             }
         }
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = store.plan_items(&PlanItemFilter::default(), &PageRequest { first: Some(4), after: after.clone() }).await.unwrap();
+            let page = store
+                .plan_items(
+                    &PlanItemFilter::default(),
+                    &PageRequest {
+                        first: Some(4),
+                        after: after.clone(),
+                    },
+                )
+                .await
+                .unwrap();
             assert_eq!(page.total_count, 9);
             seen.extend(page.items.iter().map(|p| p.text.clone()));
             if !page.has_next_page {
@@ -239,13 +358,37 @@ async fn plan_items_page_in_order_without_gaps_or_repeats() {
             .iter()
             .flat_map(|y| ["beds", "talent", "funding"].map(|c| format!("{y} {c}")))
             .collect();
-        assert_eq!(seen, expected, "{}: year order, then table-row order", db.backend);
+        assert_eq!(
+            seen, expected,
+            "{}: year order, then table-row order",
+            db.backend
+        );
 
-        let f = PlanItemFilter { year: Some(2021), category: Some(PlanCategory::Talent), ..Default::default() };
+        let f = PlanItemFilter {
+            year: Some(2021),
+            category: Some(PlanCategory::Talent),
+            ..Default::default()
+        };
         let page = store.plan_items(&f, &PageRequest::default()).await.unwrap();
-        assert_eq!(page.items.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(), ["2021 talent"]);
-        let f = PlanItemFilter { programme: Some("prog".into()), ..Default::default() };
-        assert_eq!(store.plan_items(&f, &PageRequest::default()).await.unwrap().total_count, 9);
+        assert_eq!(
+            page.items
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>(),
+            ["2021 talent"]
+        );
+        let f = PlanItemFilter {
+            programme: Some("prog".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .plan_items(&f, &PageRequest::default())
+                .await
+                .unwrap()
+                .total_count,
+            9
+        );
     }
 }
 
@@ -254,18 +397,53 @@ async fn targets_get_readable_unique_ids_and_keep_ranges() {
     for db in test_support::databases("targets").await {
         let store = db.store(YUNCHENG).await;
         fixture(&store).await;
-        let a = store.create_target(target("cardio", "beds_added", 2020, 50.0)).await.unwrap();
-        let b = store.create_target(target("cardio", "beds_added", 2020, 8.0)).await.unwrap();
-        assert_eq!((a.id.as_str(), b.id.as_str()), ("cardio-beds-added-2020", "cardio-beds-added-2020-2"), "{}", db.backend);
+        let a = store
+            .create_target(target("cardio", "beds_added", 2020, 50.0))
+            .await
+            .unwrap();
+        let b = store
+            .create_target(target("cardio", "beds_added", 2020, 8.0))
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.id.as_str(), b.id.as_str()),
+            ("cardio-beds-added-2020", "cardio-beds-added-2020-2"),
+            "{}",
+            db.backend
+        );
 
         let mut range = target("cardio", "funding", 2021, 0.0);
-        range.value = TargetValue { comparator: Comparator::Range, value: None, min: Some(1.5), max: Some(2.5) };
+        range.value = TargetValue {
+            comparator: Comparator::Range,
+            value: None,
+            min: Some(1.5),
+            max: Some(2.5),
+        };
         let r = store.create_target(range).await.unwrap();
         let back = store.target(&r.id).await.unwrap().unwrap();
-        assert_eq!((back.comparator.as_str(), back.min_value, back.max_value, back.value), ("range", Some(1.5), Some(2.5), None));
+        assert_eq!(
+            (
+                back.comparator.as_str(),
+                back.min_value,
+                back.max_value,
+                back.value
+            ),
+            ("range", Some(1.5), Some(2.5), None)
+        );
 
-        let f = MeasureFilter { indicator: Some("beds_added".into()), year: Some(2020), ..Default::default() };
-        assert_eq!(store.targets(&f, &PageRequest::default()).await.unwrap().total_count, 2);
+        let f = MeasureFilter {
+            indicator: Some("beds_added".into()),
+            year: Some(2020),
+            ..Default::default()
+        };
+        assert_eq!(
+            store
+                .targets(&f, &PageRequest::default())
+                .await
+                .unwrap()
+                .total_count,
+            2
+        );
     }
 }
 
@@ -274,8 +452,15 @@ async fn a_failed_import_writes_nothing_and_leaves_no_marker() {
     for db in test_support::databases("import").await {
         let store = db.store(YUNCHENG).await;
         let units = [unit("a"), unit("a")]; // duplicate primary key fails mid-batch
-        let batch = ImportBatch { units: &units, ..ImportBatch::default() };
-        assert!(store.import(batch, ("seed", "x")).await.is_err(), "{}", db.backend);
+        let batch = ImportBatch {
+            units: &units,
+            ..ImportBatch::default()
+        };
+        assert!(
+            store.import(batch, ("seed", "x")).await.is_err(),
+            "{}",
+            db.backend
+        );
         assert_eq!(store.meta("seed").await.unwrap(), None);
         assert_eq!(counts(&store).await, (0, 0, 0));
     }

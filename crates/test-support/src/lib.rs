@@ -37,7 +37,11 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("a temp dir");
     let config = DatabaseConfig::sqlite_file(&dir.path().join("test.db"));
-    TestDb { backend: "sqlite", config, _dir: Some(dir) }
+    TestDb {
+        backend: "sqlite",
+        config,
+        _dir: Some(dir),
+    }
 }
 
 /// The PostgreSQL server URL for tests, or `None` when explicitly turned off.
@@ -56,11 +60,25 @@ pub fn postgres_server() -> Option<String> {
 pub async fn postgres(label: &str) -> Option<TestDb> {
     let server = postgres_server()?;
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let safe: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let safe: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     // Named after the test binary and label (not the pid), so reruns recreate the same few
     // databases instead of piling up new ones.
-    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned())).unwrap_or_default();
-    let tag: u32 = exe.bytes().fold(2166136261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619)) % 100_000;
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let tag: u32 = exe.bytes().fold(2166136261u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(16777619)
+    }) % 100_000;
     let name = format!("xy_{tag}_{}_{n}", &safe[..safe.len().min(30)]);
     let url = store::admin::recreate_postgres_database(&server, &name).await.unwrap_or_else(|e| {
         panic!(
@@ -68,7 +86,14 @@ pub async fn postgres(label: &str) -> Option<TestDb> {
              server, or set XINGYI_TEST_PG=off to run only the SQLite half"
         )
     });
-    Some(TestDb { backend: "postgres", config: DatabaseConfig { url, max_connections: 4 }, _dir: None })
+    Some(TestDb {
+        backend: "postgres",
+        config: DatabaseConfig {
+            url,
+            max_connections: 4,
+        },
+        _dir: None,
+    })
 }
 
 /// One fresh database per backend: SQLite, then PostgreSQL (unless turned off).
