@@ -11,7 +11,10 @@ use model::region::{LINFEN, SHANXI, YUNCHENG};
 use serde_json::{Value, json};
 
 fn doc(prefix: &str) -> &'static str {
-    let (_, text) = seed::SOURCES.iter().find(|(f, _)| f.starts_with(prefix)).expect("embedded source");
+    let (_, text) = seed::SOURCES
+        .iter()
+        .find(|(f, _)| f.starts_with(prefix))
+        .expect("embedded source");
     text
 }
 
@@ -36,7 +39,10 @@ fn yuncheng_funding_rows() -> Vec<Vec<f64>> {
     let mut rows = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
         if *t == "资金" || *t == "总投资" {
-            let row: Vec<f64> = tokens[i + 1..].iter().map_while(|x| x.parse::<f64>().ok()).collect();
+            let row: Vec<f64> = tokens[i + 1..]
+                .iter()
+                .map_while(|x| x.parse::<f64>().ok())
+                .collect();
             if !row.is_empty() {
                 rows.push(row);
             }
@@ -48,13 +54,16 @@ fn yuncheng_funding_rows() -> Vec<Vec<f64>> {
 /// Sum of N in every `<label>N名` of 运城's annex (whitespace removed).
 fn yuncheng_people(label: &str) -> f64 {
     let text: String = doc("000").chars().filter(|c| !c.is_whitespace()).collect();
-    let annex = &text[text.find("附件2运城市领军重点专科建设计划").expect("annex 2")..];
+    let annex = &text[text
+        .find("附件2运城市领军重点专科建设计划")
+        .expect("annex 2")..];
     annex
         .match_indices(label)
         .filter_map(|(i, _)| {
             let rest = &annex[i + label.len()..];
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            (rest[digits.len()..].starts_with('名') && !digits.is_empty()).then(|| digits.parse::<f64>().unwrap())
+            (rest[digits.len()..].starts_with('名') && !digits.is_empty())
+                .then(|| digits.parse::<f64>().unwrap())
         })
         .sum()
 }
@@ -72,19 +81,39 @@ async fn targets(schema: &city_schema::CitySchema, indicator: &str) -> Vec<Value
 #[tokio::test]
 async fn yuncheng_funding_matches_the_documents_funding_rows() {
     let rows = yuncheng_funding_rows();
-    assert_eq!(rows.len(), 5, "five task tables, one funding row each: {rows:?}");
-    let units = ["central-cardiology", "central-neurosurgery", "tcm-dermatology", "mch-genetics", "second-infectious-lab"];
+    assert_eq!(
+        rows.len(),
+        5,
+        "five task tables, one funding row each: {rows:?}"
+    );
+    let units = [
+        "central-cardiology",
+        "central-neurosurgery",
+        "tcm-dermatology",
+        "mch-genetics",
+        "second-infectious-lab",
+    ];
     for s in seeded(YUNCHENG, "fidelity_funding").await {
         let all = targets(&s.schema, "funding").await;
         let mut known_total = 0.0;
         for (unit, row) in units.iter().zip(&rows) {
             let scope = format!("Unit:140800:{unit}");
-            let mine: BTreeMap<String, &Value> =
-                all.iter().filter(|t| t["scope"]["id"] == scope.as_str()).map(|t| (t["period"].as_str().unwrap().to_owned(), t)).collect();
+            let mine: BTreeMap<String, &Value> = all
+                .iter()
+                .filter(|t| t["scope"]["id"] == scope.as_str())
+                .map(|t| (t["period"].as_str().unwrap().to_owned(), t))
+                .collect();
             if row.len() == 3 {
                 for (year, expected) in ["2020", "2021", "2022"].iter().zip(row) {
-                    let t = mine.get(*year).unwrap_or_else(|| panic!("{}: {unit} has no {year} funding", s.backend));
-                    assert_eq!(t["value"].as_f64(), Some(*expected), "{}: {unit} {year}", s.backend);
+                    let t = mine
+                        .get(*year)
+                        .unwrap_or_else(|| panic!("{}: {unit} has no {year} funding", s.backend));
+                    assert_eq!(
+                        t["value"].as_f64(),
+                        Some(*expected),
+                        "{}: {unit} {year}",
+                        s.backend
+                    );
                     known_total += expected;
                 }
             } else {
@@ -92,11 +121,18 @@ async fn yuncheng_funding_matches_the_documents_funding_rows() {
                 assert_eq!(row, &vec![700.0, 300.0]);
                 assert_eq!(mine.len(), 1, "{unit}: one ambiguous funding target");
                 let t = mine.values().next().unwrap();
-                assert_eq!((t["comparator"].as_str(), t["ambiguous"].as_bool()), (Some("UNKNOWN"), Some(true)));
+                assert_eq!(
+                    (t["comparator"].as_str(), t["ambiguous"].as_bool()),
+                    (Some("UNKNOWN"), Some(true))
+                );
             }
         }
         let api_total: f64 = all.iter().filter_map(|t| t["value"].as_f64()).sum();
-        assert_eq!(api_total, known_total, "{}: the API's funding total equals the document's readable rows", s.backend);
+        assert_eq!(
+            api_total, known_total,
+            "{}: the API's funding total equals the document's readable rows",
+            s.backend
+        );
         assert_eq!(known_total, 4000.0);
     }
 }
@@ -105,10 +141,18 @@ async fn yuncheng_funding_matches_the_documents_funding_rows() {
 async fn yuncheng_doctors_and_nurses_match_the_documents_talent_rows() {
     let doctors = yuncheng_people("增加医师");
     let nurses = yuncheng_people("增加护士");
-    assert_eq!((doctors, nurses), (60.0, 146.0), "recomputed from the document");
+    assert_eq!(
+        (doctors, nurses),
+        (60.0, 146.0),
+        "recomputed from the document"
+    );
     for s in seeded(YUNCHENG, "fidelity_people").await {
         for (indicator, expected) in [("doctors_added", doctors), ("nurses_added", nurses)] {
-            let sum: f64 = targets(&s.schema, indicator).await.iter().filter_map(|t| t["value"].as_f64()).sum();
+            let sum: f64 = targets(&s.schema, indicator)
+                .await
+                .iter()
+                .filter_map(|t| t["value"].as_f64())
+                .sum();
             assert_eq!(sum, expected, "{}: {indicator}", s.backend);
         }
     }
@@ -127,17 +171,31 @@ async fn bethune_five_year_indicator_table_is_complete() {
         .collect();
     assert_eq!(rows.len(), 14, "{rows:?}");
     for s in seeded(SHANXI, "fidelity_bethune").await {
-        let d = data(&s.schema, r#"{ institution(id: "Institution:140000:sx-bethune") {
-            targets(first: 100) { nodes { period value min max } } } }"#, json!({})).await;
+        let d = data(
+            &s.schema,
+            r#"{ institution(id: "Institution:140000:sx-bethune") {
+            targets(first: 100) { nodes { period value min max } } } }"#,
+            json!({}),
+        )
+        .await;
         let got: Vec<Vec<f64>> = d["institution"]["targets"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|t| t["period"] == "2020..2024")
-            .map(|t| ["value", "min", "max"].iter().filter_map(|k| t[*k].as_f64()).collect())
+            .map(|t| {
+                ["value", "min", "max"]
+                    .iter()
+                    .filter_map(|k| t[*k].as_f64())
+                    .collect()
+            })
             .collect();
         for row in &rows {
-            assert!(got.contains(row), "{}: table row {row:?} missing from {got:?}", s.backend);
+            assert!(
+                got.contains(row),
+                "{}: table row {row:?} missing from {got:?}",
+                s.backend
+            );
         }
     }
 }
@@ -146,12 +204,23 @@ async fn bethune_five_year_indicator_table_is_complete() {
 async fn the_136_size_targets_are_kept_as_about_values() {
     let text: String = doc("001").chars().filter(|c| !c.is_whitespace()).collect();
     let mut expected = Vec::new();
-    for phrase in ["建设10个左右领军临床专科", "建设15个左右省级重点医学实验室", "建成10个左右院士", "20个左右跨省协作学科联盟", "引进15名左右国际"] {
+    for phrase in [
+        "建设10个左右领军临床专科",
+        "建设15个左右省级重点医学实验室",
+        "建成10个左右院士",
+        "20个左右跨省协作学科联盟",
+        "引进15名左右国际",
+    ] {
         assert!(text.contains(phrase), "{phrase}");
         expected.push(numbers(phrase)[0]);
     }
     for s in seeded(SHANXI, "fidelity_136").await {
-        let d = data(&s.schema, r#"{ targets(first: 200) { nodes { comparator value qualifier } } }"#, json!({})).await;
+        let d = data(
+            &s.schema,
+            r#"{ targets(first: 200) { nodes { comparator value qualifier } } }"#,
+            json!({}),
+        )
+        .await;
         let about: Vec<f64> = d["targets"]["nodes"]
             .as_array()
             .unwrap()
@@ -161,7 +230,11 @@ async fn the_136_size_targets_are_kept_as_about_values() {
             .collect();
         for v in &expected {
             let need = expected.iter().filter(|x| *x == v).count();
-            assert!(about.iter().filter(|x| *x == v).count() >= need, "{}: about {v} ×{need} in {about:?}", s.backend);
+            assert!(
+                about.iter().filter(|x| *x == v).count() >= need,
+                "{}: about {v} ×{need} in {about:?}",
+                s.backend
+            );
         }
     }
 }
@@ -174,22 +247,35 @@ async fn linfen_county_bed_ranges_match_the_documents_groups() {
     // e.g. 10—15张(永和县、大宁县…)、20—30张(曲沃县…)、30—50张(洪洞县…)
     let mut expected = BTreeMap::new();
     for group in clause.split(')') {
-        let Some((range, counties)) = group.split_once('(') else { continue };
+        let Some((range, counties)) = group.split_once('(') else {
+            continue;
+        };
         let n = numbers(range);
         for name in counties.split('、') {
-            let region = model::region::region_by_name(name).unwrap_or_else(|| panic!("unknown county {name}"));
+            let region = model::region::region_by_name(name)
+                .unwrap_or_else(|| panic!("unknown county {name}"));
             expected.insert(region.code.to_string(), (n[n.len() - 2], n[n.len() - 1]));
         }
     }
     assert_eq!(expected.len(), 17, "{expected:?}");
     for s in seeded(LINFEN, "fidelity_counties").await {
-        let d = data(&s.schema, r#"{ targets(first: 200) { nodes { scope { kind id } min max } } }"#, json!({})).await;
+        let d = data(
+            &s.schema,
+            r#"{ targets(first: 200) { nodes { scope { kind id } min max } } }"#,
+            json!({}),
+        )
+        .await;
         let got: BTreeMap<String, (f64, f64)> = d["targets"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|t| t["scope"]["kind"] == "REGION" && t["min"].is_number())
-            .map(|t| (t["scope"]["id"].as_str().unwrap().to_owned(), (t["min"].as_f64().unwrap(), t["max"].as_f64().unwrap())))
+            .map(|t| {
+                (
+                    t["scope"]["id"].as_str().unwrap().to_owned(),
+                    (t["min"].as_f64().unwrap(), t["max"].as_f64().unwrap()),
+                )
+            })
             .collect();
         assert_eq!(got, expected, "{}", s.backend);
     }
@@ -199,8 +285,13 @@ async fn linfen_county_bed_ranges_match_the_documents_groups() {
 fn embedded_sources_are_the_shared_seed_documents() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seeds");
     if !dir.exists() {
-        assert!(std::env::var("CI").is_err(), "CI must have ../shared/seeds beside the checkout");
-        eprintln!("../shared/seeds not found: cannot compare the embedded copies (outside CI only)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have ../shared/seeds beside the checkout"
+        );
+        eprintln!(
+            "../shared/seeds not found: cannot compare the embedded copies (outside CI only)"
+        );
         return;
     }
     for (file, text) in seed::SOURCES {

@@ -81,15 +81,42 @@ fn request_error(
     resp
 }
 
+/// The stable code of an error raised before execution (async-graphql sets none).
+fn pre_execution_code(message: &str) -> &'static str {
+    if message.contains("nested too deep") {
+        "QUERY_TOO_DEEP"
+    } else if message.contains("too complex") {
+        "QUERY_TOO_COMPLEX"
+    } else if message.contains("-->") {
+        "GRAPHQL_PARSE_FAILED"
+    } else {
+        "GRAPHQL_VALIDATION_FAILED"
+    }
+}
+
 async fn run<E: Executor>(
     executor: &E,
     request: async_graphql::Request,
     graphql_response: bool,
 ) -> Response {
-    let response = executor.execute(request).await;
+    let mut response = executor.execute(request).await;
     // A response without data never reached execution (parse or validation failure).
     let failed_before_execution =
         response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    if failed_before_execution {
+        for e in &mut response.errors {
+            let has_code = e
+                .extensions
+                .as_ref()
+                .is_some_and(|x| x.get("code").is_some());
+            if !has_code {
+                let code = pre_execution_code(&e.message);
+                e.extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+            }
+        }
+    }
     let status = if graphql_response && failed_before_execution {
         StatusCode::BAD_REQUEST
     } else {

@@ -1,0 +1,104 @@
+//! `docker-compose.yml` cannot run here (no Docker engine on the build machines), so its
+//! structure is checked instead: services, one database per server, ports, and wiring.
+
+use std::path::Path;
+
+use serde_yaml_ng::Value;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn compose() -> Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("docker-compose.yml")).unwrap())
+        .unwrap()
+}
+
+fn env(service: &Value, key: &str) -> String {
+    service["environment"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing"))
+        .to_owned()
+}
+
+#[test]
+fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
+    let c = compose();
+    let services = c["services"].as_mapping().unwrap();
+    let mut names: Vec<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["hub", "node-linfen", "node-yuncheng", "postgres"]);
+
+    let init = std::fs::read_to_string(root().join("docker/postgres-init.sql")).unwrap();
+    let mut dbs = Vec::new();
+    for (name, port, command) in [
+        ("hub", "8600", vec!["hub", "--listen", "0.0.0.0:8600"]),
+        (
+            "node-yuncheng",
+            "8608",
+            vec!["node", "--city", "140800", "--listen", "0.0.0.0:8608"],
+        ),
+        (
+            "node-linfen",
+            "8610",
+            vec!["node", "--city", "141000", "--listen", "0.0.0.0:8610"],
+        ),
+    ] {
+        let s = &c["services"][name];
+        let url = env(s, "DATABASE_URL");
+        assert!(
+            url.starts_with("postgres://") && url.contains("@postgres:5432/"),
+            "{name}: {url}"
+        );
+        let db = url.rsplit('/').next().unwrap().to_owned();
+        assert!(
+            init.contains(&format!("CREATE DATABASE {db};")),
+            "{name}'s database {db} is created at init"
+        );
+        dbs.push(db);
+        let ports: Vec<&str> = s["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(ports, [format!("{port}:{port}")], "{name}");
+        let cmd: Vec<&str> = s["command"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(cmd, command, "{name}");
+        assert_eq!(
+            s["depends_on"]["postgres"]["condition"].as_str(),
+            Some("service_healthy"),
+            "{name}"
+        );
+        assert_eq!(s["build"].as_str(), Some("."), "{name}");
+    }
+    dbs.sort();
+    dbs.dedup();
+    assert_eq!(dbs.len(), 3, "each server has its own database");
+    assert!(c["services"]["postgres"]["healthcheck"]["test"].is_sequence());
+}
+
+#[test]
+fn the_commands_in_compose_parse_with_the_real_cli() {
+    use clap::Parser as _;
+    let c = compose();
+    for name in ["hub", "node-yuncheng", "node-linfen"] {
+        let mut args = vec!["xingyi".to_owned()];
+        args.extend(
+            c["services"][name]["command"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned()),
+        );
+        cli::Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    assert!(dockerfile.contains("cargo build --release --locked -p cli"));
+    assert!(dockerfile.contains("ENTRYPOINT [\"/usr/local/bin/xingyi\"]"));
+}
