@@ -1,6 +1,8 @@
 //! Whole-system tests live in `federation/`: real servers on free ports with temp databases,
 //! queried over real HTTP. This library holds the small HTTP client they share.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use serde_json::Value;
 
 /// POSTs a GraphQL query to `url` and returns the JSON body.

@@ -1,5 +1,8 @@
 //! Whole-system tests: one binary, one module per scenario.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod compose;
 mod graphql_http;
 mod local_mode;
+mod postgres_servers;

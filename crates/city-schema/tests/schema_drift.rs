@@ -1,6 +1,8 @@
 //! `schema/city.graphql` is exported from code; this test fails when they drift apart and
 //! rewrites the file when run with `UPDATE_SCHEMA=1`.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use std::path::Path;
 
 #[test]

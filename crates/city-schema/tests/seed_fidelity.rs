@@ -2,6 +2,8 @@
 //! with what the API returns. The documents are parsed here (not the seed files), so a
 //! transcription slip in the seed shows up as a difference.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,7 @@
 //! The programme subgraph executed directly (no HTTP), over seeded databases on both backends.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 mod common;
 
 use common::{all_nodes, data, run, seeded};

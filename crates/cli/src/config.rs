@@ -19,15 +19,16 @@ pub fn load<T: Serialize + DeserializeOwned + Default>(file: Option<&Path>) -> a
         }
         fig = fig.merge(Toml::file_exact(path));
     }
-    fig = fig.merge(
-        Env::prefixed("XINGYI_")
-            .split("__")
-            .ignore(&["LOG", "LOG_FORMAT"]),
-    );
-    if let Ok(url) = std::env::var("DATABASE_URL") {
-        if !url.is_empty() {
-            fig = fig.merge(Serialized::default("database.url", url));
-        }
+    // XINGYI_LOG / XINGYI_LOG_FORMAT belong to the logger and XINGYI_TEST_* to the test suite.
+    let env = Env::prefixed("XINGYI_").filter(|k| {
+        let k = k.as_str().to_ascii_lowercase();
+        !(k == "log" || k == "log_format" || k.starts_with("test_"))
+    });
+    fig = fig.merge(env.split("__"));
+    if let Ok(url) = std::env::var("DATABASE_URL")
+        && !url.is_empty()
+    {
+        fig = fig.merge(Serialized::default("database.url", url));
     }
     fig.extract().with_context(|| match file {
         Some(p) => format!(
@@ -68,6 +69,30 @@ mod tests {
         );
         assert!(err.contains("bad.toml"), "{err}");
         assert!(err.contains("listen_port"), "{err}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure type, not ours
+    fn environment_overrides_the_file_and_database_url_wins() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "hub.toml",
+                "listen = \"127.0.0.1:8600\"\n[graphql]\nmax_depth = 9\n",
+            )?;
+            jail.set_env("XINGYI_GRAPHQL__MAX_DEPTH", "7");
+            jail.set_env("XINGYI_DATABASE__URL", "postgres://from-xingyi-env/db");
+            jail.set_env("XINGYI_TEST_PG", "ignored by the config");
+            jail.set_env("XINGYI_LOG", "debug");
+            let cfg: province_hub::Config =
+                load(Some(Path::new("hub.toml"))).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(cfg.graphql.max_depth, 7);
+            assert_eq!(cfg.database.url, "postgres://from-xingyi-env/db");
+            jail.set_env("DATABASE_URL", "postgres://from-database-url/db");
+            let cfg: province_hub::Config =
+                load(Some(Path::new("hub.toml"))).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(cfg.database.url, "postgres://from-database-url/db");
+            Ok(())
+        });
     }
 
     #[test]

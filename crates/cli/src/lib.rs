@@ -5,7 +5,7 @@
 //! - [`Cli`], [`Command`]: the arguments.
 //! - [`config`]: layered configuration.
 //! - [`local`]: `xingyi local`.
-//! - [`run`]: dispatch.
+//! - [`run`]: dispatches a parsed command.
 
 pub mod config;
 pub mod local;

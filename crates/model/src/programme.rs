@@ -74,10 +74,10 @@ impl Programme {
             "RELATION_WITHOUT_PARENT",
             "relation and parent must be given together",
         );
-        if let Some(p) = &self.parent {
-            if let Err(e) = crate::GlobalId::parse_as(p, crate::EntityKind::Programme) {
-                v.push("parent", e.rule, e.message);
-            }
+        if let Some(p) = &self.parent
+            && let Err(e) = crate::GlobalId::parse_as(p, crate::EntityKind::Programme)
+        {
+            v.push("parent", e.rule, e.message);
         }
         v.extend_prefixed("source", self.source.validate());
         v

@@ -53,7 +53,7 @@ impl RegionCode {
 
     /// True for a province-level code (ends in 0000).
     pub fn is_province(self) -> bool {
-        self.0 % 10000 == 0
+        self.0.is_multiple_of(10000)
     }
 }
 

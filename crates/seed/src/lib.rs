@@ -228,10 +228,10 @@ impl SeedFile {
                     x.id, x.programme
                 ));
             }
-            if let Some(parent) = &x.parent {
-                if !components.contains(parent.as_str()) {
-                    p.push(format!("component {}: unknown parent `{parent}`", x.id));
-                }
+            if let Some(parent) = &x.parent
+                && !components.contains(parent.as_str())
+            {
+                p.push(format!("component {}: unknown parent `{parent}`", x.id));
             }
             if let Some(s) = &x.source {
                 cite(
@@ -270,15 +270,15 @@ impl SeedFile {
                 ));
             }
             report(format!("unit {}", x.id), x.validate(period), &mut p);
-            if let Some(c) = &x.component {
-                if !components.contains(c.as_str()) {
-                    p.push(format!("unit {}: unknown component `{c}`", x.id));
-                }
+            if let Some(c) = &x.component
+                && !components.contains(c.as_str())
+            {
+                p.push(format!("unit {}: unknown component `{c}`", x.id));
             }
-            if let Some(i) = &x.institution {
-                if !institutions.contains(i.as_str()) {
-                    p.push(format!("unit {}: unknown institution `{i}`", x.id));
-                }
+            if let Some(i) = &x.institution
+                && !institutions.contains(i.as_str())
+            {
+                p.push(format!("unit {}: unknown institution `{i}`", x.id));
             }
             if let Some(s) = &x.source {
                 cite(&format!("unit {}", x.id), &s.document, &s.quote, &mut p);

@@ -262,15 +262,15 @@ async fn get_handler<E: Executor>(
             }
         }
     }
-    if let Some(ext) = params.get("extensions") {
-        if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ext).is_err() {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "`extensions` must be a JSON object",
-                graphql_response,
-            );
-        }
+    if let Some(ext) = params.get("extensions")
+        && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ext).is_err()
+    {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "`extensions` must be a JSON object",
+            graphql_response,
+        );
     }
     if method == Method::GET && is_mutation(&request) {
         let mut resp = request_error(

@@ -7,13 +7,13 @@
 //! row to that same transaction: every write goes through [`writes`].)
 //!
 //! # Layout
-//! - [`config`]: [`DatabaseConfig`].
+//! - [`config`]: the database configuration ([`DatabaseConfig`]).
 //! - [`entity`]: one sea-orm entity per table.
 //! - [`migration`]: the migrations, run at connect.
 //! - [`page`]: keyset pagination.
 //! - [`reads`]: filtered, paginated queries.
 //! - [`writes`]: validated create/update/delete, and bulk import for seeding.
-//! - [`error`]: [`Error`].
+//! - [`error`]: the error type ([`Error`]).
 
 pub mod config;
 pub mod entity;

@@ -392,14 +392,14 @@ async fn check_unit(txn: &DatabaseTransaction, u: &Unit) -> Result<()> {
             Some(_) => {}
         }
     }
-    if let Some(i) = &u.institution {
-        if !exists::<institution::Entity>(txn, i).await? {
-            v.push(
-                "institution",
-                "UNKNOWN_REFERENCE",
-                format!("institution `{i}` does not exist"),
-            );
-        }
+    if let Some(i) = &u.institution
+        && !exists::<institution::Entity>(txn, i).await?
+    {
+        v.push(
+            "institution",
+            "UNKNOWN_REFERENCE",
+            format!("institution `{i}` does not exist"),
+        );
     }
     let mut own = u.validate(period);
     own.0.retain(|e| e.field != "id");

@@ -1,5 +1,7 @@
 //! The store's behaviour, run on a fresh SQLite file and a fresh PostgreSQL database each.
 
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
 use model::{
     Aggregation, Comparator, Document, Indicator, Institution, PlanCategory, PlanItem, Programme,
     RegionCode, Scope, ScopeKind, Source, Target, TargetValue, Unit, UnitKind, ValueType,
