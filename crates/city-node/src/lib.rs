@@ -139,12 +139,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         "region": state.store.owner().to_string(),
         "database": state.store.backend_name(),
     });
-    let health = serving::health_route(info, move || {
+    let metrics = std::sync::Arc::new(serving::Metrics::default());
+    let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
         async move { store.ping().await.map_err(|e| e.to_string()) }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema).merge(health),
+        serving::graphql_routes(state.schema, metrics).merge(health),
         &config.graphql,
     )
 }

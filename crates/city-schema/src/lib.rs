@@ -23,7 +23,7 @@ use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 pub use error::ErrorCode;
 pub use mutation::Mutation;
-pub use query::Query;
+pub use query::{NodeQuery, ProgrammeQuery, Query};
 
 /// The subgraph's schema type.
 pub type CitySchema = Schema<Query, Mutation, EmptySubscription>;
@@ -31,7 +31,7 @@ pub type CitySchema = Schema<Query, Mutation, EmptySubscription>;
 /// A builder with the subgraph's types and federation enabled, for servers to add limits and
 /// data to (`.data(store).finish()`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription).enable_federation()
+    Schema::build(Query::default(), Mutation, EmptySubscription).enable_federation()
 }
 
 /// The subgraph over `store`.

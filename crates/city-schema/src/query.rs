@@ -43,12 +43,21 @@ pub enum Node {
     Actual(Actual),
 }
 
-/// Root queries.
+/// Root queries of the programme model (everything but `node`).
 #[derive(Debug, Default)]
-pub struct Query;
+pub struct ProgrammeQuery;
+
+/// The `node(id:)` root field of a subgraph: ids this server owns.
+#[derive(Debug, Default)]
+pub struct NodeQuery;
+
+/// The subgraph's root queries.
+#[derive(async_graphql::MergedObject, Debug, Default)]
+#[graphql(shareable)]
+pub struct Query(ProgrammeQuery, NodeQuery);
 
 /// Looks up a global id owned by `owner`; ids of other owners are `None`.
-pub(crate) async fn find_node(
+pub async fn find_node(
     ctx: &Context<'_>,
     id: &GlobalId,
     owner: RegionCode,
@@ -99,9 +108,18 @@ fn parse_gid(field: &str, id: &ID) -> GqlResult<GlobalId> {
         .map_err(|e: model::ValidationError| invalid(field, e.rule, e.message))
 }
 
-/// Root queries.
 #[Object(shareable)]
-impl Query {
+impl NodeQuery {
+    /// 节点 — Any record by global id; null when this server does not own it or it does not exist.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
+        let gid = parse_gid("id", &id)?;
+        find_node(ctx, &gid, store(ctx)?.owner()).await
+    }
+}
+
+/// Root queries of the programme model.
+#[Object(shareable)]
+impl ProgrammeQuery {
     /// 本服务所属行政区 — The region whose data this server owns (140000 for the province hub).
     async fn owner(&self, ctx: &Context<'_>) -> GqlResult<Option<Region>> {
         Ok(model::region::region(store(ctx)?.owner()).map(Region))
@@ -123,12 +141,6 @@ impl Query {
             .filter(|r| level.is_none_or(|l| r.level == l))
             .map(Region)
             .collect()
-    }
-
-    /// 节点 — Any record by global id; null when this server does not own it or it does not exist.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Node>> {
-        let gid = parse_gid("id", &id)?;
-        find_node(ctx, &gid, store(ctx)?.owner()).await
     }
 
     /// 项目列表 — Programmes owned by this server.

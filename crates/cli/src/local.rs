@@ -103,43 +103,60 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
     let (stop, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let hub_config = province_hub::Config {
-        listen: SocketAddr::new(opts.host, opts.hub_port),
-        data_dir: opts.data_dir.clone(),
-        ..province_hub::Config::default()
-    };
-    let hub_state = province_hub::build(&hub_config)
+    // Bind every listener first, so the hub's registry gets the nodes' real addresses even
+    // when ports are picked by the OS.
+    let hub_listen = SocketAddr::new(opts.host, opts.hub_port);
+    let hub_listener = TcpListener::bind(hub_listen)
         .await
-        .context("starting the hub")?;
-    let listener = TcpListener::bind(hub_config.listen)
-        .await
-        .with_context(|| format!("binding the hub to {}", hub_config.listen))?;
-    let hub = listener.local_addr()?;
-    let shutdown = stopped(rx.clone());
-    tasks.spawn(async move {
-        Ok(province_hub::serve_state(hub_state, &hub_config, listener, shutdown).await?)
-    });
-
+        .with_context(|| format!("binding the hub to {hub_listen}"))?;
+    let hub = hub_listener.local_addr()?;
     let mut nodes = Vec::new();
+    let mut node_listeners = Vec::new();
     for (city, port) in [(YUNCHENG, opts.yuncheng_port), (LINFEN, opts.linfen_port)] {
+        let listen = SocketAddr::new(opts.host, port);
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("binding the {city} node to {listen}"))?;
+        nodes.push((city, listener.local_addr()?));
+        node_listeners.push((city, listener));
+    }
+
+    for (city, listener) in node_listeners {
         let config = city_node::Config {
             city: Some(city),
-            listen: SocketAddr::new(opts.host, port),
+            listen: listener.local_addr()?,
             data_dir: opts.data_dir.clone(),
             ..city_node::Config::default()
         };
         let state = city_node::build(&config)
             .await
             .with_context(|| format!("starting the {city} node"))?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("binding the {city} node to {}", config.listen))?;
-        nodes.push((city, listener.local_addr()?));
         let shutdown = stopped(rx.clone());
         tasks.spawn(async move {
             Ok(city_node::serve_state(state, &config, listener, shutdown).await?)
         });
     }
+
+    let hub_config = province_hub::Config {
+        listen: hub,
+        data_dir: opts.data_dir.clone(),
+        nodes: nodes
+            .iter()
+            .map(|(city, addr)| province_hub::registry::NodeConfig {
+                city: *city,
+                url: format!("http://{addr}/graphql"),
+            })
+            .collect(),
+        ..province_hub::Config::default()
+    };
+    let hub_state = province_hub::build(&hub_config)
+        .await
+        .context("starting the hub")?;
+    let shutdown = stopped(rx.clone());
+    tasks.spawn(async move {
+        Ok(province_hub::serve_state(hub_state, &hub_config, hub_listener, shutdown).await?)
+    });
+
     Ok(LocalFederation {
         hub,
         nodes,

@@ -1,11 +1,18 @@
 //! The province hub. It owns the province's database (the 136 programme, province-level
 //! institutions and units, the indicator catalogue), loads the province seed on first start,
-//! and serves the province subgraph at `/graphql`. The federation issue adds delegation of city
-//! fields to city nodes; the sync issue adds the replicas.
+//! and serves one GraphQL endpoint at `/graphql`: the province's data alongside every city's,
+//! each city's part delegated live to that city's node. (The sync issue adds the replicas.)
 //!
 //! # Layout
-//! - [`Config`]: what the hub needs to start.
+//! - [`Config`]: what the hub needs to start, including the node registry.
 //! - [`AppState`], [`build`], [`router`], [`serve`]: the same entry points as a city node.
+//! - [`hub`]: the hub's schema (`cities`, `city`, `node`) and delegation resolvers.
+//! - [`delegate`]: forwarding documents, the node client, splicing answers.
+//! - [`registry`]: registered nodes and their observed status.
+
+pub mod delegate;
+pub mod hub;
+pub mod registry;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -29,6 +36,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// GraphQL limits.
     pub graphql: serving::GraphqlConfig,
+    /// The city nodes the hub delegates to.
+    pub nodes: Vec<registry::NodeConfig>,
+    /// How long the hub waits for a node before answering `CITY_TIMEOUT` for its subtree.
+    pub node_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -38,6 +49,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database: DatabaseConfig::default(),
             graphql: serving::GraphqlConfig::default(),
+            nodes: Vec::new(),
+            node_timeout_ms: 5_000,
         }
     }
 }
@@ -74,6 +87,12 @@ pub enum Error {
     /// The seed could not be loaded.
     #[error(transparent)]
     Seed(#[from] seed::load::LoadError),
+    /// The HTTP client for nodes cannot be built.
+    #[error("cannot build the node client")]
+    Client(#[source] reqwest::Error),
+    /// A registered node is not a Shanxi city.
+    #[error("node {0} is not a city of Shanxi")]
+    NotACity(model::RegionCode),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -84,8 +103,10 @@ pub enum Error {
 pub struct AppState {
     /// The hub's database.
     pub store: Store,
-    /// The province subgraph over it.
-    pub schema: city_schema::CitySchema,
+    /// The hub's public schema (province + delegated cities).
+    pub schema: hub::HubSchema,
+    /// The registered nodes.
+    pub registry: std::sync::Arc<registry::Registry>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -121,27 +142,45 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             source,
         })?;
     }
+    for n in &config.nodes {
+        if model::region::region(n.city).is_none_or(|r| r.level != model::RegionLevel::City) {
+            return Err(Error::NotACity(n.city));
+        }
+    }
     let store = Store::connect(&db, SHANXI).await?;
     let outcome = seed::load::load(&store).await?;
+    let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
+    let client = delegate::client::NodeClient::new(timeout).map_err(Error::Client)?;
+    let registry = std::sync::Arc::new(registry::Registry::new(&config.nodes, client));
+    let delegation = hub::Delegation {
+        registry: registry.clone(),
+        province: province_schema(store.clone(), &config.graphql),
+    };
+    let schema = hub::build_hub_schema(store.clone(), delegation, &config.graphql);
     tracing::info!(
         ?outcome,
         backend = store.backend_name(),
+        nodes = config.nodes.len(),
         "province hub ready"
     );
-    let schema = province_schema(store.clone(), &config.graphql);
-    Ok(AppState { store, schema })
+    Ok(AppState {
+        store,
+        schema,
+        registry,
+    })
 }
 
 /// The hub's routes: `/graphql` and `/health`.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
     let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
-    let health = serving::health_route(info, move || {
+    let metrics = std::sync::Arc::new(serving::Metrics::default());
+    let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
         async move { store.ping().await.map_err(|e| e.to_string()) }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema).merge(health),
+        serving::graphql_routes(state.schema, metrics).merge(health),
         &config.graphql,
     )
 }

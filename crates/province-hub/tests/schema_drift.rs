@@ -27,3 +27,18 @@ fn province_subgraph_sdl_matches_schema_file() {
         );
     }
 }
+
+#[test]
+fn hub_sdl_matches_schema_file() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/hub.graphql");
+    let sdl = province_hub::hub::hub_sdl();
+    if std::env::var("UPDATE_SCHEMA").as_deref() == Ok("1") {
+        std::fs::write(&path, &sdl).unwrap();
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == sdl,
+        "schema/hub.graphql is out of date; run `UPDATE_SCHEMA=1 cargo test -p province-hub --test schema_drift` and commit it"
+    );
+}

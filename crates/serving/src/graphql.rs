@@ -23,19 +23,37 @@ use axum::{
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
-/// The executor behind `/graphql`, plus the request data every request gets (e.g. the caller's
-/// identity, once the security issue adds it).
+/// The executor behind `/graphql`, and the counters it updates.
 #[derive(Clone, Debug)]
 pub struct GraphqlEndpoint<E> {
     /// The schema (or any executor).
     pub executor: E,
+    /// Request counters, shared with `/health`.
+    pub metrics: std::sync::Arc<crate::Metrics>,
 }
 
+/// The caller's `Authorization` header, put into every request's data so resolvers that call
+/// other servers (the hub delegating to nodes) can forward the caller's identity.
+#[derive(Clone, Debug, Default)]
+pub struct CallerAuthorization(pub Option<String>);
+
 /// Routes `/graphql` (GET and POST) to `executor`.
-pub fn graphql_routes<E: Executor + Clone>(executor: E) -> Router {
+pub fn graphql_routes<E: Executor + Clone>(
+    executor: E,
+    metrics: std::sync::Arc<crate::Metrics>,
+) -> Router {
     Router::new()
         .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
-        .with_state(GraphqlEndpoint { executor })
+        .with_state(GraphqlEndpoint { executor, metrics })
+}
+
+fn caller(headers: &HeaderMap) -> CallerAuthorization {
+    CallerAuthorization(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    )
 }
 
 /// Which media type the client gets back.
@@ -95,11 +113,15 @@ fn pre_execution_code(message: &str) -> &'static str {
 }
 
 async fn run<E: Executor>(
-    executor: &E,
+    ep: &GraphqlEndpoint<E>,
     request: async_graphql::Request,
+    headers: &HeaderMap,
     graphql_response: bool,
 ) -> Response {
-    let mut response = executor.execute(request).await;
+    ep.metrics
+        .graphql_requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut response = ep.executor.execute(request.data(caller(headers))).await;
     // A response without data never reached execution (parse or validation failure).
     let failed_before_execution =
         response.data == async_graphql::Value::Null && !response.errors.is_empty();
@@ -216,7 +238,7 @@ async fn post_handler<E: Executor>(
             }
         },
     };
-    run(&ep.executor, request, graphql_response).await
+    run(&ep, request, &headers, graphql_response).await
 }
 
 async fn get_handler<E: Executor>(
@@ -283,5 +305,5 @@ async fn get_handler<E: Executor>(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    run(&ep.executor, request, graphql_response).await
+    run(&ep, request, &headers, graphql_response).await
 }

@@ -13,7 +13,14 @@
 
 pub mod graphql;
 
-pub use graphql::{GraphqlEndpoint, graphql_routes};
+pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
+
+/// Counters a server reports on `/health`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// GraphQL requests received (every method, every outcome).
+    pub graphql_requests: std::sync::atomic::AtomicU64,
+}
 
 /// Resolves on Ctrl-C or SIGTERM, whichever comes first.
 pub async fn shutdown_signal() {
@@ -68,7 +75,11 @@ impl Default for GraphqlConfig {
 
 /// `/health`: `200 {"status":"ok",…}` when `check` passes, `503 {"status":"unavailable",…}`
 /// otherwise. `info` is merged into the body (role, region, database backend).
-pub fn health_route<F, Fut>(info: serde_json::Value, check: F) -> axum::Router
+pub fn health_route<F, Fut>(
+    info: serde_json::Value,
+    metrics: std::sync::Arc<Metrics>,
+    check: F,
+) -> axum::Router
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
@@ -77,6 +88,7 @@ where
         "/health",
         axum::routing::get(move || {
             let check = check.clone();
+            let metrics = metrics.clone();
             let mut body = info.clone();
             async move {
                 let (status, state) = match check().await {
@@ -88,6 +100,10 @@ where
                 };
                 if let Some(map) = body.as_object_mut() {
                     map.insert("status".into(), state.into());
+                    let n = metrics
+                        .graphql_requests
+                        .load(std::sync::atomic::Ordering::Relaxed);
+                    map.insert("graphqlRequests".into(), n.into());
                 }
                 (status, axum::Json(body))
             }

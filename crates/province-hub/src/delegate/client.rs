@@ -1,0 +1,132 @@
+//! The HTTP client the hub calls nodes with: one keep-alive pool for all nodes, a per-call
+//! time-out, the caller's `Authorization` forwarded, and every failure classified so the hub can
+//! report it with a stable code.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::document::Forwarded;
+
+/// How a call to a node failed. The codes are part of the API (`extensions.code`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The node could not be reached (connection refused, DNS, reset).
+    #[error("city node unreachable: {0}")]
+    Unavailable(String),
+    /// The node did not answer within the time-out.
+    #[error("city node did not answer within {0} ms")]
+    Timeout(u64),
+    /// The node answered, but not with a GraphQL response (HTTP error, malformed JSON).
+    #[error("city node answered badly: {0}")]
+    Error(String),
+}
+
+impl CallError {
+    /// The stable `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "CITY_UNAVAILABLE",
+            Self::Timeout(_) => "CITY_TIMEOUT",
+            Self::Error(_) => "CITY_ERROR",
+        }
+    }
+}
+
+/// One error a node reported, as the GraphQL response carries it.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NodeError {
+    /// Message.
+    pub message: String,
+    /// Path inside the forwarded document's response.
+    #[serde(default)]
+    pub path: Vec<serde_json::Value>,
+    /// Extensions (code, field …).
+    #[serde(default)]
+    pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A node's GraphQL response.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NodeResponse {
+    /// `data`, keyed by the forwarded root fields' response keys.
+    #[serde(default)]
+    pub data: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Errors, with paths relative to `data`.
+    #[serde(default)]
+    pub errors: Vec<NodeError>,
+}
+
+/// Calls nodes.
+#[derive(Debug, Clone)]
+pub struct NodeClient {
+    http: reqwest::Client,
+    timeout: Duration,
+}
+
+impl NodeClient {
+    /// A client with one connection pool for every node.
+    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(32)
+            .tcp_nodelay(true)
+            .connect_timeout(timeout.min(Duration::from_secs(3)))
+            .build()?;
+        Ok(Self { http, timeout })
+    }
+
+    /// The per-call time-out.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// POSTs `doc` to `url`; returns the response and how long it took.
+    pub async fn call(
+        &self,
+        url: &str,
+        doc: &Forwarded,
+        authorization: Option<&str>,
+    ) -> (Result<NodeResponse, CallError>, Duration) {
+        let started = Instant::now();
+        let body = serde_json::json!({ "query": doc.query, "variables": doc.variables });
+        let mut req = self
+            .http
+            .post(url)
+            .timeout(self.timeout)
+            .header("accept", "application/json")
+            .json(&body);
+        if let Some(auth) = authorization {
+            req = req.header("authorization", auth);
+        }
+        let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
+        let result = async {
+            let resp = req.send().await.map_err(|e| classify(&e, ms))?;
+            let status = resp.status();
+            let bytes = resp.bytes().await.map_err(|e| classify(&e, ms))?;
+            if !status.is_success() {
+                return Err(CallError::Error(format!("HTTP {status}")));
+            }
+            let parsed: NodeResponse = serde_json::from_slice(&bytes)
+                .map_err(|e| CallError::Error(format!("malformed GraphQL response: {e}")))?;
+            if parsed.data.is_none() && parsed.errors.is_empty() {
+                return Err(CallError::Error(
+                    "response has neither data nor errors".into(),
+                ));
+            }
+            Ok(parsed)
+        }
+        .await;
+        (result, started.elapsed())
+    }
+}
+
+fn classify(e: &reqwest::Error, timeout_ms: u64) -> CallError {
+    if e.is_timeout() {
+        CallError::Timeout(timeout_ms)
+    } else if e.is_connect() || e.is_request() {
+        CallError::Unavailable(e.to_string())
+    } else {
+        CallError::Error(e.to_string())
+    }
+}

@@ -1,0 +1,10 @@
+//! Delegation: forwarding the exact sub-selection a caller asked of a city to that city's node,
+//! and splicing the answer back in.
+//!
+//! - [`document`]: prints the forwarded document from the caller's syntax tree.
+//! - [`client`]: calls a node over HTTP (keep-alive pool, time-out, `Authorization` forwarded).
+//! - [`splice`]: [`splice::Delegated`], the typed wrapper around a node's JSON answer.
+
+pub mod client;
+pub mod document;
+pub mod splice;
