@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod compose;
+mod delegation;
 mod graphql_http;
 mod local_mode;
 mod postgres_servers;
+mod support;

@@ -1,0 +1,207 @@
+//! The hub delegates a city's part of a query to that city's node over real HTTP, forwarding the
+//! exact sub-selection and splicing the answer in: for every query of the corpus, the hub's
+//! answer for a city equals the node's own answer.
+
+use federation_tests::{data, graphql};
+use serde_json::{Value, json};
+
+use crate::support::{LocalFed, requests_seen};
+
+/// (node query body, variables, fragments). The hub runs `{ city(code:) { body } } fragments`.
+const CORPUS: &[(&str, &str, &str)] = &[
+    ("programmes { nodes { id nameZh period relation parentId } }", "{}", ""),
+    (
+        "a: units(first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { __typename id nameZh } } \
+         b: units(first: 3, filter: {kind: SPECIALTY}) { nodes { nameEn kind targetYear } }",
+        "{}",
+        "",
+    ),
+    (
+        "planItems(filter: {year: $year, category: $cat}, first: $n) { totalCount nodes { id text year category ambiguous note } }",
+        r#"{"year": 2021, "cat": "TALENT", "n": 10}"#,
+        "",
+    ),
+    ("units { nodes { ...U institution { ...I } } }", "{}", "fragment U on Unit { id nameZh ...V } fragment V on Unit { targetLevel } fragment I on Institution { nameZh region { code nameZh } }"),
+    (
+        r#"unit(id: "Unit:140800:central-cardiology") { __typename ... on Unit { nameZh planItems(filter: {category: FUNDING}) { nodes { text period } } } targets(filter: {year: 2020}) { nodes { indicatorCode comparator value source { quote } } } }"#,
+        "{}",
+        "",
+    ),
+    (
+        r#"programmesImplementing(parentId: "Programme:140000:p136") { nameZh components { nameZh children { nameZh } } } owner { code } indicators { code unit }"#,
+        "{}",
+        "",
+    ),
+    ("targets(first: 5, filter: {indicator: \"funding\"}) @include(if: $inc) { nodes { id value comparator ambiguous } }", r#"{"inc": true}"#, ""),
+];
+
+fn var_defs(vars: &Value) -> String {
+    let defs: Vec<String> = vars
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let ty = match (k.as_str(), v) {
+                ("cat", _) => "PlanCategory",
+                (_, Value::Bool(_)) => "Boolean!",
+                (_, Value::Number(_)) => "Int",
+                _ => "String",
+            };
+            format!("${k}: {ty}")
+        })
+        .collect();
+    if defs.is_empty() { String::new() } else { format!("({})", defs.join(", ")) }
+}
+
+/// The node's errors as the hub must show them: under `city`, with the city named.
+fn rebased(errors: &Value, city: &str) -> Vec<Value> {
+    errors
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    let mut path = vec![json!("city")];
+                    path.extend(e["path"].as_array().cloned().unwrap_or_default());
+                    let mut ext = e["extensions"].as_object().cloned().unwrap_or_default();
+                    ext.insert("city".into(), json!(city));
+                    json!({ "message": e["message"], "path": path, "extensions": ext })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let mut node_errors_seen = 0;
+    for (city, node_url) in fed.node_urls() {
+        for (body, vars, fragments) in CORPUS {
+            let vars: Value = serde_json::from_str(vars).unwrap();
+            let defs = var_defs(&vars);
+            let direct = graphql(&client, &node_url, &format!("query Q{defs} {{ {body} }} {fragments}"), vars.clone()).await;
+            let via_hub = graphql(
+                &client,
+                &fed.hub_url(),
+                &format!("query Q{defs} {{ city(code: \"{city}\") {{ code {body} }} }} {fragments}"),
+                vars.clone(),
+            )
+            .await;
+            let got = via_hub["data"]["city"].as_object().unwrap().clone();
+            // async-graphql answers `data: null` when every root field errored; that is an empty
+            // object for this comparison.
+            let mut expected = direct["data"].as_object().cloned().unwrap_or_default();
+            expected.insert("code".into(), json!(city.to_string()));
+            // async-graphql leaves an errored nullable field out of `data`; the hub answers it
+            // as null (as the spec says), so missing keys compare as null.
+            for k in got.keys() {
+                expected.entry(k.clone()).or_insert(Value::Null);
+            }
+            assert_eq!(Value::Object(got), Value::Object(expected), "{city}: {body}");
+            let hub_errors: Vec<Value> = via_hub["errors"]
+                .as_array()
+                .map(|a| a.iter().map(|e| json!({ "message": e["message"], "path": e["path"], "extensions": e["extensions"] })).collect())
+                .unwrap_or_default();
+            assert_eq!(hub_errors, rebased(&direct["errors"], &city.to_string()), "{city}: {body}");
+            node_errors_seen += hub_errors.len();
+        }
+    }
+    assert!(node_errors_seen > 0, "the corpus includes a query a node answers with an error");
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn pagination_cursors_from_the_hub_work_on_the_next_hub_page() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let q = r#"query($after: String) { city(code: "140800") { planItems(first: 40, after: $after) {
+        pageInfo { hasNextPage endCursor } nodes { id } } } }"#;
+    let mut ids = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let d = data(&client, &fed.hub_url(), q, json!({ "after": after })).await;
+        let page = &d["city"]["planItems"];
+        ids.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let total = seed::for_region(model::region::YUNCHENG).unwrap().unwrap().plan_items.len();
+    assert_eq!(ids.len(), total);
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn one_request_per_node_for_a_query_level_whatever_is_asked() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let before = requests_seen(&client, &fed).await;
+    let d = data(
+        &client,
+        &fed.hub_url(),
+        r#"{ cities { code a: programmes { nodes { id } } units { nodes { nameZh institution { nameZh } } }
+             planItems(first: 100) { totalCount } targets { totalCount } ...More } }
+           fragment More on City { actuals { totalCount } owner { code } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["cities"].as_array().unwrap().len(), 2);
+    let after = requests_seen(&client, &fed).await;
+    for ((city, b), (_, a)) in before.iter().zip(&after) {
+        assert_eq!(a - b, 1, "{city}: one request carries every delegated field");
+    }
+    // Asking only for the hub's own fields costs the nodes nothing.
+    data(&client, &fed.hub_url(), "{ cities { code nameZh status { registered } } }", json!({})).await;
+    assert_eq!(requests_seen(&client, &fed).await, after);
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn node_ids_route_to_their_owner() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let d = data(
+        &client,
+        &fed.hub_url(),
+        r#"{ yc: node(id: "Unit:140800:central-cardiology") { __typename id ... on Unit { nameZh institution { nameZh } } }
+             sx: node(id: "Programme:140000:p136") { ... on Programme { docNumber } }
+             lf: node(id: "Programme:141000:lf-tzqy") { ... on Programme { nameZh } }
+             missing: node(id: "Unit:140800:no-such-unit") { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(d["yc"]["__typename"], "Unit");
+    assert_eq!(d["yc"]["institution"]["nameZh"], "运城市中心医院");
+    assert_eq!(d["sx"]["docNumber"], "晋政发〔2018〕16号");
+    assert_eq!(d["lf"]["nameZh"], "临汾市提质强医工程实施方案");
+    assert_eq!(d["missing"], Value::Null);
+
+    let resp = graphql(&client, &fed.hub_url(), r#"{ node(id: "Unit:140100:x") { id } }"#, json!({})).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "UNKNOWN_CITY");
+    assert_eq!(resp["errors"][0]["path"], json!(["node"]));
+    let resp = graphql(&client, &fed.hub_url(), r#"{ node(id: "garbage") { id } }"#, json!({})).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "VALIDATION_FAILED");
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn cities_report_their_nodes_status() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(fed.hub_url())
+        .json(&json!({ "query": "{ cities { code status { registered reachability url lastLatencyMs calls failures } owner { code } } }" }))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    for c in body["data"]["cities"].as_array().unwrap() {
+        assert_eq!(c["status"]["registered"], true);
+        assert_eq!(c["status"]["reachability"], "UP", "{c}");
+        assert!(c["status"]["calls"].as_i64().unwrap() >= 1);
+        assert_eq!(c["owner"]["code"], c["code"]);
+    }
+    fed.stop().await;
+}
