@@ -9,7 +9,11 @@ use crate::support::{LocalFed, requests_seen};
 
 /// (node query body, variables, fragments). The hub runs `{ city(code:) { body } } fragments`.
 const CORPUS: &[(&str, &str, &str)] = &[
-    ("programmes { nodes { id nameZh period relation parentId } }", "{}", ""),
+    (
+        "programmes { nodes { id nameZh period relation parentId } }",
+        "{}",
+        "",
+    ),
     (
         "a: units(first: 2) { totalCount pageInfo { hasNextPage endCursor } nodes { __typename id nameZh } } \
          b: units(first: 3, filter: {kind: SPECIALTY}) { nodes { nameEn kind targetYear } }",
@@ -21,7 +25,11 @@ const CORPUS: &[(&str, &str, &str)] = &[
         r#"{"year": 2021, "cat": "TALENT", "n": 10}"#,
         "",
     ),
-    ("units { nodes { ...U institution { ...I } } }", "{}", "fragment U on Unit { id nameZh ...V } fragment V on Unit { targetLevel } fragment I on Institution { nameZh region { code nameZh } }"),
+    (
+        "units { nodes { ...U institution { ...I } } }",
+        "{}",
+        "fragment U on Unit { id nameZh ...V } fragment V on Unit { targetLevel } fragment I on Institution { nameZh region { code nameZh } }",
+    ),
     (
         r#"unit(id: "Unit:140800:central-cardiology") { __typename ... on Unit { nameZh planItems(filter: {category: FUNDING}) { nodes { text period } } } targets(filter: {year: 2020}) { nodes { indicatorCode comparator value source { quote } } } }"#,
         "{}",
@@ -32,7 +40,11 @@ const CORPUS: &[(&str, &str, &str)] = &[
         "{}",
         "",
     ),
-    ("targets(first: 5, filter: {indicator: \"funding\"}) @include(if: $inc) { nodes { id value comparator ambiguous } }", r#"{"inc": true}"#, ""),
+    (
+        "targets(first: 5, filter: {indicator: \"funding\"}) @include(if: $inc) { nodes { id value comparator ambiguous } }",
+        r#"{"inc": true}"#,
+        "",
+    ),
 ];
 
 fn var_defs(vars: &Value) -> String {
@@ -50,7 +62,11 @@ fn var_defs(vars: &Value) -> String {
             format!("${k}: {ty}")
         })
         .collect();
-    if defs.is_empty() { String::new() } else { format!("({})", defs.join(", ")) }
+    if defs.is_empty() {
+        String::new()
+    } else {
+        format!("({})", defs.join(", "))
+    }
 }
 
 /// The node's errors as the hub must show them: under `city`, with the city named.
@@ -80,11 +96,19 @@ async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
         for (body, vars, fragments) in CORPUS {
             let vars: Value = serde_json::from_str(vars).unwrap();
             let defs = var_defs(&vars);
-            let direct = graphql(&client, &node_url, &format!("query Q{defs} {{ {body} }} {fragments}"), vars.clone()).await;
+            let direct = graphql(
+                &client,
+                &node_url,
+                &format!("query Q{defs} {{ {body} }} {fragments}"),
+                vars.clone(),
+            )
+            .await;
             let via_hub = graphql(
                 &client,
                 &fed.hub_url(),
-                &format!("query Q{defs} {{ city(code: \"{city}\") {{ code {body} }} }} {fragments}"),
+                &format!(
+                    "query Q{defs} {{ city(code: \"{city}\") {{ code {body} }} }} {fragments}"
+                ),
                 vars.clone(),
             )
             .await;
@@ -98,16 +122,27 @@ async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
             for k in got.keys() {
                 expected.entry(k.clone()).or_insert(Value::Null);
             }
-            assert_eq!(Value::Object(got), Value::Object(expected), "{city}: {body}");
+            assert_eq!(
+                Value::Object(got),
+                Value::Object(expected),
+                "{city}: {body}"
+            );
             let hub_errors: Vec<Value> = via_hub["errors"]
                 .as_array()
                 .map(|a| a.iter().map(|e| json!({ "message": e["message"], "path": e["path"], "extensions": e["extensions"] })).collect())
                 .unwrap_or_default();
-            assert_eq!(hub_errors, rebased(&direct["errors"], &city.to_string()), "{city}: {body}");
+            assert_eq!(
+                hub_errors,
+                rebased(&direct["errors"], &city.to_string()),
+                "{city}: {body}"
+            );
             node_errors_seen += hub_errors.len();
         }
     }
-    assert!(node_errors_seen > 0, "the corpus includes a query a node answers with an error");
+    assert!(
+        node_errors_seen > 0,
+        "the corpus includes a query a node answers with an error"
+    );
     fed.stop().await;
 }
 
@@ -122,13 +157,23 @@ async fn pagination_cursors_from_the_hub_work_on_the_next_hub_page() {
     loop {
         let d = data(&client, &fed.hub_url(), q, json!({ "after": after })).await;
         let page = &d["city"]["planItems"];
-        ids.extend(page["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()));
+        ids.extend(
+            page["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["id"].as_str().unwrap().to_owned()),
+        );
         if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
             break;
         }
         after = page["pageInfo"]["endCursor"].clone();
     }
-    let total = seed::for_region(model::region::YUNCHENG).unwrap().unwrap().plan_items.len();
+    let total = seed::for_region(model::region::YUNCHENG)
+        .unwrap()
+        .unwrap()
+        .plan_items
+        .len();
     assert_eq!(ids.len(), total);
     fed.stop().await;
 }
@@ -150,10 +195,20 @@ async fn one_request_per_node_for_a_query_level_whatever_is_asked() {
     assert_eq!(d["cities"].as_array().unwrap().len(), 2);
     let after = requests_seen(&client, &fed).await;
     for ((city, b), (_, a)) in before.iter().zip(&after) {
-        assert_eq!(a - b, 1, "{city}: one request carries every delegated field");
+        assert_eq!(
+            a - b,
+            1,
+            "{city}: one request carries every delegated field"
+        );
     }
     // Asking only for the hub's own fields costs the nodes nothing.
-    data(&client, &fed.hub_url(), "{ cities { code nameZh status { registered } } }", json!({})).await;
+    data(
+        &client,
+        &fed.hub_url(),
+        "{ cities { code nameZh status { registered } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(requests_seen(&client, &fed).await, after);
     fed.stop().await;
 }
@@ -178,10 +233,22 @@ async fn node_ids_route_to_their_owner() {
     assert_eq!(d["lf"]["nameZh"], "临汾市提质强医工程实施方案");
     assert_eq!(d["missing"], Value::Null);
 
-    let resp = graphql(&client, &fed.hub_url(), r#"{ node(id: "Unit:140100:x") { id } }"#, json!({})).await;
+    let resp = graphql(
+        &client,
+        &fed.hub_url(),
+        r#"{ node(id: "Unit:140100:x") { id } }"#,
+        json!({}),
+    )
+    .await;
     assert_eq!(resp["errors"][0]["extensions"]["code"], "UNKNOWN_CITY");
     assert_eq!(resp["errors"][0]["path"], json!(["node"]));
-    let resp = graphql(&client, &fed.hub_url(), r#"{ node(id: "garbage") { id } }"#, json!({})).await;
+    let resp = graphql(
+        &client,
+        &fed.hub_url(),
+        r#"{ node(id: "garbage") { id } }"#,
+        json!({}),
+    )
+    .await;
     assert_eq!(resp["errors"][0]["extensions"]["code"], "VALIDATION_FAILED");
     fed.stop().await;
 }

@@ -6,5 +6,6 @@ mod compose;
 mod delegation;
 mod graphql_http;
 mod local_mode;
+mod partial_failure;
 mod postgres_servers;
 mod support;

@@ -18,7 +18,10 @@ impl LocalFed {
             yuncheng_port: 0,
             linfen_port: 0,
         };
-        Self { fed: cli::local::start(&opts).await.unwrap(), _dir: dir }
+        Self {
+            fed: cli::local::start(&opts).await.unwrap(),
+            _dir: dir,
+        }
     }
 
     pub(crate) fn hub_url(&self) -> String {
@@ -26,7 +29,11 @@ impl LocalFed {
     }
 
     pub(crate) fn node_urls(&self) -> Vec<(RegionCode, String)> {
-        self.fed.nodes.iter().map(|(c, a)| (*c, format!("http://{a}/graphql"))).collect()
+        self.fed
+            .nodes
+            .iter()
+            .map(|(c, a)| (*c, format!("http://{a}/graphql")))
+            .collect()
     }
 
     pub(crate) async fn stop(self) {
@@ -35,11 +42,140 @@ impl LocalFed {
 }
 
 /// GraphQL requests each node has received so far (from its `/health`).
-pub(crate) async fn requests_seen(client: &reqwest::Client, fed: &LocalFed) -> Vec<(RegionCode, u64)> {
+pub(crate) async fn requests_seen(
+    client: &reqwest::Client,
+    fed: &LocalFed,
+) -> Vec<(RegionCode, u64)> {
     let mut out = Vec::new();
     for (city, addr) in &fed.fed.nodes {
-        let h: serde_json::Value = client.get(format!("http://{addr}/health")).send().await.unwrap().json().await.unwrap();
+        let h: serde_json::Value = client
+            .get(format!("http://{addr}/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         out.push((*city, h["graphqlRequests"].as_u64().unwrap()));
     }
     out
+}
+
+/// How a fake node misbehaves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fault {
+    /// Accepts the connection, reads the request, never answers.
+    Hang,
+    /// Answers 200 with a body that is not JSON.
+    Malformed,
+}
+
+/// A misbehaving node on a free port; returns its URL and the raw requests it received.
+pub(crate) async fn fake_node(
+    fault: Fault,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = 0;
+                // Read the head, then the body its content-length announces.
+                loop {
+                    let Ok(n) = sock.read(&mut buf[got..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got += n;
+                    let text = String::from_utf8_lossy(&buf[..got]).to_string();
+                    if let Some(head_end) = text.find("\r\n\r\n") {
+                        let len = text[..head_end]
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if got >= head_end + 4 + len {
+                            log.lock().unwrap().push(text);
+                            break;
+                        }
+                    }
+                }
+                match fault {
+                    Fault::Hang => std::future::pending::<()>().await,
+                    Fault::Malformed => {
+                        let body = "this is not json";
+                        let resp = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                    }
+                }
+            });
+        }
+    });
+    (url, seen)
+}
+
+/// A URL where nothing listens.
+pub(crate) async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}/graphql")
+}
+
+/// A hub (own temp database) whose registry is `nodes`, serving on a free port.
+pub(crate) struct TestHub {
+    pub(crate) url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestHub {
+    pub(crate) async fn start(nodes: Vec<(RegionCode, String)>, timeout_ms: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = province_hub::Config {
+            data_dir: dir.path().to_path_buf(),
+            nodes: nodes
+                .into_iter()
+                .map(|(city, url)| province_hub::registry::NodeConfig { city, url })
+                .collect(),
+            node_timeout_ms: timeout_ms,
+            ..province_hub::Config::default()
+        };
+        let state = province_hub::build(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            province_hub::serve_state(state, &config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            url,
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
 }
