@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
+mod breaker;
 mod compose;
 mod delegation;
 mod graphql_http;

@@ -62,12 +62,14 @@ pub(crate) async fn requests_seen(
 }
 
 /// How a fake node misbehaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Fault {
     /// Accepts the connection, reads the request, never answers.
     Hang,
     /// Answers 200 with a body that is not JSON.
     Malformed,
+    /// Answers HTTP 500 while the flag is false, and `{"data": <json>}` once it is true.
+    Switch(std::sync::Arc<std::sync::atomic::AtomicBool>, &'static str),
 }
 
 /// A misbehaving node on a free port; returns its URL and the raw requests it received.
@@ -82,6 +84,7 @@ pub(crate) async fn fake_node(
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
             let log = log.clone();
+            let fault = fault.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
                 let mut got = 0;
@@ -120,6 +123,19 @@ pub(crate) async fn fake_node(
                         );
                         let _ = sock.write_all(resp.as_bytes()).await;
                     }
+                    Fault::Switch(healthy, data) => {
+                        let resp = if healthy.load(std::sync::atomic::Ordering::SeqCst) {
+                            let body = format!("{{\"data\":{data}}}");
+                            format!(
+                                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                        } else {
+                            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n"
+                                .to_owned()
+                        };
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                    }
                 }
             });
         }
@@ -145,6 +161,19 @@ pub(crate) struct TestHub {
 
 impl TestHub {
     pub(crate) async fn start(nodes: Vec<(RegionCode, String)>, timeout_ms: u64) -> Self {
+        Self::start_with_breaker(
+            nodes,
+            timeout_ms,
+            province_hub::registry::BreakerConfig::default(),
+        )
+        .await
+    }
+
+    pub(crate) async fn start_with_breaker(
+        nodes: Vec<(RegionCode, String)>,
+        timeout_ms: u64,
+        breaker: province_hub::registry::BreakerConfig,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = province_hub::Config {
             data_dir: dir.path().to_path_buf(),
@@ -153,6 +182,7 @@ impl TestHub {
                 .map(|(city, url)| province_hub::registry::NodeConfig { city, url })
                 .collect(),
             node_timeout_ms: timeout_ms,
+            breaker,
             ..province_hub::Config::default()
         };
         let state = province_hub::build(&config).await.unwrap();

@@ -162,6 +162,10 @@ pub struct CityStatus {
     pub calls: i32,
     /// 失败次数 — Calls that failed.
     pub failures: i32,
+    /// 拒绝次数 — Calls the open breaker refused (never sent).
+    pub refused: i32,
+    /// 熔断器 — CLOSED (calling), OPEN (not calling until the cool-down ends) or HALF_OPEN (probing).
+    pub breaker: String,
 }
 
 impl City {
@@ -259,6 +263,8 @@ impl City {
                 last_error: None,
                 calls: 0,
                 failures: 0,
+                refused: 0,
+                breaker: "CLOSED".into(),
             };
         };
         let s = node.status();
@@ -278,6 +284,8 @@ impl City {
             last_error: s.last_error.map(|(_, m)| m),
             calls: i32::try_from(s.calls).unwrap_or(i32::MAX),
             failures: i32::try_from(s.failures).unwrap_or(i32::MAX),
+            refused: i32::try_from(s.refused).unwrap_or(i32::MAX),
+            breaker: s.breaker.as_str().into(),
         }
     }
 

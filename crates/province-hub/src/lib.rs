@@ -40,6 +40,8 @@ pub struct Config {
     pub nodes: Vec<registry::NodeConfig>,
     /// How long the hub waits for a node before answering `CITY_TIMEOUT` for its subtree.
     pub node_timeout_ms: u64,
+    /// The per-node circuit breaker.
+    pub breaker: registry::BreakerConfig,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             graphql: serving::GraphqlConfig::default(),
             nodes: Vec::new(),
             node_timeout_ms: 5_000,
+            breaker: registry::BreakerConfig::default(),
         }
     }
 }
@@ -151,7 +154,11 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     let outcome = seed::load::load(&store).await?;
     let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
     let client = delegate::client::NodeClient::new(timeout).map_err(Error::Client)?;
-    let registry = std::sync::Arc::new(registry::Registry::new(&config.nodes, client));
+    let registry = std::sync::Arc::new(registry::Registry::new(
+        &config.nodes,
+        client,
+        config.breaker,
+    ));
     let delegation = hub::Delegation {
         registry: registry.clone(),
         province: province_schema(store.clone(), &config.graphql),

@@ -4,7 +4,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
-    time::{Duration, SystemTime},
+    time::{Duration, Instant, SystemTime},
 };
 
 use model::RegionCode;
@@ -23,6 +23,53 @@ pub struct NodeConfig {
     pub city: RegionCode,
     /// Its GraphQL URL, e.g. `http://127.0.0.1:8608/graphql`.
     pub url: String,
+}
+
+/// When the hub stops calling a node that keeps failing, and when it tries again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the breaker.
+    pub failures: u32,
+    /// How long an open breaker refuses calls before letting one probe through.
+    pub cooldown_ms: u64,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failures: 3,
+            cooldown_ms: 5_000,
+        }
+    }
+}
+
+/// A node's circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breaker {
+    /// Calls go through; `failures` consecutive failures so far.
+    Closed {
+        /// Consecutive failures.
+        failures: u32,
+    },
+    /// Calls are refused until `until`, then one probe is let through.
+    Open {
+        /// End of the cool-down.
+        until: Instant,
+    },
+    /// One probe is in flight; other calls are refused until it settles.
+    HalfOpen,
+}
+
+impl Breaker {
+    /// `CLOSED`, `OPEN` or `HALF_OPEN`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Closed { .. } => "CLOSED",
+            Self::Open { .. } => "OPEN",
+            Self::HalfOpen => "HALF_OPEN",
+        }
+    }
 }
 
 /// What the hub last saw of a node.
@@ -51,6 +98,10 @@ pub struct Status {
     pub calls: u64,
     /// Calls that failed.
     pub failures: u64,
+    /// Calls refused by the open breaker (never sent).
+    pub refused: u64,
+    /// The circuit breaker.
+    pub breaker: Breaker,
 }
 
 /// A registered node.
@@ -72,22 +123,66 @@ impl Node {
         }
     }
 
-    fn record(&self, outcome: &Result<NodeResponse, CallError>, took: Duration) {
-        let mut s = match self.status.lock() {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Status> {
+        match self.status.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
-        };
+        }
+    }
+
+    /// Asks the breaker whether a call may go out now (an open breaker past its cool-down lets
+    /// exactly one probe through).
+    fn admit(&self) -> Result<(), CallError> {
+        let mut s = self.lock();
+        match s.breaker {
+            Breaker::Closed { .. } => Ok(()),
+            Breaker::Open { until } if Instant::now() >= until => {
+                s.breaker = Breaker::HalfOpen;
+                tracing::info!(city = %self.city, "breaker half-open: probing the node");
+                Ok(())
+            }
+            Breaker::Open { .. } | Breaker::HalfOpen => {
+                s.refused += 1;
+                Err(CallError::CircuitOpen)
+            }
+        }
+    }
+
+    fn record(
+        &self,
+        outcome: &Result<NodeResponse, CallError>,
+        took: Duration,
+        breaker: BreakerConfig,
+    ) {
+        let mut s = self.lock();
         s.calls += 1;
         match outcome {
             Ok(_) => {
+                if !matches!(s.breaker, Breaker::Closed { .. }) {
+                    tracing::info!(city = %self.city, "breaker closed: the node answers again");
+                }
                 s.reachability = Reachability::Up;
                 s.last_latency = Some(took);
                 s.last_success = Some(SystemTime::now());
+                s.breaker = Breaker::Closed { failures: 0 };
             }
             Err(e) => {
                 s.reachability = Reachability::Down;
                 s.failures += 1;
                 s.last_error = Some((e.code().to_owned(), e.to_string()));
+                let open = || Breaker::Open {
+                    until: Instant::now() + Duration::from_millis(breaker.cooldown_ms),
+                };
+                s.breaker = match s.breaker {
+                    Breaker::Closed { failures } if failures + 1 >= breaker.failures.max(1) => {
+                        tracing::warn!(city = %self.city, failures = failures + 1, "breaker open: no more calls until the cool-down ends");
+                        open()
+                    }
+                    Breaker::Closed { failures } => Breaker::Closed {
+                        failures: failures + 1,
+                    },
+                    Breaker::HalfOpen | Breaker::Open { .. } => open(),
+                };
             }
         }
     }
@@ -98,11 +193,12 @@ impl Node {
 pub struct Registry {
     nodes: BTreeMap<RegionCode, Arc<Node>>,
     client: NodeClient,
+    breaker: BreakerConfig,
 }
 
 impl Registry {
     /// Builds the registry; a city registered twice keeps its last URL.
-    pub fn new(nodes: &[NodeConfig], client: NodeClient) -> Self {
+    pub fn new(nodes: &[NodeConfig], client: NodeClient, breaker: BreakerConfig) -> Self {
         let nodes = nodes
             .iter()
             .map(|n| {
@@ -113,6 +209,8 @@ impl Registry {
                     last_error: None,
                     calls: 0,
                     failures: 0,
+                    refused: 0,
+                    breaker: Breaker::Closed { failures: 0 },
                 };
                 (
                     n.city,
@@ -124,7 +222,11 @@ impl Registry {
                 )
             })
             .collect();
-        Self { nodes, client }
+        Self {
+            nodes,
+            client,
+            breaker,
+        }
     }
 
     /// Registered nodes in code order.
@@ -144,8 +246,9 @@ impl Registry {
         doc: &Forwarded,
         authorization: Option<&str>,
     ) -> Result<NodeResponse, CallError> {
+        node.admit()?;
         let (outcome, took) = self.client.call(&node.url, doc, authorization).await;
-        node.record(&outcome, took);
+        node.record(&outcome, took, self.breaker);
         match &outcome {
             Ok(_) => {
                 tracing::debug!(city = %node.city, ms = took.as_millis() as u64, "node answered")

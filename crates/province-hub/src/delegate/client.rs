@@ -20,13 +20,17 @@ pub enum CallError {
     /// The node answered, but not with a GraphQL response (HTTP error, malformed JSON).
     #[error("city node answered badly: {0}")]
     Error(String),
+    /// The node's circuit breaker is open: it kept failing, so the hub is not calling it
+    /// until the cool-down ends.
+    #[error("city node is failing; the hub stopped calling it for a while (circuit open)")]
+    CircuitOpen,
 }
 
 impl CallError {
     /// The stable `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Unavailable(_) => "CITY_UNAVAILABLE",
+            Self::Unavailable(_) | Self::CircuitOpen => "CITY_UNAVAILABLE",
             Self::Timeout(_) => "CITY_TIMEOUT",
             Self::Error(_) => "CITY_ERROR",
         }

@@ -110,10 +110,12 @@ pub fn forward(fields: &[&Positioned<Field>], src: Source<'_>) -> Forwarded {
             if let Some(default) = &d.node.default_value {
                 let _ = write!(header, " = {}", default.node);
             }
-            if let Some(v) = src.variables.get(&d.node.name.node) {
-                if let Ok(json) = v.clone().into_json() {
-                    variables.insert(d.node.name.node.to_string(), json);
-                }
+            if let Some(json) = src
+                .variables
+                .get(&d.node.name.node)
+                .and_then(|v| v.clone().into_json().ok())
+            {
+                variables.insert(d.node.name.node.to_string(), json);
             }
         }
         header.push(')');
@@ -214,15 +216,13 @@ fn collect_vars(v: &AstValue, out: &mut BTreeSet<Name>) {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::parser::{parse_query, types::DocumentOperations};
+    use async_graphql::parser::parse_query;
 
     use super::*;
 
     fn forward_root_fields(query: &str, vars: serde_json::Value) -> Forwarded {
         let doc = parse_query(query).unwrap();
-        let DocumentOperations::Single(op) = &doc.operations else {
-            panic!()
-        };
+        let (_, op) = doc.operations.iter().next().unwrap();
         let variables = Variables::from_json(vars);
         let src = Source {
             fragments: &doc.fragments,
