@@ -143,12 +143,13 @@ pub(crate) async fn fake_node(
     (url, seen)
 }
 
-/// A URL where nothing listens.
-pub(crate) async fn dead_url() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}/graphql")
+/// A URL where nothing listens: the port is bound (so no other test can take it) but never
+/// listened on, so connections are refused. Keep the socket alive while the URL is used.
+pub(crate) fn dead_url() -> (String, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (format!("http://{addr}/graphql"), socket)
 }
 
 /// A hub (own temp database) whose registry is `nodes`, serving on a free port.
