@@ -272,3 +272,113 @@ async fn cities_report_their_nodes_status() {
     }
     fed.stop().await;
 }
+
+#[tokio::test]
+async fn province_programmes_list_their_city_programmes_with_one_request_per_node() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let before = requests_seen(&client, &fed).await;
+    let d = data(
+        &client,
+        &fed.hub_url(),
+        r#"query($y: Int) { programmes { nodes { id nameZh
+             cityProgrammes { ...CP } } } }
+           fragment CP on Programme { id nameZh relation parentId owner { code }
+             units(first: 50) { nodes { nameZh planItems(filter: {year: $y}) { totalCount } } } }"#,
+        json!({ "y": 2021 }),
+    )
+    .await;
+    let after = requests_seen(&client, &fed).await;
+    for ((city, b), (_, a)) in before.iter().zip(&after) {
+        assert_eq!(
+            a - b,
+            1,
+            "{city}: every province programme's cityProgrammes in one request"
+        );
+    }
+    let programmes = d["programmes"]["nodes"].as_array().unwrap();
+    assert_eq!(programmes.len(), 2, "136 and the 白求恩 plan");
+    let p136 = programmes
+        .iter()
+        .find(|p| p["id"] == "Programme:140000:p136")
+        .unwrap();
+    let children = p136["cityProgrammes"].as_array().unwrap();
+    let ids: Vec<&str> = children.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "Programme:140800:yc-lead-specialties",
+            "Programme:141000:lf-tzqy"
+        ]
+    );
+    assert_eq!(children[0]["relation"], "IMPLEMENTS", "运城 承接 136");
+    assert_eq!(children[1]["relation"], "FOLLOWS", "临汾 根据 136");
+
+    // Each city's part equals what its node answers directly for the same selection.
+    for (city, url) in fed.node_urls() {
+        let direct = data(
+            &client,
+            &url,
+            r#"query($y: Int) { programmesImplementing(parentId: "Programme:140000:p136") { ...CP } }
+               fragment CP on Programme { id nameZh relation parentId owner { code }
+                 units(first: 50) { nodes { nameZh planItems(filter: {year: $y}) { totalCount } } } }"#,
+            json!({ "y": 2021 }),
+        )
+        .await;
+        let mine: Vec<&Value> = children
+            .iter()
+            .filter(|c| c["owner"]["code"] == city.to_string().as_str())
+            .collect();
+        assert_eq!(
+            Value::Array(mine.into_iter().cloned().collect()),
+            direct["programmesImplementing"],
+            "{city}"
+        );
+    }
+    let rmc = programmes
+        .iter()
+        .find(|p| p["id"] == "Programme:140000:bethune-rmc")
+        .unwrap();
+    assert_eq!(rmc["cityProgrammes"], json!([]));
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn a_province_leader_sees_136_alongside_every_citys_sub_programme_in_one_query() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let d = data(
+        &client,
+        &fed.hub_url(),
+        r#"{ programme(id: "Programme:140000:p136") { nameZh docNumber
+               targets(filter: {year: 2022}) { nodes { indicator { nameZh } comparator value min max } }
+               cityProgrammes { nameZh owner { nameZh } units { nodes { nameZh planItems { totalCount } } } } }
+             cities { code status { reachability } } }"#,
+        json!({}),
+    )
+    .await;
+    let p = &d["programme"];
+    assert_eq!(p["docNumber"], "晋政发〔2018〕16号");
+    let cities: Vec<&str> = p["cityProgrammes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["owner"]["nameZh"].as_str().unwrap())
+        .collect();
+    assert_eq!(cities, ["运城市", "临汾市"]);
+    let yc_items: i64 = p["cityProgrammes"][0]["units"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["planItems"]["totalCount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        yc_items as usize,
+        seed::for_region(model::region::YUNCHENG)
+            .unwrap()
+            .unwrap()
+            .plan_items
+            .len()
+    );
+    fed.stop().await;
+}

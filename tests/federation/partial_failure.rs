@@ -142,3 +142,34 @@ async fn a_city_without_a_node_is_a_clear_error() {
     );
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn city_programmes_keep_the_healthy_cities_when_one_node_is_down() {
+    let fed = LocalFed::start().await;
+    let yuncheng = fed
+        .node_urls()
+        .into_iter()
+        .find(|(c, _)| *c == YUNCHENG)
+        .unwrap()
+        .1;
+    let (dead, _reserved) = dead_url();
+    let hub = TestHub::start(vec![(YUNCHENG, yuncheng), (LINFEN, dead)], 1_500).await;
+    let client = reqwest::Client::new();
+    let resp = graphql(
+        &client,
+        &hub.url,
+        r#"{ programme(id: "Programme:140000:p136") { cityProgrammes { id } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        resp["data"]["programme"]["cityProgrammes"],
+        json!([{ "id": "Programme:140800:yc-lead-specialties" }])
+    );
+    let e = &resp["errors"][0];
+    assert_eq!(e["extensions"]["code"], "CITY_UNAVAILABLE");
+    assert_eq!(e["extensions"]["city"], "141000");
+    assert_eq!(e["path"], json!(["programme", "cityProgrammes"]));
+    hub.stop().await;
+    fed.stop().await;
+}

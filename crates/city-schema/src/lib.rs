@@ -10,6 +10,7 @@
 //! - [`query`], [`mutation`]: root fields and federation entity resolvers.
 //! - [`types`], [`connection`], [`inputs`], [`enums`]: the schema's types.
 //! - [`error`]: stable `extensions.code`s.
+//! - [`splice`]: answers computed elsewhere, spliced in as typed values.
 
 pub mod connection;
 pub mod enums;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod inputs;
 pub mod mutation;
 pub mod query;
+pub mod splice;
 pub mod types;
 
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};

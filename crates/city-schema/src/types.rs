@@ -278,6 +278,26 @@ impl Programme {
             .gql()?;
         Ok(PlanItemConnection::from_page(page, |p| PlanItem(p, self.1)))
     }
+    /// 下级城市项目 — Programmes that implement or follow this one (承接 / 根据). At the hub: every
+    /// city's, answered live by each city's node; at a city node: this city's own.
+    async fn city_programmes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> GqlResult<Vec<crate::splice::Spliced<Programme>>> {
+        let me = gid(EntityKind::Programme, self.1, &self.0.id).0;
+        if let Some(src) = ctx.data_opt::<crate::splice::ImplementingSource>() {
+            let answers = src.0.resolve(ctx, me).await?;
+            return Ok(answers
+                .into_iter()
+                .map(crate::splice::Spliced::Remote)
+                .collect());
+        }
+        let rows = store(ctx)?.programmes_implementing(&me).await.gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|p| crate::splice::Spliced::Local(Programme(p, self.1)))
+            .collect())
+    }
     /// 项目目标 — Targets set for the programme as a whole.
     async fn targets(
         &self,

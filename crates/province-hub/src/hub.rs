@@ -22,6 +22,7 @@ use city_schema::{
     },
     inputs::{MeasureFilterInput, PlanItemFilterInput, UnitFilterInput},
     query::{Node, ProgrammeQuery},
+    splice::Delegated,
     types::{Document, Indicator, Institution, Programme, Region, Unit},
 };
 use futures_util::future::join_all;
@@ -31,7 +32,6 @@ use crate::{
     delegate::{
         client::{CallError, NodeError},
         document::{Forwarded, Source, collect_fields, forward},
-        splice::Delegated,
     },
     registry::{Node as RegisteredNode, Reachability, Registry},
 };
@@ -561,10 +561,12 @@ impl HubQuery {
 pub fn build_hub_schema(
     store: store::Store,
     delegation: Delegation,
+    implementing: city_schema::splice::ImplementingSource,
     limits: &serving::GraphqlConfig,
 ) -> HubSchema {
     async_graphql::Schema::build(HubRoot::default(), city_schema::Mutation, EmptySubscription)
         .data(store)
+        .data(implementing)
         .data(delegation)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)

@@ -123,9 +123,16 @@ impl std::fmt::Debug for AppState {
 /// The province subgraph's schema over `store`, with `config`'s limits. Today it has the same
 /// types as a city's subgraph (served from the province's data); the federation issue adds the
 /// hub-only fields.
-pub fn province_schema(store: Store, config: &serving::GraphqlConfig) -> city_schema::CitySchema {
-    city_schema::schema_builder()
-        .data(store)
+pub fn province_schema(
+    store: Store,
+    config: &serving::GraphqlConfig,
+    implementing: Option<city_schema::splice::ImplementingSource>,
+) -> city_schema::CitySchema {
+    let mut builder = city_schema::schema_builder().data(store);
+    if let Some(source) = implementing {
+        builder = builder.data(source);
+    }
+    builder
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .finish()
@@ -159,11 +166,14 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         client,
         config.breaker,
     ));
+    let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
+        delegate::batch::HubImplementing::new(registry.clone()),
+    ));
     let delegation = hub::Delegation {
         registry: registry.clone(),
-        province: province_schema(store.clone(), &config.graphql),
+        province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
     };
-    let schema = hub::build_hub_schema(store.clone(), delegation, &config.graphql);
+    let schema = hub::build_hub_schema(store.clone(), delegation, implementing, &config.graphql);
     tracing::info!(
         ?outcome,
         backend = store.backend_name(),

@@ -74,56 +74,67 @@ pub fn forward(fields: &[&Positioned<Field>], src: Source<'_>) -> Forwarded {
         body.push_str(&p.out);
     }
     body.push_str(" }");
-
-    // Fragments may use further fragments and variables: print until nothing new appears.
-    let mut printed = BTreeSet::new();
-    let mut fragments = String::new();
-    while let Some(name) = p.frags.iter().find(|n| !printed.contains(*n)).cloned() {
-        printed.insert(name.clone());
-        if let Some(def) = src.fragments.get(&name) {
-            p.out.clear();
-            let _ = write!(
-                p.out,
-                " fragment {} on {}",
-                name, def.node.type_condition.node.on.node
-            );
-            p.directives(&def.node.directives);
-            p.selection_set(&def.node.selection_set.node);
-            fragments.push_str(&p.out);
-        }
-    }
-
-    let mut header = String::from("query");
-    let mut variables = serde_json::Map::new();
-    let defs: Vec<&Positioned<VariableDefinition>> = src
-        .variable_definitions
-        .iter()
-        .filter(|d| p.vars.contains(&d.node.name.node))
-        .collect();
-    if !defs.is_empty() {
-        header.push('(');
-        for (i, d) in defs.iter().enumerate() {
-            if i > 0 {
-                header.push_str(", ");
-            }
-            let _ = write!(header, "${}: {}", d.node.name.node, d.node.var_type.node);
-            if let Some(default) = &d.node.default_value {
-                let _ = write!(header, " = {}", default.node);
-            }
-            if let Some(json) = src
-                .variables
-                .get(&d.node.name.node)
-                .and_then(|v| v.clone().into_json().ok())
-            {
-                variables.insert(d.node.name.node.to_string(), json);
-            }
-        }
-        header.push(')');
-    }
+    let tail = p.finish(src);
     Forwarded {
-        query: format!("{header} {body}{fragments}"),
-        variables,
+        query: format!("{} {body}{}", tail.header, tail.fragments),
+        variables: tail.variables,
     }
+}
+
+/// A selection set printed once, to be repeated under several root fields (one per batched key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PreparedSelection {
+    /// The selection set, braces included.
+    pub selection: String,
+    /// `query(...)`: the variable definitions it uses.
+    pub header: String,
+    /// The fragment definitions it uses.
+    pub fragments: String,
+    /// The variables' values, as JSON text (so the whole value can be a map key).
+    pub variables: String,
+}
+
+impl PreparedSelection {
+    /// Prints `set` (the selection under a field).
+    pub fn new(set: &SelectionSet, src: Source<'_>) -> Self {
+        let mut p = Printer {
+            vars: BTreeSet::new(),
+            frags: BTreeSet::new(),
+            out: String::new(),
+        };
+        p.selection_set(set);
+        let selection = std::mem::take(&mut p.out);
+        let tail = p.finish(src);
+        Self {
+            selection,
+            header: tail.header,
+            fragments: tail.fragments,
+            variables: serde_json::Value::Object(tail.variables).to_string(),
+        }
+    }
+
+    /// A query with one root field per `(alias, field call)`, each with this selection.
+    pub fn document(&self, roots: &[(String, String)]) -> Forwarded {
+        let mut body = String::from("{");
+        for (alias, call) in roots {
+            let _ = write!(body, " {alias}: {call}{}", self.selection);
+        }
+        body.push_str(" }");
+        let variables = match serde_json::from_str(&self.variables) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        Forwarded {
+            query: format!("{} {body}{}", self.header, self.fragments),
+            variables,
+        }
+    }
+}
+
+struct Tail {
+    header: String,
+    fragments: String,
+    variables: serde_json::Map<String, serde_json::Value>,
 }
 
 struct Printer {
@@ -133,6 +144,59 @@ struct Printer {
 }
 
 impl Printer {
+    /// The fragment definitions (transitively) and variable definitions the printed text uses.
+    fn finish(&mut self, src: Source<'_>) -> Tail {
+        // Fragments may use further fragments and variables: print until nothing new appears.
+        let mut printed = BTreeSet::new();
+        let mut fragments = String::new();
+        while let Some(name) = self.frags.iter().find(|n| !printed.contains(*n)).cloned() {
+            printed.insert(name.clone());
+            if let Some(def) = src.fragments.get(&name) {
+                self.out.clear();
+                let _ = write!(
+                    self.out,
+                    " fragment {} on {}",
+                    name, def.node.type_condition.node.on.node
+                );
+                self.directives(&def.node.directives);
+                self.selection_set(&def.node.selection_set.node);
+                fragments.push_str(&self.out);
+            }
+        }
+        let mut header = String::from("query");
+        let mut variables = serde_json::Map::new();
+        let defs: Vec<&Positioned<VariableDefinition>> = src
+            .variable_definitions
+            .iter()
+            .filter(|d| self.vars.contains(&d.node.name.node))
+            .collect();
+        if !defs.is_empty() {
+            header.push('(');
+            for (i, d) in defs.iter().enumerate() {
+                if i > 0 {
+                    header.push_str(", ");
+                }
+                let _ = write!(header, "${}: {}", d.node.name.node, d.node.var_type.node);
+                if let Some(default) = &d.node.default_value {
+                    let _ = write!(header, " = {}", default.node);
+                }
+                if let Some(json) = src
+                    .variables
+                    .get(&d.node.name.node)
+                    .and_then(|v| v.clone().into_json().ok())
+                {
+                    variables.insert(d.node.name.node.to_string(), json);
+                }
+            }
+            header.push(')');
+        }
+        Tail {
+            header,
+            fragments,
+            variables,
+        }
+    }
+
     fn field(&mut self, f: &Field) {
         if let Some(alias) = &f.alias {
             let _ = write!(self.out, "{}: ", alias.node);
