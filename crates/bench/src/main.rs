@@ -1,0 +1,409 @@
+//! `xingyi-bench federation`: the hub's delegation measured against direct node calls.
+//!
+//! Starts K city nodes in this process (on loopback, each with its own SQLite file) and the hub
+//! as a separate `xingyi hub` process (so its memory can be read from /proc), then measures:
+//! (a) the same one-city query sent to the node directly and through the hub, interleaved in
+//! the same run; (b) a query fanning out to K = 1, 2, 4, 8, 11 nodes; (c) 50 concurrent
+//! clients. Cities other than 运城 and 临汾 have no documents, so their nodes get **synthetic**
+//! data (programme, units and plan items whose names start with `SYNTHETIC`), loaded only into
+//! the benchmark's temporary databases.
+//!
+//! Run: `scripts/bench-federation.sh` (builds in release mode, writes a Markdown report).
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use clap::Parser;
+use hdrhistogram::Histogram;
+use model::{PlanCategory, PlanItem, Programme, RegionCode, Source, Unit, UnitKind};
+use serde_json::json;
+
+/// Options.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Requests per measured series (after warm-up).
+    #[arg(long, default_value_t = 1000)]
+    requests: usize,
+    /// Concurrent clients for the throughput series.
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// The `xingyi` binary to run the hub with (default: next to this binary).
+    #[arg(long)]
+    xingyi: Option<PathBuf>,
+}
+
+const ONE_CITY: &str = "units(first: 20) { totalCount nodes { id nameZh kind institution { nameZh } planItems(first: 5) { nodes { category text } } } }";
+
+fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
+    let src = Source {
+        document: "synthetic".into(),
+        quote: "SYNTHETIC benchmark data".into(),
+    };
+    let programme = Programme {
+        id: "synthetic".into(),
+        name_zh: format!("SYNTHETIC 合成基准项目 {city}"),
+        name_en: format!("SYNTHETIC benchmark programme {city}"),
+        issuer: "SYNTHETIC".into(),
+        doc_number: "SYNTHETIC".into(),
+        issued_on: "2020-01-01".into(),
+        period: model::Period::years(2020, 2022).expect("a valid period"),
+        relation: None,
+        parent: None,
+        summary_zh: None,
+        summary_en: Some("Synthetic data for benchmarks only; not from any document.".into()),
+        source: src,
+    };
+    let mut units = Vec::new();
+    let mut items = Vec::new();
+    for u in 0..5 {
+        let id = format!("synthetic-unit-{u}");
+        units.push(Unit {
+            id: id.clone(),
+            programme: "synthetic".into(),
+            component: None,
+            institution: None,
+            kind: UnitKind::Specialty,
+            name_zh: format!("SYNTHETIC 合成单元 {u}"),
+            name_en: format!("SYNTHETIC unit {u}"),
+            target_level: None,
+            target_year: Some(2022),
+            source: None,
+        });
+        for year in 2020..=2022 {
+            for c in [
+                PlanCategory::Beds,
+                PlanCategory::Talent,
+                PlanCategory::Technology,
+                PlanCategory::Research,
+                PlanCategory::Outcome,
+                PlanCategory::Funding,
+            ] {
+                items.push(PlanItem {
+                    id: None,
+                    unit: id.clone(),
+                    period: model::Period::year(year).expect("a valid year"),
+                    category: c,
+                    text: format!("SYNTHETIC {year} {} task for unit {u}", c.as_str()),
+                    ambiguous: false,
+                    note: None,
+                    source: None,
+                });
+            }
+        }
+    }
+    (vec![programme], units, items)
+}
+
+async fn start_node(dir: &Path, city: RegionCode) -> anyhow::Result<SocketAddr> {
+    let config = city_node::Config {
+        city: Some(city),
+        data_dir: dir.to_path_buf(),
+        ..city_node::Config::default()
+    };
+    let state = city_node::build(&config).await?;
+    if state.store.meta("seed").await?.is_none() {
+        let (programmes, units, plan_items) = synthetic(city);
+        let documents = [model::Document {
+            id: "synthetic".into(),
+            doc_number: None,
+            title: "SYNTHETIC benchmark data".into(),
+            issuer: "SYNTHETIC".into(),
+            issued_on: "2020-01-01".into(),
+            file: "none".into(),
+        }];
+        let batch = store::ImportBatch {
+            documents: &documents,
+            programmes: &programmes,
+            units: &units,
+            plan_items: &plan_items,
+            ..Default::default()
+        };
+        state.store.import(batch, ("seed", "SYNTHETIC")).await?;
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) =
+            city_node::serve_state(state, &config, listener, std::future::pending()).await
+        {
+            eprintln!("node {city} stopped: {e}");
+        }
+    });
+    Ok(addr)
+}
+
+struct Hub {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl Hub {
+    fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+async fn start_hub(
+    xingyi: &Path,
+    dir: &Path,
+    nodes: &[(RegionCode, SocketAddr)],
+) -> anyhow::Result<Hub> {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut toml = format!(
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nnode_timeout_ms = 10000\n",
+        dir.display()
+    );
+    for (city, addr) in nodes {
+        toml.push_str(&format!(
+            "\n[[nodes]]\ncity = \"{city}\"\nurl = \"http://{addr}/graphql\"\n"
+        ));
+    }
+    let config = dir.join("hub.toml");
+    std::fs::write(&config, toml)?;
+    let child = tokio::process::Command::new(xingyi)
+        .args(["hub", "--config"])
+        .arg(&config)
+        .env("XINGYI_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", xingyi.display()))?;
+    let url = format!("http://127.0.0.1:{port}/graphql");
+    let client = reqwest::Client::new();
+    for _ in 0..400 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(Hub { child, url });
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    anyhow::bail!("the hub did not come up")
+}
+
+async fn post(client: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let resp = client
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await?;
+    let body: serde_json::Value = resp.json().await?;
+    let took = started.elapsed();
+    if body.get("errors").is_some() {
+        anyhow::bail!("errors from {url}: {body}");
+    }
+    Ok(took)
+}
+
+#[derive(Debug)]
+struct Stats {
+    p50_us: u64,
+    p99_us: u64,
+    rps: f64,
+}
+
+fn stats(h: &Histogram<u64>, wall: Duration) -> Stats {
+    Stats {
+        p50_us: h.value_at_quantile(0.5),
+        p99_us: h.value_at_quantile(0.99),
+        rps: h.len() as f64 / wall.as_secs_f64(),
+    }
+}
+
+fn hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Sends `n` requests, alternating between `series` (interleaved so both see the same noise).
+async fn interleaved(
+    client: &reqwest::Client,
+    series: &[(&str, &str)],
+    n: usize,
+) -> anyhow::Result<Vec<Stats>> {
+    for (url, q) in series {
+        for _ in 0..50 {
+            post(client, url, q).await?;
+        }
+    }
+    let mut hs: Vec<Histogram<u64>> = series.iter().map(|_| hist()).collect();
+    let mut walls = vec![Duration::ZERO; series.len()];
+    for _ in 0..n {
+        for (i, (url, q)) in series.iter().enumerate() {
+            let d = post(client, url, q).await?;
+            walls[i] += d;
+            hs[i].record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))?;
+        }
+    }
+    Ok(hs.iter().zip(walls).map(|(h, w)| stats(h, w)).collect())
+}
+
+async fn concurrent(
+    url: &str,
+    query: &str,
+    clients: usize,
+    per_client: usize,
+) -> anyhow::Result<Stats> {
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let tasks = (0..clients).map(|_| {
+        let client = client.clone();
+        async move {
+            let mut h = hist();
+            for _ in 0..per_client {
+                let d = post(&client, url, query).await?;
+                h.record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))?;
+            }
+            anyhow::Ok(h)
+        }
+    });
+    let mut all = hist();
+    for h in futures_util::future::join_all(tasks).await {
+        all.add(h?)?;
+    }
+    Ok(stats(&all, started.elapsed()))
+}
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let xingyi = match args.xingyi {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("xingyi"),
+    };
+    let dir = tempfile::tempdir()?;
+    let cities: Vec<RegionCode> = model::region::cities().map(|r| r.code).collect();
+    let mut nodes = Vec::new();
+    for city in &cities {
+        nodes.push((*city, start_node(dir.path(), *city).await?));
+    }
+    let hub = start_hub(&xingyi, dir.path(), &nodes).await?;
+    let client = reqwest::Client::new();
+    let node_url = |c: RegionCode| {
+        format!(
+            "http://{}/graphql",
+            nodes
+                .iter()
+                .find(|(x, _)| *x == c)
+                .map(|(_, a)| *a)
+                .expect("started")
+        )
+    };
+
+    println!("# Federation benchmark\n");
+    println!(
+        "{} requests per series after 50 warm-up requests; 2-core machine, everything on loopback; hub in its own process.\n",
+        args.requests
+    );
+
+    // (a) one city, direct vs through the hub, interleaved.
+    let yc = model::region::YUNCHENG;
+    let direct_q = format!("{{ {ONE_CITY} }}");
+    let hub_q = format!("{{ city(code: \"{yc}\") {{ {ONE_CITY} }} }}");
+    let yc_url = node_url(yc);
+    let r = interleaved(
+        &client,
+        &[(&yc_url, &direct_q), (&hub.url, &hub_q)],
+        args.requests,
+    )
+    .await?;
+    println!("## (a) One-city query: direct to the node vs through the hub\n");
+    println!("| path | p50 ms | p99 ms | req/s (1 client) |\n|---|---|---|---|");
+    println!(
+        "| direct (运城 node) | {} | {} | {:.0} |",
+        ms(r[0].p50_us),
+        ms(r[0].p99_us),
+        r[0].rps
+    );
+    println!(
+        "| through the hub | {} | {} | {:.0} |",
+        ms(r[1].p50_us),
+        ms(r[1].p99_us),
+        r[1].rps
+    );
+    println!(
+        "\nhub/direct p50 ratio: **{:.2}** (target ≤ 1.10)\n",
+        r[1].p50_us as f64 / r[0].p50_us as f64
+    );
+
+    // (b) fan-out to K nodes.
+    println!("## (b) Fan-out to K nodes\n");
+    println!("| K | p50 ms | p99 ms | req/s (1 client) |\n|---|---|---|---|");
+    let mut series = Vec::new();
+    for k in [1usize, 2, 4, 8, 11] {
+        let codes: Vec<String> = cities.iter().take(k).map(|c| format!("\"{c}\"")).collect();
+        series.push(format!("{{ cities(codes: [{}]) {{ code units(first: 5) {{ totalCount nodes {{ nameZh }} }} planItems(first: 10) {{ nodes {{ text }} }} }} }}", codes.join(", ")));
+    }
+    let pairs: Vec<(&str, &str)> = series
+        .iter()
+        .map(|q| (hub.url.as_str(), q.as_str()))
+        .collect();
+    let r = interleaved(&client, &pairs, args.requests).await?;
+    for (k, s) in [1, 2, 4, 8, 11].iter().zip(&r) {
+        println!(
+            "| {k} | {} | {} | {:.0} |",
+            ms(s.p50_us),
+            ms(s.p99_us),
+            s.rps
+        );
+    }
+    println!(
+        "\n11-node / 1-node p50 ratio: **{:.2}** (target ≤ 1.3)\n",
+        r[4].p50_us as f64 / r[0].p50_us as f64
+    );
+
+    // (c) concurrency.
+    let per_client = (args.requests / 10).max(20);
+    println!(
+        "## (c) {} concurrent clients, {per_client} requests each\n",
+        args.clients
+    );
+    println!("| query | p50 ms | p99 ms | req/s |\n|---|---|---|---|");
+    let s = concurrent(&yc_url, &direct_q, args.clients, per_client).await?;
+    println!(
+        "| one city, direct | {} | {} | {:.0} |",
+        ms(s.p50_us),
+        ms(s.p99_us),
+        s.rps
+    );
+    let s = concurrent(&hub.url, &hub_q, args.clients, per_client).await?;
+    println!(
+        "| one city, through the hub | {} | {} | {:.0} |",
+        ms(s.p50_us),
+        ms(s.p99_us),
+        s.rps
+    );
+    let s = concurrent(&hub.url, &series[4], args.clients, per_client).await?;
+    println!(
+        "| 11-city fan-out | {} | {} | {:.0} |",
+        ms(s.p50_us),
+        ms(s.p99_us),
+        s.rps
+    );
+    match hub.peak_rss_kib() {
+        Some(kib) => println!(
+            "\nhub peak RSS (VmHWM) after all series: **{:.1} MiB** (target ≤ 64 MiB)",
+            kib as f64 / 1024.0
+        ),
+        None => println!("\nhub peak RSS: not available (no /proc)"),
+    }
+    Ok(())
+}
