@@ -141,7 +141,34 @@ struct Hub {
     url: String,
 }
 
+/// CPU time (user + system) a process has used, from /proc (Linux; USER_HZ = 100).
+fn cpu_ms(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.get(stat.rfind(')')? + 2..)?;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks * 10.0)
+}
+
+/// CPU used so far by the hub process and by this process (nodes + load generator).
+struct CpuSample {
+    hub: f64,
+    rest: f64,
+}
+
 impl Hub {
+    fn cpu(&self) -> CpuSample {
+        let hub = self
+            .child
+            .id()
+            .and_then(|p| cpu_ms(&p.to_string()))
+            .unwrap_or(f64::NAN);
+        CpuSample {
+            hub,
+            rest: cpu_ms("self").unwrap_or(f64::NAN),
+        }
+    }
+
     fn peak_rss_kib(&self) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -319,12 +346,14 @@ async fn main() -> anyhow::Result<()> {
     let direct_q = format!("{{ {ONE_CITY} }}");
     let hub_q = format!("{{ city(code: \"{yc}\") {{ {ONE_CITY} }} }}");
     let yc_url = node_url(yc);
+    let c0 = hub.cpu();
     let r = interleaved(
         &client,
         &[(&yc_url, &direct_q), (&hub.url, &hub_q)],
         args.requests,
     )
     .await?;
+    let c1 = hub.cpu();
     println!("## (a) One-city query: direct to the node vs through the hub\n");
     println!("| path | p50 ms | p99 ms | req/s (1 client) |\n|---|---|---|---|");
     println!(
@@ -340,34 +369,46 @@ async fn main() -> anyhow::Result<()> {
         r[1].rps
     );
     println!(
-        "\nhub/direct p50 ratio: **{:.2}** (target ≤ 1.10)\n",
+        "\nhub/direct p50 ratio: **{:.2}** (target ≤ 1.10)",
         r[1].p50_us as f64 / r[0].p50_us as f64
     );
+    let n = args.requests as f64 + 50.0;
+    println!(
+        "\nhub CPU per request through the hub: {:.2} ms\n",
+        (c1.hub - c0.hub) / n
+    );
 
-    // (b) fan-out to K nodes.
+    // (b) fan-out to K nodes, one series per K so CPU can be attributed.
     println!("## (b) Fan-out to K nodes\n");
-    println!("| K | p50 ms | p99 ms | req/s (1 client) |\n|---|---|---|---|");
+    println!(
+        "| K | p50 ms | p99 ms | req/s (1 client) | hub CPU ms/req | nodes + client CPU ms/req |\n|---|---|---|---|---|---|"
+    );
     let mut series = Vec::new();
     for k in [1usize, 2, 4, 8, 11] {
         let codes: Vec<String> = cities.iter().take(k).map(|c| format!("\"{c}\"")).collect();
-        series.push(format!("{{ cities(codes: [{}]) {{ code units(first: 5) {{ totalCount nodes {{ nameZh }} }} planItems(first: 10) {{ nodes {{ text }} }} }} }}", codes.join(", ")));
+        series.push(format!(
+            "{{ cities(codes: [{}]) {{ code units(first: 5) {{ totalCount nodes {{ nameZh }} }} planItems(first: 10) {{ nodes {{ text }} }} }} }}",
+            codes.join(", ")
+        ));
     }
-    let pairs: Vec<(&str, &str)> = series
-        .iter()
-        .map(|q| (hub.url.as_str(), q.as_str()))
-        .collect();
-    let r = interleaved(&client, &pairs, args.requests).await?;
-    for (k, s) in [1, 2, 4, 8, 11].iter().zip(&r) {
+    let mut p50s = Vec::new();
+    for (k, q) in [1usize, 2, 4, 8, 11].iter().zip(&series) {
+        let c0 = hub.cpu();
+        let r = interleaved(&client, &[(hub.url.as_str(), q.as_str())], args.requests).await?;
+        let c1 = hub.cpu();
         println!(
-            "| {k} | {} | {} | {:.0} |",
-            ms(s.p50_us),
-            ms(s.p99_us),
-            s.rps
+            "| {k} | {} | {} | {:.0} | {:.2} | {:.2} |",
+            ms(r[0].p50_us),
+            ms(r[0].p99_us),
+            r[0].rps,
+            (c1.hub - c0.hub) / n,
+            (c1.rest - c0.rest) / n
         );
+        p50s.push(r[0].p50_us);
     }
     println!(
         "\n11-node / 1-node p50 ratio: **{:.2}** (target ≤ 1.3)\n",
-        r[4].p50_us as f64 / r[0].p50_us as f64
+        p50s[4] as f64 / p50s[0] as f64
     );
 
     // (c) concurrency.

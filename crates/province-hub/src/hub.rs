@@ -128,7 +128,7 @@ enum Answer {
     NotAsked,
     /// The node answered.
     Data {
-        data: serde_json::Map<String, serde_json::Value>,
+        data: async_graphql::indexmap::IndexMap<String, Value>,
         errors: Vec<NodeError>,
     },
     /// The call failed.
@@ -224,8 +224,8 @@ impl City {
                 }
                 Ok(data
                     .get(key)
-                    .map(|v| Value::from_json(v.clone()).unwrap_or(Value::Null))
-                    .filter(|v| *v != Value::Null)
+                    .filter(|v| **v != Value::Null)
+                    .cloned()
                     .map(Delegated::new))
             }
         }
@@ -512,7 +512,8 @@ impl HubQuery {
             );
             let resp = d.province.execute(req).await;
             let json = serde_json::to_value(&resp).unwrap_or_default();
-            let data = json["data"].as_object().cloned().unwrap_or_default();
+            let data: async_graphql::indexmap::IndexMap<String, Value> =
+                serde_json::from_value(json["data"].clone()).unwrap_or_default();
             let errors: Vec<NodeError> =
                 serde_json::from_value(json["errors"].clone()).unwrap_or_default();
             (data, errors, None)
@@ -551,8 +552,8 @@ impl HubQuery {
         }
         Ok(data
             .get(&key)
-            .map(|v| Value::from_json(v.clone()).unwrap_or(Value::Null))
-            .filter(|v| *v != Value::Null)
+            .filter(|v| **v != Value::Null)
+            .cloned()
             .map(Delegated::new))
     }
 }

@@ -36,8 +36,9 @@ pub struct Key {
 pub struct CityAnswer {
     /// The city.
     pub city: RegionCode,
-    /// The programmes (as JSON for the selection), or the failure's code and message.
-    pub result: Result<Vec<serde_json::Value>, (&'static str, String)>,
+    /// The programmes (as the node answered them for the selection), or the failure's code
+    /// and message.
+    pub result: Result<Vec<Value>, (&'static str, String)>,
     /// The node's errors for this parent, with paths starting at the list index.
     pub errors: Vec<NodeError>,
 }
@@ -104,7 +105,10 @@ impl Loader<Key> for CityProgrammesLoader {
                                 .data
                                 .as_ref()
                                 .and_then(|d| d.get(&alias))
-                                .and_then(|v| v.as_array().cloned())
+                                .and_then(|v| match v {
+                                    Value::List(items) => Some(items.clone()),
+                                    _ => None,
+                                })
                                 .unwrap_or_default();
                             let errors = r
                                 .errors
@@ -238,10 +242,7 @@ impl ImplementingProgrammes for HubImplementing {
                             err.extensions = Some(ext);
                             ctx.add_error(err);
                         }
-                        out.extend(
-                            list.into_iter()
-                                .map(|v| Value::from_json(v).unwrap_or(Value::Null)),
-                        );
+                        out.extend(list);
                     }
                 }
             }

@@ -50,12 +50,13 @@ pub struct NodeError {
     pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// A node's GraphQL response.
+/// A node's GraphQL response. `data` is parsed straight into async-graphql values, the form the
+/// hub splices into its own response, so each answer is converted once.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct NodeResponse {
     /// `data`, keyed by the forwarded root fields' response keys.
     #[serde(default)]
-    pub data: Option<serde_json::Map<String, serde_json::Value>>,
+    pub data: Option<async_graphql::indexmap::IndexMap<String, async_graphql::Value>>,
     /// Errors, with paths relative to `data`.
     #[serde(default)]
     pub errors: Vec<NodeError>,
