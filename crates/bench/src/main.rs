@@ -22,6 +22,10 @@ use hdrhistogram::Histogram;
 use model::{PlanCategory, PlanItem, Programme, RegionCode, Source, Unit, UnitKind};
 use serde_json::json;
 
+// The same allocator as the `xingyi` binary, so the in-process nodes behave like real ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Options.
 #[derive(Debug, Parser)]
 struct Args {

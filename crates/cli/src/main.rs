@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+// mimalloc instead of glibc malloc: allocation was a quarter of the hub's CPU under load
+// (perf, docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

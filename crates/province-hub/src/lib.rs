@@ -93,6 +93,9 @@ pub enum Error {
     /// The HTTP client for nodes cannot be built.
     #[error("cannot build the node client")]
     Client(#[source] reqwest::Error),
+    /// A registered node's URL does not parse.
+    #[error("bad node registry: {0}")]
+    BadNode(String),
     /// A registered node is not a Shanxi city.
     #[error("node {0} is not a city of Shanxi")]
     NotACity(model::RegionCode),
@@ -161,11 +164,9 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     let outcome = seed::load::load(&store).await?;
     let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
     let client = delegate::client::NodeClient::new(timeout).map_err(Error::Client)?;
-    let registry = std::sync::Arc::new(registry::Registry::new(
-        &config.nodes,
-        client,
-        config.breaker,
-    ));
+    let registry = std::sync::Arc::new(
+        registry::Registry::new(&config.nodes, client, config.breaker).map_err(Error::BadNode)?,
+    );
     let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
         delegate::batch::HubImplementing::new(registry.clone()),
     ));

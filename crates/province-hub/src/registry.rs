@@ -111,6 +111,8 @@ pub struct Node {
     pub city: RegionCode,
     /// Its GraphQL URL.
     pub url: String,
+    /// The same, parsed once.
+    endpoint: reqwest::Url,
     status: Mutex<Status>,
 }
 
@@ -197,36 +199,40 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Builds the registry; a city registered twice keeps its last URL.
-    pub fn new(nodes: &[NodeConfig], client: NodeClient, breaker: BreakerConfig) -> Self {
-        let nodes = nodes
-            .iter()
-            .map(|n| {
-                let status = Status {
-                    reachability: Reachability::Unknown,
-                    last_latency: None,
-                    last_success: None,
-                    last_error: None,
-                    calls: 0,
-                    failures: 0,
-                    refused: 0,
-                    breaker: Breaker::Closed { failures: 0 },
-                };
-                (
-                    n.city,
-                    Arc::new(Node {
-                        city: n.city,
-                        url: n.url.clone(),
-                        status: Mutex::new(status),
-                    }),
-                )
-            })
-            .collect();
-        Self {
-            nodes,
+    /// Builds the registry; a city registered twice keeps its last URL. Fails on a URL that
+    /// does not parse, naming it.
+    pub fn new(
+        nodes: &[NodeConfig],
+        client: NodeClient,
+        breaker: BreakerConfig,
+    ) -> Result<Self, String> {
+        let mut map = BTreeMap::new();
+        for n in nodes {
+            let endpoint = reqwest::Url::parse(&n.url)
+                .map_err(|e| format!("node {}: `{}` is not a URL: {e}", n.city, n.url))?;
+            let status = Status {
+                reachability: Reachability::Unknown,
+                last_latency: None,
+                last_success: None,
+                last_error: None,
+                calls: 0,
+                failures: 0,
+                refused: 0,
+                breaker: Breaker::Closed { failures: 0 },
+            };
+            let node = Node {
+                city: n.city,
+                url: n.url.clone(),
+                endpoint,
+                status: Mutex::new(status),
+            };
+            map.insert(n.city, Arc::new(node));
+        }
+        Ok(Self {
+            nodes: map,
             client,
             breaker,
-        }
+        })
     }
 
     /// Registered nodes in code order.
@@ -247,7 +253,7 @@ impl Registry {
         authorization: Option<&str>,
     ) -> Result<NodeResponse, CallError> {
         node.admit()?;
-        let (outcome, took) = self.client.call(&node.url, doc, authorization).await;
+        let (outcome, took) = self.client.call(&node.endpoint, doc, authorization).await;
         node.record(&outcome, took, self.breaker);
         match &outcome {
             Ok(_) => {

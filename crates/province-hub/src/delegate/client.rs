@@ -89,7 +89,7 @@ impl NodeClient {
     /// POSTs `doc` to `url`; returns the response and how long it took.
     pub async fn call(
         &self,
-        url: &str,
+        url: &reqwest::Url,
         doc: &Forwarded,
         authorization: Option<&str>,
     ) -> (Result<NodeResponse, CallError>, Duration) {
@@ -97,7 +97,7 @@ impl NodeClient {
         let body = serde_json::json!({ "query": doc.query, "variables": doc.variables });
         let mut req = self
             .http
-            .post(url)
+            .post(url.clone())
             .timeout(self.timeout)
             .header("accept", "application/json")
             .json(&body);
