@@ -10,7 +10,10 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Executor, parser::types::OperationType};
+use async_graphql::{
+    Executor,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use axum::{
     Router,
     body::Bytes,
@@ -30,6 +33,48 @@ pub struct GraphqlEndpoint<E> {
     pub executor: E,
     /// Request counters, shared with `/health`.
     pub metrics: std::sync::Arc<crate::Metrics>,
+    /// Parsed documents by query text: clients (and the hub, delegating) send the same
+    /// documents over and over, and parsing was a visible share of each request's CPU.
+    pub documents: std::sync::Arc<DocumentCache>,
+}
+
+/// A bounded cache of parsed GraphQL documents (least recently used out first). Validation
+/// still runs on every request; only parsing is saved.
+#[derive(Debug)]
+pub struct DocumentCache(std::sync::Mutex<lru::LruCache<String, ExecutableDocument>>);
+
+impl DocumentCache {
+    /// A cache of `capacity` documents (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        let cap =
+            std::num::NonZeroUsize::new(capacity.max(1)).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self(std::sync::Mutex::new(lru::LruCache::new(cap)))
+    }
+
+    /// Gives `request` its parsed document from the cache, parsing and caching it on a miss.
+    /// A document that does not parse is left to the executor, which reports the error.
+    fn prepare(&self, request: &mut async_graphql::Request) {
+        if request.query.len() > 64 * 1024 {
+            return;
+        }
+        let cached = match self.0.lock() {
+            Ok(mut c) => c.get(&request.query).cloned(),
+            Err(_) => None,
+        };
+        let doc = match cached {
+            Some(doc) => doc,
+            None => {
+                let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+                    return;
+                };
+                if let Ok(mut c) = self.0.lock() {
+                    c.put(request.query.clone(), doc.clone());
+                }
+                doc
+            }
+        };
+        request.set_parsed_query(doc);
+    }
 }
 
 /// The caller's `Authorization` header, put into every request's data so resolvers that call
@@ -44,7 +89,11 @@ pub fn graphql_routes<E: Executor + Clone>(
 ) -> Router {
     Router::new()
         .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
-        .with_state(GraphqlEndpoint { executor, metrics })
+        .with_state(GraphqlEndpoint {
+            executor,
+            metrics,
+            documents: std::sync::Arc::new(DocumentCache::new(512)),
+        })
 }
 
 fn caller(headers: &HeaderMap) -> CallerAuthorization {
@@ -121,6 +170,8 @@ async fn run<E: Executor>(
     ep.metrics
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut request = request;
+    ep.documents.prepare(&mut request);
     let mut response = ep.executor.execute(request.data(caller(headers))).await;
     // A response without data never reached execution (parse or validation failure).
     let failed_before_execution =
@@ -306,4 +357,37 @@ async fn get_handler<E: Executor>(
         return resp;
     }
     run(&ep, request, &headers, graphql_response).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn len(c: &DocumentCache) -> usize {
+        c.0.lock().unwrap().len()
+    }
+
+    #[test]
+    fn documents_are_parsed_once_and_bad_ones_are_left_to_the_executor() {
+        let cache = DocumentCache::new(2);
+        let mut a = async_graphql::Request::new("{ a }");
+        cache.prepare(&mut a);
+        assert!(a.parsed_query().is_ok());
+        let mut again = async_graphql::Request::new("{ a }");
+        cache.prepare(&mut again);
+        assert_eq!(len(&cache), 1, "the same text is one entry");
+
+        let mut bad = async_graphql::Request::new("{ a ");
+        cache.prepare(&mut bad);
+        assert_eq!(
+            len(&cache),
+            1,
+            "a document that does not parse is not cached"
+        );
+
+        for q in ["{ b }", "{ c }"] {
+            cache.prepare(&mut async_graphql::Request::new(q));
+        }
+        assert_eq!(len(&cache), 2, "bounded: the least recently used goes");
+    }
 }
