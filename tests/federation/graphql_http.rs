@@ -2,23 +2,15 @@
 
 use serde_json::Value;
 
-async fn node() -> (cli::local::LocalFederation, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = cli::local::LocalOptions {
-        data_dir: dir.path().to_path_buf(),
-        host: "127.0.0.1".parse().unwrap(),
-        hub_port: 0,
-        yuncheng_port: 0,
-        linfen_port: 0,
-    };
-    let fed = cli::local::start(&opts).await.unwrap();
-    let url = format!("http://{}/graphql", fed.nodes[0].1);
-    (fed, url, dir)
+async fn node() -> (crate::support::LocalFed, String) {
+    let fed = crate::support::LocalFed::start().await;
+    let url = format!("http://{}/graphql", fed.fed.nodes[0].1);
+    (fed, url)
 }
 
 #[tokio::test]
 async fn get_runs_queries_and_refuses_mutations() {
-    let (fed, url, _dir) = node().await;
+    let (fed, url) = node().await;
     let client = reqwest::Client::new();
     let resp = client
         .get(&url)
@@ -39,12 +31,12 @@ async fn get_runs_queries_and_refuses_mutations() {
         .unwrap();
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "POST");
-    fed.shutdown().await.unwrap();
+    fed.stop().await;
 }
 
 #[tokio::test]
 async fn bad_requests_get_clear_codes() {
-    let (fed, url, _dir) = node().await;
+    let (fed, url) = node().await;
     let client = reqwest::Client::new();
 
     let resp = client
@@ -148,5 +140,5 @@ async fn bad_requests_get_clear_codes() {
         body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
         "{body:#}"
     );
-    fed.shutdown().await.unwrap();
+    fed.stop().await;
 }

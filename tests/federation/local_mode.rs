@@ -5,13 +5,7 @@ use model::region::{LINFEN, YUNCHENG};
 use serde_json::json;
 
 fn opts(dir: &std::path::Path) -> cli::local::LocalOptions {
-    cli::local::LocalOptions {
-        data_dir: dir.to_path_buf(),
-        host: "127.0.0.1".parse().unwrap(),
-        hub_port: 0,
-        yuncheng_port: 0,
-        linfen_port: 0,
-    }
+    crate::support::local_options(dir)
 }
 
 const CITY_QUERY: &str = r#"{ owner { code } programmes { nodes { id nameZh parentId

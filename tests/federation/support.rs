@@ -8,20 +8,22 @@ pub(crate) struct LocalFed {
     _dir: tempfile::TempDir,
 }
 
+/// Options for `xingyi local` on free ports with its data in `dir`.
+pub(crate) fn local_options(dir: &std::path::Path) -> cli::local::LocalOptions {
+    cli::local::LocalOptions {
+        data_dir: dir.to_path_buf(),
+        host: "127.0.0.1".parse().unwrap(),
+        hub_port: 0,
+        yuncheng_port: 0,
+        linfen_port: 0,
+    }
+}
+
 impl LocalFed {
     pub(crate) async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let opts = cli::local::LocalOptions {
-            data_dir: dir.path().to_path_buf(),
-            host: "127.0.0.1".parse().unwrap(),
-            hub_port: 0,
-            yuncheng_port: 0,
-            linfen_port: 0,
-        };
-        Self {
-            fed: cli::local::start(&opts).await.unwrap(),
-            _dir: dir,
-        }
+        let fed = cli::local::start(&local_options(dir.path())).await.unwrap();
+        Self { fed, _dir: dir }
     }
 
     pub(crate) fn hub_url(&self) -> String {

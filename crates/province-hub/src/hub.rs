@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Object, PathSegment, Positioned,
-    ServerError, SimpleObject, Value, parser::types::Field,
+    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Object, Positioned,
+    SimpleObject, Value, parser::types::Field,
 };
 use city_schema::{
     connection::{
@@ -185,42 +185,12 @@ impl City {
             },
             Answer::Failed(e) => Err(coded(e.code(), e.to_string(), Some(city))),
             Answer::Data { data, errors } => {
-                let base: Vec<PathSegment> = ctx
-                    .path_node
-                    .map(|p| {
-                        // Field names never start with a digit, so numeric segments are indexes.
-                        p.to_string_vec()
-                            .into_iter()
-                            .map(|s| {
-                                s.parse::<usize>()
-                                    .map_or(PathSegment::Field(s), PathSegment::Index)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let base = crate::delegate::client::response_path(ctx);
                 for e in errors
                     .iter()
                     .filter(|e| e.path.first().and_then(|p| p.as_str()) == Some(key))
                 {
-                    let mut path = base.clone();
-                    path.extend(e.path.iter().skip(1).map(|p| match p {
-                        serde_json::Value::Number(n) => {
-                            PathSegment::Index(n.as_u64().unwrap_or(0) as usize)
-                        }
-                        other => PathSegment::Field(other.as_str().unwrap_or_default().to_owned()),
-                    }));
-                    let mut err = ServerError::new(e.message.clone(), None);
-                    err.path = path;
-                    let mut ext = async_graphql::ErrorExtensionValues::default();
-                    for (k, v) in e.extensions.iter().flatten() {
-                        ext.set(
-                            k.clone(),
-                            Value::from_json(v.clone()).unwrap_or(Value::Null),
-                        );
-                    }
-                    ext.set("city", city.to_string());
-                    err.extensions = Some(ext);
-                    ctx.add_error(err);
+                    ctx.add_error(e.rebased(&base, 1, 0, city));
                 }
                 Ok(data
                     .get(key)

@@ -7,7 +7,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{
-    Context, ErrorExtensions, PathSegment, ServerError, Value,
+    Context, ErrorExtensions, Value,
     dataloader::{DataLoader, Loader},
 };
 use city_schema::splice::ImplementingProgrammes;
@@ -156,20 +156,6 @@ impl HubImplementing {
     }
 }
 
-fn path_of(ctx: &Context<'_>) -> Vec<PathSegment> {
-    ctx.path_node
-        .map(|p| {
-            p.to_string_vec()
-                .into_iter()
-                .map(|s| {
-                    s.parse::<usize>()
-                        .map_or(PathSegment::Field(s), PathSegment::Index)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl ImplementingProgrammes for HubImplementing {
     fn resolve<'a>(
         &'a self,
@@ -203,7 +189,7 @@ impl ImplementingProgrammes for HubImplementing {
                 .await
                 .map_err(|e| async_graphql::Error::new(e.to_string()))?
                 .unwrap_or_default();
-            let base = path_of(ctx);
+            let base = super::client::response_path(ctx);
             let mut out = Vec::new();
             for a in answers {
                 match a.result {
@@ -217,30 +203,7 @@ impl ImplementingProgrammes for HubImplementing {
                     Ok(list) => {
                         let offset = out.len();
                         for e in a.errors {
-                            let mut path = base.clone();
-                            for (i, p) in e.path.iter().enumerate() {
-                                path.push(match p {
-                                    serde_json::Value::Number(n) => {
-                                        let n = n.as_u64().unwrap_or(0) as usize;
-                                        PathSegment::Index(if i == 0 { n + offset } else { n })
-                                    }
-                                    other => PathSegment::Field(
-                                        other.as_str().unwrap_or_default().to_owned(),
-                                    ),
-                                });
-                            }
-                            let mut err = ServerError::new(e.message.clone(), None);
-                            err.path = path;
-                            let mut ext = async_graphql::ErrorExtensionValues::default();
-                            for (k, v) in e.extensions.iter().flatten() {
-                                ext.set(
-                                    k.clone(),
-                                    Value::from_json(v.clone()).unwrap_or(Value::Null),
-                                );
-                            }
-                            ext.set("city", a.city.to_string());
-                            err.extensions = Some(ext);
-                            ctx.add_error(err);
+                            ctx.add_error(e.rebased(&base, 0, offset, a.city));
                         }
                         out.extend(list);
                     }

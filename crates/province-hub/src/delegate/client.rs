@@ -50,6 +50,66 @@ pub struct NodeError {
     pub extensions: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl NodeError {
+    /// This error as the hub reports it: the node's path after its first `skip` segments,
+    /// re-rooted under `base` (the hub's path to the delegated field), a leading list index
+    /// shifted by `index_offset` (for lists the hub concatenates across cities), and the
+    /// `city` added to the node's extensions.
+    pub fn rebased(
+        &self,
+        base: &[async_graphql::PathSegment],
+        skip: usize,
+        index_offset: usize,
+        city: model::RegionCode,
+    ) -> async_graphql::ServerError {
+        use async_graphql::{PathSegment, Value};
+        let mut path = base.to_vec();
+        for (i, p) in self.path.iter().skip(skip).enumerate() {
+            path.push(match p {
+                serde_json::Value::Number(n) => {
+                    let n = usize::try_from(n.as_u64().unwrap_or(0)).unwrap_or(usize::MAX);
+                    PathSegment::Index(if i == 0 {
+                        n.saturating_add(index_offset)
+                    } else {
+                        n
+                    })
+                }
+                other => PathSegment::Field(other.as_str().unwrap_or_default().to_owned()),
+            });
+        }
+        let mut err = async_graphql::ServerError::new(self.message.clone(), None);
+        err.path = path;
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        for (k, v) in self.extensions.iter().flatten() {
+            ext.set(
+                k.clone(),
+                Value::from_json(v.clone()).unwrap_or(Value::Null),
+            );
+        }
+        ext.set("city", city.to_string());
+        err.extensions = Some(ext);
+        err
+    }
+}
+
+/// The hub's response path to the field being resolved (field names never start with a
+/// digit, so numeric segments are list indexes).
+pub fn response_path(ctx: &async_graphql::Context<'_>) -> Vec<async_graphql::PathSegment> {
+    ctx.path_node
+        .map(|p| {
+            p.to_string_vec()
+                .into_iter()
+                .map(|s| {
+                    s.parse::<usize>().map_or(
+                        async_graphql::PathSegment::Field(s),
+                        async_graphql::PathSegment::Index,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A node's GraphQL response. `data` is parsed straight into async-graphql values, the form the
 /// hub splices into its own response, so each answer is converted once.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
