@@ -3,10 +3,10 @@
 //! A [`Store`] is one server's own database (SQLite file by default, PostgreSQL when the URL
 //! says so), migrated at [`Store::connect`]. Reads return the entity rows; writes take model
 //! values, validate them against the model's rules and the rows they refer to, and commit in
-//! one transaction — a failed write leaves nothing behind. (The sync issue adds the change-log
-//! row to that same transaction: every write goes through [`writes`].)
+//! one transaction — a failed write leaves nothing behind. Every write appends its change record (the outbox, [`changes`]) in that same transaction.
 //!
 //! # Layout
+//! - [`changes`]: the outbox (change log) every write appends to.
 //! - [`config`]: the database configuration ([`DatabaseConfig`]).
 //! - [`entity`]: one sea-orm entity per table.
 //! - [`migration`]: the migrations, run at connect.
@@ -15,6 +15,7 @@
 //! - [`writes`]: validated create/update/delete, and bulk import for seeding.
 //! - [`error`]: the error type ([`Error`]).
 
+pub mod changes;
 pub mod config;
 pub mod entity;
 pub mod error;

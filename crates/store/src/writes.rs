@@ -16,6 +16,7 @@ use sea_orm::{
 
 use crate::{
     Error, Result, Store,
+    changes::{self, Op},
     entity::{
         actual, component, document, indicator, institution, meta, plan_item, programme, target,
         unit,
@@ -535,8 +536,15 @@ fn check_version(kind: &'static str, id: &str, expected: Option<i32>, current: i
 }
 
 impl Store {
+    /// Starts a write transaction and takes the writers' lock first: a no-op update of the
+    /// change-sequence row. On SQLite this makes the transaction a writer before it reads (a
+    /// reader upgrading to writer mid-transaction fails with SQLITE_BUSY instead of waiting);
+    /// on PostgreSQL it queues writers on the row. Either way writers run one at a time, which
+    /// is what a gap-free change sequence needs.
     async fn begin(&self) -> Result<DatabaseTransaction> {
-        self.db.begin().await.ctx("starting a transaction")
+        let txn = self.db.begin().await.ctx("starting a transaction")?;
+        crate::changes::lock_writers(&txn).await?;
+        Ok(txn)
     }
 
     /// Creates a unit; an empty `id` gets a slug of its English name.
@@ -556,6 +564,7 @@ impl Store {
             });
         }
         let row = unit_row(&u, 1).insert(&txn).await.ctx("inserting a unit")?;
+        changes::record(&txn, "unit", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing a unit")?;
         Ok(row)
     }
@@ -585,6 +594,7 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating a unit")?;
+        changes::record(&txn, "unit", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing a unit")?;
         Ok(row)
     }
@@ -639,6 +649,15 @@ impl Store {
             .exec(&txn)
             .await
             .ctx("deleting a unit")?;
+        changes::record(
+            &txn,
+            "unit",
+            id,
+            Op::Delete,
+            current.version + 1,
+            None::<&()>,
+        )
+        .await?;
         txn.commit().await.ctx("committing a delete")?;
         Ok(current)
     }
@@ -668,6 +687,15 @@ impl Store {
             .insert(&txn)
             .await
             .ctx("inserting a plan item")?;
+        changes::record(
+            &txn,
+            "plan_item",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a plan item")?;
         Ok(row)
     }
@@ -696,6 +724,15 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating a plan item")?;
+        changes::record(
+            &txn,
+            "plan_item",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a plan item")?;
         Ok(row)
     }
@@ -722,6 +759,15 @@ impl Store {
             .exec(&txn)
             .await
             .ctx("deleting a plan item")?;
+        changes::record(
+            &txn,
+            "plan_item",
+            id,
+            Op::Delete,
+            current.version + 1,
+            None::<&()>,
+        )
+        .await?;
         txn.commit().await.ctx("committing a delete")?;
         Ok(current)
     }
@@ -744,6 +790,7 @@ impl Store {
             .insert(&txn)
             .await
             .ctx("inserting a target")?;
+        changes::record(&txn, "target", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing a target")?;
         Ok(row)
     }
@@ -772,6 +819,7 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating a target")?;
+        changes::record(&txn, "target", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing a target")?;
         Ok(row)
     }
@@ -798,6 +846,15 @@ impl Store {
             .exec(&txn)
             .await
             .ctx("deleting a target")?;
+        changes::record(
+            &txn,
+            "target",
+            id,
+            Op::Delete,
+            current.version + 1,
+            None::<&()>,
+        )
+        .await?;
         txn.commit().await.ctx("committing a delete")?;
         Ok(current)
     }
@@ -820,6 +877,7 @@ impl Store {
             .insert(&txn)
             .await
             .ctx("inserting an actual")?;
+        changes::record(&txn, "actual", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing an actual")?;
         Ok(row)
     }
@@ -848,6 +906,7 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating an actual")?;
+        changes::record(&txn, "actual", &row.id, Op::Upsert, row.version, Some(&row)).await?;
         txn.commit().await.ctx("committing an actual")?;
         Ok(row)
     }
@@ -874,6 +933,15 @@ impl Store {
             .exec(&txn)
             .await
             .ctx("deleting an actual")?;
+        changes::record(
+            &txn,
+            "actual",
+            id,
+            Op::Delete,
+            current.version + 1,
+            None::<&()>,
+        )
+        .await?;
         txn.commit().await.ctx("committing a delete")?;
         Ok(current)
     }
@@ -891,7 +959,8 @@ impl Store {
                 issued_on: Set(d.issued_on.clone()),
                 file: Set(d.file.clone()),
             };
-            row.insert(&txn).await.ctx("importing a document")?;
+            let m = row.insert(&txn).await.ctx("importing a document")?;
+            changes::record(&txn, "document", &m.id, Op::Upsert, 1, Some(&m)).await?;
         }
         for i in batch.indicators {
             let row = indicator::ActiveModel {
@@ -904,53 +973,61 @@ impl Store {
                 description_zh: Set(i.description_zh.clone()),
                 version: Set(1),
             };
-            row.insert(&txn).await.ctx("importing an indicator")?;
+            let m = row.insert(&txn).await.ctx("importing an indicator")?;
+            changes::record(&txn, "indicator", &m.code, Op::Upsert, m.version, Some(&m)).await?;
         }
         for p in batch.programmes {
-            programme_row(p, 1)
+            let m = programme_row(p, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a programme")?;
+            changes::record(&txn, "programme", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for c in batch.components {
-            component_row(c, 1)
+            let m = component_row(c, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a component")?;
+            changes::record(&txn, "component", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for i in batch.institutions {
-            institution_row(i, 1)
+            let m = institution_row(i, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing an institution")?;
+            changes::record(&txn, "institution", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for u in batch.units {
-            unit_row(u, 1).insert(&txn).await.ctx("importing a unit")?;
+            let m = unit_row(u, 1).insert(&txn).await.ctx("importing a unit")?;
+            changes::record(&txn, "unit", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for p in batch.plan_items {
             let id = p.id.clone().unwrap_or_else(|| p.derived_id());
-            plan_item_row(&id, p, 1)
+            let m = plan_item_row(&id, p, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a plan item")?;
+            changes::record(&txn, "plan_item", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for t in batch.targets {
             let id =
                 t.id.clone()
                     .ok_or_else(|| Error::Config("imported targets need ids".into()))?;
-            target_row(&id, t, 1)
+            let m = target_row(&id, t, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a target")?;
+            changes::record(&txn, "target", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         for a in batch.actuals {
             let id =
                 a.id.clone()
                     .ok_or_else(|| Error::Config("imported actuals need ids".into()))?;
-            actual_row(&id, a, 1)
+            let m = actual_row(&id, a, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing an actual")?;
+            changes::record(&txn, "actual", &m.id, Op::Upsert, m.version, Some(&m)).await?;
         }
         set_meta(&txn, marker.0, marker.1).await?;
         txn.commit().await.ctx("committing an import")?;

@@ -467,3 +467,104 @@ async fn a_failed_import_writes_nothing_and_leaves_no_marker() {
         assert_eq!(counts(&store).await, (0, 0, 0));
     }
 }
+
+#[tokio::test]
+async fn every_write_appends_one_change_in_order_and_refused_writes_append_none() {
+    for db in test_support::databases("outbox").await {
+        let store = db.store(YUNCHENG).await;
+        fixture(&store).await;
+        // The fixture import recorded one change per imported row (2 indicators, 1 document,
+        // 1 programme, 1 institution, 1 unit).
+        let imported = store.last_seq().await.unwrap();
+        assert_eq!(imported, 6, "{}", db.backend);
+
+        let t = store
+            .create_target(target("cardio", "beds_added", 2020, 50.0))
+            .await
+            .unwrap();
+        // A refused write takes no sequence number.
+        store
+            .create_target(target("cardio", "beds_added", 2020, -1.0))
+            .await
+            .unwrap_err();
+        store
+            .update_target(&t.id, target("cardio", "beds_added", 2020, 40.0), Some(1))
+            .await
+            .unwrap();
+        store.delete_target(&t.id, Some(2)).await.unwrap();
+
+        let changes = store.changes_after(imported, 100).await.unwrap();
+        let summary: Vec<(i64, &str, &str, i32, bool)> = changes
+            .iter()
+            .map(|c| {
+                (
+                    c.seq,
+                    c.entity.as_str(),
+                    c.op.as_str(),
+                    c.version,
+                    c.payload.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (7, "target", "upsert", 1, true),
+                (8, "target", "upsert", 2, true),
+                (9, "target", "delete", 3, false),
+            ],
+            "{}",
+            db.backend
+        );
+        let payload: serde_json::Value =
+            serde_json::from_str(changes[1].payload.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            payload["value"], 40.0,
+            "the payload is the record after the write"
+        );
+        assert!(changes.iter().all(|c| c.entity_id == t.id));
+    }
+}
+
+#[tokio::test]
+async fn concurrent_writers_get_gap_free_unique_sequence_numbers() {
+    for db in test_support::databases("outbox_concurrent").await {
+        let store = db.store(YUNCHENG).await;
+        fixture(&store).await;
+        let start = store.last_seq().await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut t = target("cardio", "funding", 2021, f64::from(i));
+                t.id = Some(format!("t{i}"));
+                // Every fourth write is refused: it must not leave a gap.
+                if i % 4 == 0 {
+                    t.period = "2030".parse().unwrap();
+                }
+                store.create_target(t).await
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            if t.await.unwrap().is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 15);
+        let seqs: Vec<i64> = store
+            .changes_after(start, 100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.seq)
+            .collect();
+        assert_eq!(
+            seqs,
+            ((start + 1)..=(start + 15)).collect::<Vec<_>>(),
+            "{}",
+            db.backend
+        );
+        assert_eq!(store.last_seq().await.unwrap(), start + 15);
+    }
+}

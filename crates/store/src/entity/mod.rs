@@ -4,6 +4,8 @@
 //! These structs never leave the server as they are: the GraphQL crates map them explicitly.
 
 pub mod actual;
+pub mod change_log;
+pub mod change_seq;
 pub mod component;
 pub mod document;
 pub mod indicator;

@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A target.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "target")]
 pub struct Model {
     /// Local id.

@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_programme_tables;
+mod m20261126_000002_change_log;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -13,6 +14,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_programme_tables::Migration)]
+        vec![
+            Box::new(m20261126_000001_programme_tables::Migration),
+            Box::new(m20261126_000002_change_log::Migration),
+        ]
     }
 }
