@@ -3,31 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use std::path::Path;
-
 #[test]
 fn city_subgraph_sdl_matches_schema_file() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/city.graphql");
-    let sdl = city_schema::sdl();
-    if std::env::var("UPDATE_SCHEMA").as_deref() == Ok("1") {
-        std::fs::write(&path, &sdl).unwrap();
-        return;
-    }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    if on_disk != sdl {
-        let first = on_disk
-            .lines()
-            .zip(sdl.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(0);
-        panic!(
-            "schema/city.graphql is out of date (first difference at line {}: file {:?}, code {:?}); \
-             run `UPDATE_SCHEMA=1 cargo test -p city-schema --test schema_drift` and commit it",
-            first + 1,
-            on_disk.lines().nth(first),
-            sdl.lines().nth(first)
-        );
-    }
+    test_support::assert_schema_file(
+        "city.graphql",
+        &city_schema::sdl(),
+        "UPDATE_SCHEMA=1 cargo test -p city-schema --test schema_drift",
+    );
 }
 
 #[test]

@@ -102,3 +102,31 @@ pub async fn databases(label: &str) -> Vec<TestDb> {
     out.extend(postgres(label).await);
     out
 }
+
+/// Checks that `schema/<file>` (relative to the workspace root) holds `sdl` exactly; with
+/// `UPDATE_SCHEMA=1` rewrites it instead. Panics with the first differing line and the command
+/// that refreshes the file.
+pub fn assert_schema_file(file: &str, sdl: &str, refresh: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../schema")
+        .join(file);
+    if std::env::var("UPDATE_SCHEMA").as_deref() == Ok("1") {
+        std::fs::write(&path, sdl)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        return;
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    if on_disk != sdl {
+        let first = on_disk
+            .lines()
+            .zip(sdl.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "schema/{file} is out of date (first difference at line {}: file {:?}, code {:?}); run `{refresh}` and commit it",
+            first + 1,
+            on_disk.lines().nth(first),
+            sdl.lines().nth(first)
+        );
+    }
+}
