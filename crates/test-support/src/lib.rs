@@ -117,11 +117,12 @@ pub fn assert_schema_file(file: &str, sdl: &str, refresh: &str) {
     }
     let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
     if on_disk != sdl {
+        // The first line that differs, or where the shorter one ends.
         let first = on_disk
             .lines()
             .zip(sdl.lines())
             .position(|(a, b)| a != b)
-            .unwrap_or(0);
+            .unwrap_or_else(|| on_disk.lines().count().min(sdl.lines().count()));
         panic!(
             "schema/{file} is out of date (first difference at line {}: file {:?}, code {:?}); run `{refresh}` and commit it",
             first + 1,
