@@ -25,6 +25,17 @@ use crate::{
     yyyymm,
 };
 
+/// A row with a version (bumped on every write).
+pub(crate) trait Versioned {
+    /// The stored version.
+    fn version(&self) -> i32;
+}
+
+macro_rules! versioned {
+    ($($m:path),*) => {$(impl Versioned for $m { fn version(&self) -> i32 { self.version } })*};
+}
+versioned!(unit::Model, plan_item::Model, target::Model, actual::Model);
+
 /// Records to load in one transaction (see [`Store::import`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportBatch<'a> {
@@ -547,6 +558,49 @@ impl Store {
         Ok(txn)
     }
 
+    /// Deletes a record nothing else refers to, checking the caller's version, and appends its
+    /// tombstone to the change log in the same transaction.
+    async fn delete_versioned<E>(
+        &self,
+        id: &str,
+        expected_version: Option<i32>,
+        kind: &'static str,
+        table: &'static str,
+    ) -> Result<E::Model>
+    where
+        E: EntityTrait,
+        E::Model: Versioned + Sync,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
+    {
+        let txn = self.begin().await?;
+        let Some(current) = E::find_by_id(id.to_owned())
+            .one(&txn)
+            .await
+            .ctx("reading a record to delete")?
+        else {
+            return Err(Error::NotFound {
+                kind,
+                id: id.to_owned(),
+            });
+        };
+        check_version(kind, id, expected_version, current.version())?;
+        E::delete_by_id(id.to_owned())
+            .exec(&txn)
+            .await
+            .ctx("deleting a record")?;
+        changes::record(
+            &txn,
+            table,
+            id,
+            Op::Delete,
+            current.version() + 1,
+            None::<&()>,
+        )
+        .await?;
+        txn.commit().await.ctx("committing a delete")?;
+        Ok(current)
+    }
+
     /// Creates a unit; an empty `id` gets a slug of its English name.
     pub async fn create_unit(&self, mut u: Unit) -> Result<unit::Model> {
         let txn = self.begin().await?;
@@ -743,33 +797,8 @@ impl Store {
         id: &str,
         expected_version: Option<i32>,
     ) -> Result<plan_item::Model> {
-        let txn = self.begin().await?;
-        let Some(current) = plan_item::Entity::find_by_id(id.to_owned())
-            .one(&txn)
+        self.delete_versioned::<plan_item::Entity>(id, expected_version, "plan item", "plan_item")
             .await
-            .ctx("reading a plan item")?
-        else {
-            return Err(Error::NotFound {
-                kind: "plan item",
-                id: id.to_owned(),
-            });
-        };
-        check_version("plan item", id, expected_version, current.version)?;
-        plan_item::Entity::delete_by_id(id.to_owned())
-            .exec(&txn)
-            .await
-            .ctx("deleting a plan item")?;
-        changes::record(
-            &txn,
-            "plan_item",
-            id,
-            Op::Delete,
-            current.version + 1,
-            None::<&()>,
-        )
-        .await?;
-        txn.commit().await.ctx("committing a delete")?;
-        Ok(current)
     }
 
     /// Creates a target; without an id it gets `{scope}-{indicator}-{period}`.
@@ -830,33 +859,8 @@ impl Store {
         id: &str,
         expected_version: Option<i32>,
     ) -> Result<target::Model> {
-        let txn = self.begin().await?;
-        let Some(current) = target::Entity::find_by_id(id.to_owned())
-            .one(&txn)
+        self.delete_versioned::<target::Entity>(id, expected_version, "target", "target")
             .await
-            .ctx("reading a target")?
-        else {
-            return Err(Error::NotFound {
-                kind: "target",
-                id: id.to_owned(),
-            });
-        };
-        check_version("target", id, expected_version, current.version)?;
-        target::Entity::delete_by_id(id.to_owned())
-            .exec(&txn)
-            .await
-            .ctx("deleting a target")?;
-        changes::record(
-            &txn,
-            "target",
-            id,
-            Op::Delete,
-            current.version + 1,
-            None::<&()>,
-        )
-        .await?;
-        txn.commit().await.ctx("committing a delete")?;
-        Ok(current)
     }
 
     /// Records an actual; without an id it gets `{scope}-{indicator}-{period}`.
@@ -917,33 +921,8 @@ impl Store {
         id: &str,
         expected_version: Option<i32>,
     ) -> Result<actual::Model> {
-        let txn = self.begin().await?;
-        let Some(current) = actual::Entity::find_by_id(id.to_owned())
-            .one(&txn)
+        self.delete_versioned::<actual::Entity>(id, expected_version, "actual", "actual")
             .await
-            .ctx("reading an actual")?
-        else {
-            return Err(Error::NotFound {
-                kind: "actual",
-                id: id.to_owned(),
-            });
-        };
-        check_version("actual", id, expected_version, current.version)?;
-        actual::Entity::delete_by_id(id.to_owned())
-            .exec(&txn)
-            .await
-            .ctx("deleting an actual")?;
-        changes::record(
-            &txn,
-            "actual",
-            id,
-            Op::Delete,
-            current.version + 1,
-            None::<&()>,
-        )
-        .await?;
-        txn.commit().await.ctx("committing a delete")?;
-        Ok(current)
     }
 
     /// Loads already-checked records in one transaction and sets `meta[marker.0] = marker.1`

@@ -568,3 +568,52 @@ async fn concurrent_writers_get_gap_free_unique_sequence_numbers() {
         assert_eq!(store.last_seq().await.unwrap(), start + 15);
     }
 }
+
+#[tokio::test]
+async fn deleting_a_plan_item_checks_its_version_and_leaves_a_tombstone() {
+    for db in test_support::databases("delete_plan").await {
+        let store = db.store(YUNCHENG).await;
+        fixture(&store).await;
+        let item = store
+            .create_plan_item(plan("cardio", 2021, PlanCategory::Beds))
+            .await
+            .unwrap();
+        let stale = store.delete_plan_item(&item.id, Some(7)).await.unwrap_err();
+        assert!(
+            matches!(
+                stale,
+                Error::Stale {
+                    current: 1,
+                    expected: 7,
+                    ..
+                }
+            ),
+            "{}: {stale:?}",
+            db.backend
+        );
+        assert!(
+            store.plan_item(&item.id).await.unwrap().is_some(),
+            "a refused delete removes nothing"
+        );
+        let seq = store.last_seq().await.unwrap();
+        store.delete_plan_item(&item.id, Some(1)).await.unwrap();
+        assert!(store.plan_item(&item.id).await.unwrap().is_none());
+        let last = store.changes_after(seq, 10).await.unwrap();
+        assert_eq!(last.len(), 1);
+        assert_eq!(
+            (
+                last[0].entity.as_str(),
+                last[0].op.as_str(),
+                last[0].version
+            ),
+            ("plan_item", "delete", 2)
+        );
+        assert!(matches!(
+            store.delete_plan_item(&item.id, None).await.unwrap_err(),
+            Error::NotFound {
+                kind: "plan item",
+                ..
+            }
+        ));
+    }
+}
