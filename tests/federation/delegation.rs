@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::support::{LocalFed, requests_seen};
 
 /// (node query body, variables, fragments). The hub runs `{ city(code:) { body } } fragments`.
-const CORPUS: &[(&str, &str, &str)] = &[
+pub(crate) const CORPUS: &[(&str, &str, &str)] = &[
     (
         "programmes { nodes { id nameZh period relation parentId } }",
         "{}",
@@ -47,7 +47,7 @@ const CORPUS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn var_defs(vars: &Value) -> String {
+pub(crate) fn var_defs(vars: &Value) -> String {
     let defs: Vec<String> = vars
         .as_object()
         .unwrap()
@@ -107,7 +107,7 @@ async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
                 &client,
                 &fed.hub_url(),
                 &format!(
-                    "query Q{defs} {{ city(code: \"{city}\") {{ code {body} }} }} {fragments}"
+                    "query Q{defs} {{ city(code: \"{city}\", consistency: LIVE) {{ code {body} }} }} {fragments}"
                 ),
                 vars.clone(),
             )
@@ -150,7 +150,7 @@ async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
 async fn pagination_cursors_from_the_hub_work_on_the_next_hub_page() {
     let fed = LocalFed::start().await;
     let client = reqwest::Client::new();
-    let q = r#"query($after: String) { city(code: "140800") { planItems(first: 40, after: $after) {
+    let q = r#"query($after: String) { city(code: "140800", consistency: LIVE) { planItems(first: 40, after: $after) {
         pageInfo { hasNextPage endCursor } nodes { id } } } }"#;
     let mut ids = Vec::new();
     let mut after = Value::Null;
@@ -186,7 +186,7 @@ async fn one_request_per_node_for_a_query_level_whatever_is_asked() {
     let d = data(
         &client,
         &fed.hub_url(),
-        r#"{ cities { code a: programmes { nodes { id } } units { nodes { nameZh institution { nameZh } } }
+        r#"{ cities(consistency: LIVE) { code a: programmes { nodes { id } } units { nodes { nameZh institution { nameZh } } }
              planItems(first: 100) { totalCount } targets { totalCount } ...More } }
            fragment More on City { actuals { totalCount } owner { code } }"#,
         json!({}),
@@ -259,7 +259,7 @@ async fn cities_report_their_nodes_status() {
     let client = reqwest::Client::new();
     let resp = client
         .post(fed.hub_url())
-        .json(&json!({ "query": "{ cities { code status { registered reachability url lastLatencyMs calls failures } owner { code } } }" }))
+        .json(&json!({ "query": "{ cities(consistency: LIVE) { code status { registered reachability url lastLatencyMs calls failures } owner { code } } }" }))
         .send()
         .await
         .unwrap();

@@ -10,3 +10,4 @@ mod local_mode;
 mod partial_failure;
 mod postgres_servers;
 mod support;
+mod sync;

@@ -182,7 +182,7 @@ impl TestHub {
             data_dir: dir.path().to_path_buf(),
             nodes: nodes
                 .into_iter()
-                .map(|(city, url)| province_hub::registry::NodeConfig { city, url })
+                .map(|(city, url)| province_hub::registry::NodeConfig::new(city, url))
                 .collect(),
             node_timeout_ms: timeout_ms,
             breaker,

@@ -27,6 +27,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// GraphQL limits.
     pub graphql: serving::GraphqlConfig,
+    /// Pushing the change log to the hub (off while `sync.hub_url` is empty).
+    pub sync: sync::node::PushConfig,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             database: DatabaseConfig::default(),
             graphql: serving::GraphqlConfig::default(),
+            sync: sync::node::PushConfig::default(),
         }
     }
 }
@@ -85,6 +88,9 @@ pub enum Error {
     /// The seed could not be loaded.
     #[error(transparent)]
     Seed(#[from] seed::load::LoadError),
+    /// The pusher's HTTP client cannot be built.
+    #[error("cannot build the sync client")]
+    SyncClient(#[source] reqwest::Error),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -97,6 +103,8 @@ pub struct AppState {
     pub store: Store,
     /// The programme subgraph over it.
     pub schema: city_schema::CitySchema,
+    /// The pusher, once started ([`serve_state`] starts it when `sync.hub_url` is set).
+    pub pusher: Option<sync::node::PusherHandle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -128,10 +136,15 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         .limit_depth(config.graphql.max_depth)
         .limit_complexity(config.graphql.max_complexity)
         .finish();
-    Ok(AppState { store, schema })
+    Ok(AppState {
+        store,
+        schema,
+        pusher: None,
+    })
 }
 
-/// The node's routes: `/graphql` and `/health`.
+/// The node's routes: `/graphql`, `/health` (with the pusher's status under `sync`) and the
+/// read-only `/sync/*` routes `xingyi sync verify` uses.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
     let info = serde_json::json!({
@@ -140,12 +153,22 @@ pub fn router(state: AppState, config: &Config) -> Router {
         "database": state.store.backend_name(),
     });
     let metrics = std::sync::Arc::new(serving::Metrics::default());
+    let pusher = state.pusher.clone();
     let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
-        async move { store.ping().await.map_err(|e| e.to_string()) }
+        let pusher = pusher.clone();
+        async move {
+            store.ping().await.map_err(|e| e.to_string())?;
+            Ok(pusher.map_or(
+                serde_json::Value::Null,
+                |p| serde_json::json!({ "sync": p.status() }),
+            ))
+        }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics).merge(health),
+        serving::graphql_routes(state.schema, metrics)
+            .merge(health)
+            .merge(sync::node::routes(state.store, config.sync.token.clone())),
         &config.graphql,
     )
 }
@@ -162,15 +185,32 @@ pub async fn serve(
 
 /// Serves an already built node.
 pub async fn serve_state(
-    state: AppState,
+    mut state: AppState,
     config: &Config,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, city = %state.store.owner(), "city node listening");
+    // One shutdown for the server and the pusher.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    if state.pusher.is_none() {
+        state.pusher = sync::node::spawn(
+            state.store.clone(),
+            config.sync.clone(),
+            stopped(stop_rx.clone()),
+        )
+        .map_err(Error::SyncClient)?;
+    }
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     axum::serve(listener, router(state, config))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(stopped(stop_rx))
         .await
         .map_err(Error::Serve)
 }

@@ -121,11 +121,25 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
         node_listeners.push((city, listener));
     }
 
+    // One fresh sync token per node and run: the hub accepts each node's pushes for its own
+    // city only.
+    let mut tokens = std::collections::BTreeMap::new();
+    for (city, _) in &nodes {
+        tokens.insert(
+            *city,
+            sync::protocol::random_token().context("generating a sync token")?,
+        );
+    }
     for (city, listener) in node_listeners {
         let config = city_node::Config {
             city: Some(city),
             listen: listener.local_addr()?,
             data_dir: opts.data_dir.clone(),
+            sync: sync::node::PushConfig {
+                hub_url: format!("http://{hub}"),
+                token: tokens.get(&city).cloned().unwrap_or_default(),
+                ..sync::node::PushConfig::default()
+            },
             ..city_node::Config::default()
         };
         let state = city_node::build(&config)
@@ -143,8 +157,8 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
         nodes: nodes
             .iter()
             .map(|(city, addr)| province_hub::registry::NodeConfig {
-                city: *city,
-                url: format!("http://{addr}/graphql"),
+                token: tokens.get(city).cloned().unwrap_or_default(),
+                ..province_hub::registry::NodeConfig::new(*city, format!("http://{addr}/graphql"))
             })
             .collect(),
         ..province_hub::Config::default()

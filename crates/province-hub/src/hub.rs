@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Object, Positioned,
+    Context, EmptySubscription, Enum, ErrorExtensions, ID, MergedObject, Object, Positioned,
     SimpleObject, Value, parser::types::Field,
 };
 use city_schema::{
@@ -30,7 +30,7 @@ use model::{GlobalId, RegionCode, region::SHANXI};
 
 use crate::{
     delegate::{
-        client::{CallError, NodeError},
+        client::{CallError, NodeError, NodeResponse},
         document::{Forwarded, Source, collect_fields, forward},
     },
     registry::{Node as RegisteredNode, Reachability, Registry},
@@ -57,6 +57,52 @@ pub struct Delegation {
     pub registry: Arc<Registry>,
     /// The province subgraph, for ids the hub owns itself.
     pub province: city_schema::CitySchema,
+    /// Each city's replica and the city subgraph over it: the same schema a node serves, so
+    /// a replica answers the same document with the same result.
+    pub replicas: std::collections::BTreeMap<RegionCode, ReplicaView>,
+    /// How recent a node's report must be for `AUTO` to answer from the replica.
+    pub fresh: std::time::Duration,
+}
+
+impl std::fmt::Debug for ReplicaView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaView")
+            .field("replica", &self.replica)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One city's replica as the hub's resolvers use it.
+#[derive(Clone)]
+pub struct ReplicaView {
+    /// The replica and its sync state.
+    pub replica: Arc<sync::hub::Replica>,
+    /// The city subgraph over the replica's store.
+    pub schema: city_schema::CitySchema,
+}
+
+/// 一致性 — Where the hub answers a city's part from.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// 实时 — Always ask the city's node; fail with the node's error when it cannot answer.
+    Live,
+    /// 副本 — Always answer from the hub's replica of the city.
+    Replica,
+    /// 自动 — From the replica when it has applied everything the node has committed; live
+    /// otherwise; from the replica, marked stale, when the node cannot be reached.
+    #[default]
+    Auto,
+}
+
+/// 数据来源 — Which source answered.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsweredBy {
+    /// 节点 — The city's node, live.
+    Live,
+    /// 副本 — The hub's replica.
+    Replica,
+    /// 无 — Nothing was asked (no delegated field selected) or nothing could answer.
+    None,
 }
 
 /// The fields of `City` that nodes answer; everything else on `City` is the hub's own.
@@ -140,7 +186,60 @@ enum Answer {
 pub struct City {
     region: &'static model::Region,
     node: Option<Arc<RegisteredNode>>,
+    replica: Option<Arc<sync::hub::Replica>>,
     answer: Answer,
+    freshness: Freshness,
+}
+
+/// 新鲜度 — Which source answered this city's delegated fields, and how fresh it is.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Freshness {
+    /// 来源 — LIVE (the node), REPLICA (the hub's copy) or NONE.
+    pub answered_by: AnsweredBy,
+    /// 是否过期 — True when the replica answered without knowing it has everything the node
+    /// committed (the node was unreachable or has not reported recently).
+    pub stale: bool,
+    /// 副本已应用序号 — The replica's cursor when it answered.
+    pub applied_seq: Option<String>,
+    /// 节点序号 — The node's last sequence as last reported to the hub.
+    pub node_seq: Option<String>,
+    /// 最近同步时间 — When the node last pushed successfully (RFC 3339).
+    pub last_push_at: Option<String>,
+    /// 说明 — Why this source answered, when it is not the one asked for.
+    pub notice: Option<String>,
+}
+
+/// 同步状态 — The city's upward sync as the hub sees it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SyncStatus {
+    /// 是否有副本 — True when the hub keeps a replica of the city.
+    pub replicated: bool,
+    /// 节点序号 — The node's last committed sequence, as last reported (String: 64-bit).
+    pub node_seq: Option<String>,
+    /// 已应用序号 — The last sequence the replica applied.
+    pub applied_seq: String,
+    /// 滞后 — Changes committed at the node and not yet applied (unknown before the first report).
+    pub lag: Option<String>,
+    /// 最近同步时间 — When the node last pushed successfully (RFC 3339).
+    pub last_push_at: Option<String>,
+    /// 距上次报告（毫秒） — Milliseconds since the node last reported.
+    pub reported_ms_ago: Option<i32>,
+    /// 最近错误代码 — Code of the last refused push (SYNC_GAP, SYNC_MALFORMED …).
+    pub last_error_code: Option<String>,
+    /// 最近错误 — Message of the last refused push.
+    pub last_error: Option<String>,
+    /// 推送次数 — Successful pushes.
+    pub pushes: i32,
+    /// 快照次数 — Snapshots restored.
+    pub snapshots: i32,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn to_i32(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// 节点状态 — What the hub last saw of a city's node.
@@ -256,6 +355,46 @@ impl City {
             failures: i32::try_from(s.failures).unwrap_or(i32::MAX),
             refused: i32::try_from(s.refused).unwrap_or(i32::MAX),
             breaker: s.breaker.as_str().into(),
+        }
+    }
+
+    /// 新鲜度 — Which source answered this city's delegated fields (the node or the hub's
+    /// replica) and how fresh it is.
+    async fn freshness(&self) -> &Freshness {
+        &self.freshness
+    }
+
+    /// 同步状态 — The city's upward sync: node sequence, applied sequence, lag, last push,
+    /// last error.
+    async fn sync(&self) -> SyncStatus {
+        let Some(replica) = &self.replica else {
+            return SyncStatus {
+                replicated: false,
+                node_seq: None,
+                applied_seq: "0".into(),
+                lag: None,
+                last_push_at: None,
+                reported_ms_ago: None,
+                last_error_code: None,
+                last_error: None,
+                pushes: 0,
+                snapshots: 0,
+            };
+        };
+        let s = replica.state();
+        SyncStatus {
+            replicated: true,
+            node_seq: s.node_seq.map(|n| n.to_string()),
+            applied_seq: s.applied_seq.to_string(),
+            lag: s.lag().map(|n| n.to_string()),
+            last_push_at: s.last_push.map(rfc3339),
+            reported_ms_ago: s
+                .reported_at
+                .map(|t| i32::try_from(t.elapsed().as_millis()).unwrap_or(i32::MAX)),
+            last_error_code: s.last_error.as_ref().map(|(c, _)| c.clone()),
+            last_error: s.last_error.map(|(_, m)| m),
+            pushes: to_i32(s.pushes),
+            snapshots: to_i32(s.snapshots),
         }
     }
 
@@ -382,27 +521,145 @@ impl City {
 #[derive(Debug, Default)]
 pub struct HubQuery;
 
+fn freshness(
+    by: AnsweredBy,
+    replica: Option<&sync::hub::Replica>,
+    stale: bool,
+    notice: Option<String>,
+) -> Freshness {
+    let state = replica.map(sync::hub::Replica::state);
+    Freshness {
+        answered_by: by,
+        stale,
+        applied_seq: state.as_ref().map(|s| s.applied_seq.to_string()),
+        node_seq: state
+            .as_ref()
+            .and_then(|s| s.node_seq)
+            .map(|n| n.to_string()),
+        last_push_at: state.as_ref().and_then(|s| s.last_push).map(rfc3339),
+        notice,
+    }
+}
+
+/// Runs `doc` against the city subgraph over the replica, in process: the same document a
+/// node would get, answered by the same schema code over the replicated rows.
+async fn ask_replica(view: &ReplicaView, doc: &Forwarded) -> NodeResponse {
+    let req = async_graphql::Request::new(doc.query.clone()).variables(
+        async_graphql::Variables::from_json(serde_json::Value::Object(doc.variables.clone())),
+    );
+    let resp = view.schema.execute(req).await;
+    let data = match resp.data {
+        Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        _ => None,
+    };
+    let errors = resp
+        .errors
+        .into_iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .filter_map(|v| serde_json::from_value::<NodeError>(v).ok())
+        .collect();
+    NodeResponse { data, errors }
+}
+
+async fn from_replica(
+    view: &ReplicaView,
+    doc: &Forwarded,
+    stale: bool,
+    notice: Option<String>,
+) -> (Answer, Freshness) {
+    let f = freshness(AnsweredBy::Replica, Some(&view.replica), stale, notice);
+    (answer_of(ask_replica(view, doc).await), f)
+}
+
+fn answer_of(r: NodeResponse) -> Answer {
+    Answer::Data {
+        data: r.data.unwrap_or_default(),
+        errors: r.errors,
+    }
+}
+
+/// Failures after which `AUTO` falls back to the replica: the node cannot answer at all.
+fn unreachable(e: &CallError) -> bool {
+    matches!(
+        e,
+        CallError::Unavailable(_) | CallError::Timeout(_) | CallError::CircuitOpen
+    )
+}
+
 async fn ask(
     ctx: &Context<'_>,
     d: &Delegation,
     region: &'static model::Region,
     doc: Option<&Forwarded>,
+    consistency: Consistency,
 ) -> City {
-    let node = d.registry.node(region.code).cloned();
-    let answer = match (&node, doc) {
-        (Some(n), Some(doc)) => match d.registry.call(n, doc, authorization(ctx)).await {
-            Ok(r) => Answer::Data {
-                data: r.data.unwrap_or_default(),
-                errors: r.errors,
-            },
-            Err(e) => Answer::Failed(e),
-        },
-        _ => Answer::NotAsked,
+    let code = region.code;
+    let node = d.registry.node(code).cloned();
+    let view = d.replicas.get(&code);
+    let replica = view.map(|v| v.replica.clone());
+    let (answer, freshness) = match doc {
+        None => (
+            Answer::NotAsked,
+            freshness(AnsweredBy::None, replica.as_deref(), false, None),
+        ),
+        Some(doc) => {
+            let live = |n: Arc<RegisteredNode>| async move {
+                d.registry.call(&n, doc, authorization(ctx)).await
+            };
+            match (consistency, &node, view) {
+                (Consistency::Replica, _, Some(v)) => {
+                    let stale = !v.replica.is_current(d.fresh);
+                    from_replica(v, doc, stale, None).await
+                }
+                (Consistency::Replica, _, None) => (
+                    Answer::Failed(CallError::NoReplica),
+                    freshness(AnsweredBy::None, None, false, None),
+                ),
+                (Consistency::Auto, _, Some(v)) if v.replica.is_current(d.fresh) => {
+                    from_replica(v, doc, false, None).await
+                }
+                (_, Some(n), _) => match live(n.clone()).await {
+                    Ok(r) => (
+                        answer_of(r),
+                        freshness(AnsweredBy::Live, replica.as_deref(), false, None),
+                    ),
+                    Err(e) => match view {
+                        Some(v)
+                            if consistency == Consistency::Auto
+                                && unreachable(&e)
+                                && v.replica.state().applied_seq > 0 =>
+                        {
+                            let notice = format!(
+                                "the node of {code} cannot answer ({}: {e}); answered from the hub's replica, which may miss the node's latest changes",
+                                e.code()
+                            );
+                            from_replica(v, doc, true, Some(notice)).await
+                        }
+                        _ => (
+                            Answer::Failed(e),
+                            freshness(AnsweredBy::None, replica.as_deref(), false, None),
+                        ),
+                    },
+                },
+                (_, None, Some(v)) if consistency == Consistency::Auto => {
+                    let notice = format!(
+                        "no node is registered for {code}; answered from the hub's replica"
+                    );
+                    from_replica(v, doc, true, Some(notice)).await
+                }
+                (_, None, _) => (
+                    Answer::NotAsked,
+                    freshness(AnsweredBy::None, replica.as_deref(), false, None),
+                ),
+            }
+        }
     };
     City {
         region,
         node,
+        replica,
         answer,
+        freshness,
     }
 }
 
@@ -429,12 +686,14 @@ fn parse_city(code: &str) -> async_graphql::Result<&'static model::Region> {
 /// The hub's own root fields.
 #[Object]
 impl HubQuery {
-    /// 城市列表 — Every city with a registered node (or only `codes`), each answered by its own
-    /// node in parallel. A failing node costs only its own fields.
+    /// 城市列表 — Every city with a registered node (or only `codes`), each answered in
+    /// parallel by its own node or the hub's replica of it (`consistency`, default AUTO; each
+    /// city's `freshness` says which). A failing node costs only its own fields.
     async fn cities(
         &self,
         ctx: &Context<'_>,
         codes: Option<Vec<String>>,
+        #[graphql(default)] consistency: Consistency,
     ) -> async_graphql::Result<Vec<City>> {
         let d = ctx.data::<Delegation>()?;
         let regions: Vec<&'static model::Region> = match codes {
@@ -449,15 +708,25 @@ impl HubQuery {
                 .collect(),
         };
         let doc = forwarded(ctx);
-        Ok(join_all(regions.into_iter().map(|r| ask(ctx, d, r, doc.as_ref()))).await)
+        Ok(join_all(
+            regions
+                .into_iter()
+                .map(|r| ask(ctx, d, r, doc.as_ref(), consistency)),
+        )
+        .await)
     }
 
-    /// 城市 — One city by code, answered by its node.
-    async fn city(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<City> {
+    /// 城市 — One city by code, answered by its node or the hub's replica (`consistency`).
+    async fn city(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        #[graphql(default)] consistency: Consistency,
+    ) -> async_graphql::Result<City> {
         let d = ctx.data::<Delegation>()?;
         let region = parse_city(&code)?;
         let doc = forwarded(ctx);
-        Ok(ask(ctx, d, region, doc.as_ref()).await)
+        Ok(ask(ctx, d, region, doc.as_ref(), consistency).await)
     }
 
     /// 节点 — Any record by global id, routed to its owner by the id itself: the province's

@@ -42,6 +42,8 @@ pub struct Config {
     pub node_timeout_ms: u64,
     /// The per-node circuit breaker.
     pub breaker: registry::BreakerConfig,
+    /// The sync endpoint's limits and `AUTO`'s freshness window.
+    pub sync: sync::hub::HubSyncConfig,
 }
 
 impl Default for Config {
@@ -54,11 +56,26 @@ impl Default for Config {
             nodes: Vec::new(),
             node_timeout_ms: 5_000,
             breaker: registry::BreakerConfig::default(),
+            sync: sync::hub::HubSyncConfig::default(),
         }
     }
 }
 
 impl Config {
+    /// The replica database of `node`: its configured URL, or `data_dir/replica-<city>.db`.
+    pub fn replica_database(&self, node: &registry::NodeConfig) -> DatabaseConfig {
+        if node.replica.url.is_empty() {
+            DatabaseConfig {
+                max_connections: node.replica.max_connections,
+                ..DatabaseConfig::sqlite_file(
+                    &self.data_dir.join(format!("replica-{}.db", node.city)),
+                )
+            }
+        } else {
+            node.replica.clone()
+        }
+    }
+
     /// The database to use: the configured URL, or `data_dir/hub.db`.
     pub fn effective_database(&self) -> DatabaseConfig {
         if self.database.url.is_empty() {
@@ -113,6 +130,8 @@ pub struct AppState {
     pub schema: hub::HubSchema,
     /// The registered nodes.
     pub registry: std::sync::Arc<registry::Registry>,
+    /// The replicas of the cities, and their sync state.
+    pub replicas: std::sync::Arc<sync::hub::Replicas>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -149,7 +168,12 @@ pub fn province_sdl() -> String {
 /// Opens the database (migrating it), loads the province seed on first start, builds the schema.
 pub async fn build(config: &Config) -> Result<AppState, Error> {
     let db = config.effective_database();
-    if !db.is_postgres() {
+    let any_sqlite = !db.is_postgres()
+        || config
+            .nodes
+            .iter()
+            .any(|n| !config.replica_database(n).is_postgres());
+    if any_sqlite {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -170,9 +194,47 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
         delegate::batch::HubImplementing::new(registry.clone()),
     ));
+    let mut replicas = Vec::new();
+    let mut views = std::collections::BTreeMap::new();
+    for n in &config.nodes {
+        let replica_store = Store::connect(&config.replica_database(n), n.city).await?;
+        let schema = city_schema::schema_builder()
+            .data(replica_store.clone())
+            .limit_depth(config.graphql.max_depth)
+            .limit_complexity(config.graphql.max_complexity)
+            .finish();
+        let replica = sync::hub::Replica::open(n.city, replica_store, n.token.clone()).await?;
+        replicas.push((replica, schema));
+    }
+    let replicas = std::sync::Arc::new(sync::hub::Replicas::new(
+        replicas
+            .into_iter()
+            .map(|(r, schema)| {
+                views.insert(r.city, schema);
+                r
+            })
+            .collect(),
+        config.sync,
+    ));
+    let views = views
+        .into_iter()
+        .filter_map(|(city, schema)| {
+            replicas.get(city).map(|r| {
+                (
+                    city,
+                    hub::ReplicaView {
+                        replica: r.clone(),
+                        schema,
+                    },
+                )
+            })
+        })
+        .collect();
     let delegation = hub::Delegation {
         registry: registry.clone(),
         province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
+        replicas: views,
+        fresh: std::time::Duration::from_millis(config.sync.fresh_ms),
     };
     let schema = hub::build_hub_schema(store.clone(), delegation, implementing, &config.graphql);
     tracing::info!(
@@ -185,20 +247,26 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         store,
         schema,
         registry,
+        replicas,
     })
 }
 
-/// The hub's routes: `/graphql` and `/health`.
+/// The hub's routes: `/graphql`, `/health` and the `/sync/*` routes nodes push to.
 pub fn router(state: AppState, config: &Config) -> Router {
     let store = state.store.clone();
     let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
     let metrics = std::sync::Arc::new(serving::Metrics::default());
     let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
-        async move { store.ping().await.map_err(|e| e.to_string()) }
+        async move {
+            store.ping().await.map_err(|e| e.to_string())?;
+            Ok(serde_json::Value::Null)
+        }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics).merge(health),
+        serving::graphql_routes(state.schema, metrics)
+            .merge(health)
+            .merge(sync::hub::routes(state.replicas)),
         &config.graphql,
     )
 }

@@ -16,13 +16,42 @@ use crate::delegate::{
 };
 
 /// One configured node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
     /// The city it serves.
     pub city: RegionCode,
     /// Its GraphQL URL, e.g. `http://127.0.0.1:8608/graphql`.
     pub url: String,
+    /// The token the node pushes its changes with; empty refuses its pushes.
+    #[serde(default)]
+    pub token: String,
+    /// The hub's replica of the city; empty URL means `data_dir/replica-<city>.db`.
+    #[serde(default)]
+    pub replica: store::DatabaseConfig,
+}
+
+impl NodeConfig {
+    /// A node at `url` with no sync token and the default replica database.
+    pub fn new(city: RegionCode, url: impl Into<String>) -> Self {
+        Self {
+            city,
+            url: url.into(),
+            token: String::new(),
+            replica: store::DatabaseConfig::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("city", &self.city)
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .field("replica", &self.replica.redacted_url())
+            .finish()
+    }
 }
 
 /// When the hub stops calling a node that keeps failing, and when it tries again.

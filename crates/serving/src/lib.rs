@@ -74,7 +74,8 @@ impl Default for GraphqlConfig {
 }
 
 /// `/health`: `200 {"status":"ok",…}` when `check` passes, `503 {"status":"unavailable",…}`
-/// otherwise. `info` is merged into the body (role, region, database backend).
+/// otherwise. `info` is merged into the body (role, region, database backend), and so are
+/// the fields of the object `check` returns (e.g. sync status).
 pub fn health_route<F, Fut>(
     info: serde_json::Value,
     metrics: std::sync::Arc<Metrics>,
@@ -82,7 +83,7 @@ pub fn health_route<F, Fut>(
 ) -> axum::Router
 where
     F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send,
+    Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send,
 {
     axum::Router::new().route(
         "/health",
@@ -92,7 +93,14 @@ where
             let mut body = info.clone();
             async move {
                 let (status, state) = match check().await {
-                    Ok(()) => (axum::http::StatusCode::OK, "ok"),
+                    Ok(extra) => {
+                        if let (Some(map), serde_json::Value::Object(extra)) =
+                            (body.as_object_mut(), extra)
+                        {
+                            map.extend(extra);
+                        }
+                        (axum::http::StatusCode::OK, "ok")
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "health check failed");
                         (axum::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable")

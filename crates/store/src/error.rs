@@ -56,6 +56,17 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// A replica was sent changes that skip ahead of its cursor (nothing was written).
+    #[error("changes must continue at sequence {expected}, not {got}")]
+    Gap {
+        /// The next sequence number the replica needs.
+        expected: i64,
+        /// The first sequence number it was sent.
+        got: i64,
+    },
+    /// A write was interrupted on purpose (fault injection in tests); it was rolled back.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// The database URL or options are unusable.
     #[error("bad database configuration: {0}")]
     Config(String),

@@ -12,6 +12,7 @@
 //! - [`migration`]: the migrations, run at connect.
 //! - [`page`]: keyset pagination.
 //! - [`reads`]: filtered, paginated queries.
+//! - [`replica`]: applying changes to the hub's replica of a city, snapshots, digests.
 //! - [`writes`]: validated create/update/delete, and bulk import for seeding.
 //! - [`error`]: the error type ([`Error`]).
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod migration;
 pub mod page;
 pub mod reads;
+pub mod replica;
 pub mod writes;
 
 use std::time::Duration;

@@ -552,7 +552,7 @@ impl Store {
     /// reader upgrading to writer mid-transaction fails with SQLITE_BUSY instead of waiting);
     /// on PostgreSQL it queues writers on the row. Either way writers run one at a time, which
     /// is what a gap-free change sequence needs.
-    async fn begin(&self) -> Result<DatabaseTransaction> {
+    pub(crate) async fn begin(&self) -> Result<DatabaseTransaction> {
         let txn = self.db.begin().await.ctx("starting a transaction")?;
         crate::changes::lock_writers(&txn).await?;
         Ok(txn)

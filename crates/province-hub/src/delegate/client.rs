@@ -24,6 +24,9 @@ pub enum CallError {
     /// until the cool-down ends.
     #[error("city node is failing; the hub stopped calling it for a while (circuit open)")]
     CircuitOpen,
+    /// `REPLICA` was asked for a city the hub keeps no replica of.
+    #[error("the hub keeps no replica of this city")]
+    NoReplica,
 }
 
 impl CallError {
@@ -33,6 +36,7 @@ impl CallError {
             Self::Unavailable(_) | Self::CircuitOpen => "CITY_UNAVAILABLE",
             Self::Timeout(_) => "CITY_TIMEOUT",
             Self::Error(_) => "CITY_ERROR",
+            Self::NoReplica => "CITY_NO_REPLICA",
         }
     }
 }

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One change.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "change_log")]
 pub struct Model {
     /// Gap-free sequence number, from 1.

@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A component.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "component")]
 pub struct Model {
     /// Local id.

@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A programme.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "programme")]
 pub struct Model {
     /// Local id.

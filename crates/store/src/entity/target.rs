@@ -2,7 +2,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A target.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "target")]
 pub struct Model {
     /// Local id.

@@ -1,0 +1,453 @@
+//! Sync's database side: applying a city's changes to the hub's replica of that city, the
+//! snapshot a node hands over to (re)build a replica, and per-table digests to compare the two.
+//!
+//! A replica is an ordinary [`Store`] (same migrations, same tables) owned by the city it
+//! mirrors, so the hub answers replica queries with the very code a node answers with. It never
+//! writes change records of its own; its cursor (`meta.sync.applied_seq`) is the last city
+//! sequence number applied, advanced in the same transaction as the rows.
+//!
+//! Invariants of [`Store::apply_changes`]:
+//! - a batch is applied whole or not at all (one transaction, cursor included);
+//! - changes at or below the cursor are skipped (a re-sent batch is a no-op);
+//! - the first change above the cursor must be `cursor + 1` ([`Error::Gap`] otherwise, nothing
+//!   written) and the batch must be contiguous.
+
+use std::collections::BTreeMap;
+
+use sea_orm::{
+    AccessMode, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IdenStatic,
+    IntoActiveModel, IsolationLevel, Iterable, PrimaryKeyToColumn, QueryFilter, TransactionTrait,
+    sea_query::OnConflict,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Error, Result, Store,
+    entity::{
+        actual, change_log, change_seq, component, document, indicator, institution, plan_item,
+        programme, target, unit,
+    },
+    error::DbContext,
+};
+
+/// The replicated tables, in the order a snapshot is written.
+pub const TABLES: &[&str] = &[
+    "document",
+    "indicator",
+    "programme",
+    "component",
+    "institution",
+    "unit",
+    "plan_item",
+    "target",
+    "actual",
+];
+
+/// The `meta` key of a replica's cursor.
+pub const APPLIED_SEQ: &str = "sync.applied_seq";
+
+/// Runs `$f::<Entity>($args)` for the table named `$table`.
+macro_rules! per_table {
+    ($table:expr, $f:ident ( $($arg:expr),* )) => {
+        match $table {
+            "document" => $f::<document::Entity>($($arg),*).await,
+            "indicator" => $f::<indicator::Entity>($($arg),*).await,
+            "programme" => $f::<programme::Entity>($($arg),*).await,
+            "component" => $f::<component::Entity>($($arg),*).await,
+            "institution" => $f::<institution::Entity>($($arg),*).await,
+            "unit" => $f::<unit::Entity>($($arg),*).await,
+            "plan_item" => $f::<plan_item::Entity>($($arg),*).await,
+            "target" => $f::<target::Entity>($($arg),*).await,
+            "actual" => $f::<actual::Entity>($($arg),*).await,
+            other => Err(unknown_table(other)),
+        }
+    };
+}
+
+fn unknown_table(name: &str) -> Error {
+    Error::Invalid(model::Violations(vec![model::ValidationError::new(
+        "entity",
+        "UNKNOWN_ENTITY",
+        format!("`{name}` is not a replicated table"),
+    )]))
+}
+
+fn malformed(field: String, rule: &'static str, message: String) -> Error {
+    Error::Invalid(model::Violations(vec![model::ValidationError::new(
+        field, rule, message,
+    )]))
+}
+
+/// What [`Store::apply_changes`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// Changes written by this call.
+    pub applied: u64,
+    /// Changes skipped because the replica already had them.
+    pub skipped: u64,
+    /// The cursor after the call.
+    pub applied_seq: i64,
+}
+
+/// Test hook: make [`Store::apply_changes`] fail inside its transaction after this many rows,
+/// as a crash between two statements would.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrashAfter(pub Option<usize>);
+
+/// Every replicated row of a city at one sequence number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The city's last sequence number when the snapshot was read.
+    pub seq: i64,
+    /// Rows per table, as JSON objects (the entity's columns).
+    pub tables: BTreeMap<String, Vec<serde_json::Value>>,
+}
+
+impl Snapshot {
+    /// Number of rows in all tables.
+    pub fn rows(&self) -> usize {
+        self.tables.values().map(Vec::len).sum()
+    }
+}
+
+/// One table's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDigest {
+    /// Table name.
+    pub table: String,
+    /// Row count.
+    pub rows: u64,
+    /// SHA-256 (hex) over the rows' `id` and row hash, in id order.
+    pub sha256: String,
+}
+
+/// Per-table digests of a database, read in one transaction, with the sequence number they
+/// reflect (the node's last sequence, or the replica's cursor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Digests {
+    /// Last change sequence (node) or applied sequence (replica).
+    pub seq: i64,
+    /// One per replicated table, in [`TABLES`] order.
+    pub tables: Vec<TableDigest>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn pk_column<E: EntityTrait>() -> Result<E::Column> {
+    E::PrimaryKey::iter()
+        .next()
+        .map(PrimaryKeyToColumn::into_column)
+        .ok_or_else(|| Error::Config("table without a primary key".into()))
+}
+
+async fn upsert<E>(txn: &DatabaseTransaction, payload: &str, at: &str) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: DeserializeOwned + IntoActiveModel<E::ActiveModel>,
+{
+    let row: E::Model = serde_json::from_str(payload).map_err(|e| {
+        malformed(
+            format!("{at}.payload"),
+            "BAD_PAYLOAD",
+            format!("not a {} row: {e}", E::default().table_name()),
+        )
+    })?;
+    let pk = pk_column::<E>()?;
+    let others: Vec<E::Column> = E::Column::iter()
+        .filter(|c| c.as_str() != pk.as_str())
+        .collect();
+    E::insert(row.into_active_model())
+        .on_conflict(OnConflict::column(pk).update_columns(others).to_owned())
+        .exec_without_returning(txn)
+        .await
+        .ctx("applying an upsert")?;
+    Ok(())
+}
+
+async fn delete<E: EntityTrait>(txn: &DatabaseTransaction, id: &str) -> Result<()> {
+    E::delete_many()
+        .filter(pk_column::<E>()?.eq(id.to_owned()))
+        .exec(txn)
+        .await
+        .ctx("applying a delete")?;
+    Ok(())
+}
+
+async fn clear<E: EntityTrait>(txn: &DatabaseTransaction) -> Result<()> {
+    E::delete_many()
+        .exec(txn)
+        .await
+        .ctx("clearing a replica table")?;
+    Ok(())
+}
+
+async fn insert_rows<E>(txn: &DatabaseTransaction, rows: &[serde_json::Value]) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: DeserializeOwned + IntoActiveModel<E::ActiveModel>,
+{
+    let table = E::default().table_name();
+    // Bounded statements: PostgreSQL allows 65 535 bind parameters per statement.
+    for (chunk_no, chunk) in rows.chunks(200).enumerate() {
+        let mut models = Vec::with_capacity(chunk.len());
+        for (i, r) in chunk.iter().enumerate() {
+            let m: E::Model = serde_json::from_value(r.clone()).map_err(|e| {
+                malformed(
+                    format!("tables.{table}[{}]", chunk_no * 200 + i),
+                    "BAD_PAYLOAD",
+                    format!("not a {table} row: {e}"),
+                )
+            })?;
+            models.push(m.into_active_model());
+        }
+        E::insert_many(models)
+            .exec_without_returning(txn)
+            .await
+            .ctx("writing snapshot rows")?;
+    }
+    Ok(())
+}
+
+/// `(id, row hash)` of every row of one table, sorted by id bytes (not by the database's
+/// collation, which differs between PostgreSQL and SQLite).
+async fn row_hashes_of<E>(db: &impl ConnectionTrait) -> Result<Vec<(String, String)>>
+where
+    E: EntityTrait,
+    E::Model: Serialize,
+{
+    let pk = pk_column::<E>()?.as_str();
+    let rows = E::find().all(db).await.ctx("reading rows to digest")?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let json = serde_json::to_value(&row).map_err(|e| Error::Corrupt {
+            kind: "row",
+            id: String::new(),
+            detail: format!("cannot serialise: {e}"),
+        })?;
+        let id = json
+            .get(pk)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let hash = hex(&Sha256::digest(json.to_string().as_bytes()));
+        out.push((id, hash));
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+async fn rows_of<E>(db: &impl ConnectionTrait) -> Result<Vec<serde_json::Value>>
+where
+    E: EntityTrait,
+    E::Model: Serialize,
+{
+    let rows = E::find().all(db).await.ctx("reading rows for a snapshot")?;
+    rows.iter()
+        .map(|r| {
+            serde_json::to_value(r).map_err(|e| Error::Corrupt {
+                kind: "row",
+                id: String::new(),
+                detail: format!("cannot serialise: {e}"),
+            })
+        })
+        .collect()
+}
+
+fn digest_of(table: &str, hashes: &[(String, String)]) -> TableDigest {
+    let mut h = Sha256::new();
+    for (id, row) in hashes {
+        h.update(id.as_bytes());
+        h.update([0]);
+        h.update(row.as_bytes());
+        h.update([b'\n']);
+    }
+    TableDigest {
+        table: table.to_owned(),
+        rows: hashes.len() as u64,
+        sha256: hex(&h.finalize()),
+    }
+}
+
+async fn read_applied(txn: &impl ConnectionTrait) -> Result<i64> {
+    let row = crate::entity::meta::Entity::find_by_id(APPLIED_SEQ.to_owned())
+        .one(txn)
+        .await
+        .ctx("reading the replica cursor")?;
+    match row {
+        None => Ok(0),
+        Some(m) => m.value.parse().map_err(|_| Error::Corrupt {
+            kind: "meta",
+            id: APPLIED_SEQ.into(),
+            detail: format!("`{}` is not a sequence number", m.value),
+        }),
+    }
+}
+
+impl Store {
+    /// A read-only transaction that sees one consistent state of the database.
+    async fn consistent_read(&self) -> Result<DatabaseTransaction> {
+        let isolation = match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => Some(IsolationLevel::RepeatableRead),
+            _ => None,
+        };
+        let access = match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => Some(AccessMode::ReadOnly),
+            _ => None,
+        };
+        self.db
+            .begin_with_config(isolation, access)
+            .await
+            .ctx("starting a read transaction")
+    }
+
+    /// The replica's cursor: the last city sequence number applied (0 when empty).
+    pub async fn applied_seq(&self) -> Result<i64> {
+        read_applied(&self.db).await
+    }
+
+    /// Applies a city's changes (oldest first) to this replica in one transaction together with
+    /// the cursor. See the module documentation for the rules.
+    pub async fn apply_changes(
+        &self,
+        changes: &[change_log::Model],
+        crash: CrashAfter,
+    ) -> Result<Applied> {
+        let txn = self.begin().await?;
+        let cursor = read_applied(&txn).await?;
+        let fresh: Vec<&change_log::Model> = changes.iter().filter(|c| c.seq > cursor).collect();
+        let skipped = (changes.len() - fresh.len()) as u64;
+        let Some(first) = fresh.first() else {
+            return Ok(Applied {
+                applied: 0,
+                skipped,
+                applied_seq: cursor,
+            });
+        };
+        if first.seq != cursor + 1 {
+            return Err(Error::Gap {
+                expected: cursor + 1,
+                got: first.seq,
+            });
+        }
+        let mut expected = cursor + 1;
+        for (n, c) in fresh.iter().enumerate() {
+            let at = format!("changes[{}]", skipped as usize + n);
+            if c.seq != expected {
+                return Err(malformed(
+                    format!("{at}.seq"),
+                    "NOT_CONTIGUOUS",
+                    format!("expected sequence {expected}, got {}", c.seq),
+                ));
+            }
+            if crash.0 == Some(n) {
+                // Dropping the transaction rolls back what this call wrote.
+                return Err(Error::Interrupted(format!(
+                    "simulated crash after {n} applied row(s)"
+                )));
+            }
+            match (c.op.as_str(), c.payload.as_deref()) {
+                ("upsert", Some(payload)) => {
+                    per_table!(c.entity.as_str(), upsert(&txn, payload, &at))?;
+                }
+                ("delete", None) => per_table!(c.entity.as_str(), delete(&txn, &c.entity_id))?,
+                (op, _) => {
+                    return Err(malformed(
+                        format!("{at}.op"),
+                        "BAD_OP",
+                        format!("`{op}` with this payload is not a change"),
+                    ));
+                }
+            }
+            expected += 1;
+        }
+        let applied_seq = expected - 1;
+        crate::writes::set_meta(&txn, APPLIED_SEQ, &applied_seq.to_string()).await?;
+        txn.commit().await.ctx("committing a batch")?;
+        Ok(Applied {
+            applied: fresh.len() as u64,
+            skipped,
+            applied_seq,
+        })
+    }
+
+    /// Every replicated row and the last sequence number, read in one consistent transaction.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let txn = self.consistent_read().await?;
+        let seq = change_seq::Entity::find_by_id(1)
+            .one(&txn)
+            .await
+            .ctx("reading the change sequence")?
+            .map_or(0, |r| r.last_seq);
+        let mut tables = BTreeMap::new();
+        for table in TABLES {
+            let rows = per_table!(*table, rows_of(&txn))?;
+            tables.insert((*table).to_owned(), rows);
+        }
+        txn.commit().await.ctx("ending a read transaction")?;
+        Ok(Snapshot { seq, tables })
+    }
+
+    /// Replaces this replica's rows with `snapshot` and sets the cursor to its sequence, in one
+    /// transaction.
+    pub async fn restore_snapshot(&self, snapshot: &Snapshot) -> Result<Applied> {
+        for name in snapshot.tables.keys() {
+            if !TABLES.contains(&name.as_str()) {
+                return Err(unknown_table(name));
+            }
+        }
+        let txn = self.begin().await?;
+        for table in TABLES.iter().rev() {
+            per_table!(*table, clear(&txn))?;
+        }
+        let mut applied = 0u64;
+        for table in TABLES {
+            if let Some(rows) = snapshot.tables.get(*table) {
+                per_table!(*table, insert_rows(&txn, rows))?;
+                applied += rows.len() as u64;
+            }
+        }
+        crate::writes::set_meta(&txn, APPLIED_SEQ, &snapshot.seq.to_string()).await?;
+        txn.commit().await.ctx("committing a snapshot")?;
+        Ok(Applied {
+            applied,
+            skipped: 0,
+            applied_seq: snapshot.seq,
+        })
+    }
+
+    /// Per-table digests, read in one consistent transaction. `seq` is the last change sequence
+    /// on a node and the applied cursor on a replica (whichever is larger is what the rows
+    /// reflect: a node has no cursor, a replica no change log).
+    pub async fn digests(&self) -> Result<Digests> {
+        let txn = self.consistent_read().await?;
+        let last = change_seq::Entity::find_by_id(1)
+            .one(&txn)
+            .await
+            .ctx("reading the change sequence")?
+            .map_or(0, |r| r.last_seq);
+        let applied = read_applied(&txn).await?;
+        let mut tables = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let hashes = per_table!(*table, row_hashes_of(&txn))?;
+            tables.push(digest_of(table, &hashes));
+        }
+        txn.commit().await.ctx("ending a read transaction")?;
+        Ok(Digests {
+            seq: last.max(applied),
+            tables,
+        })
+    }
+
+    /// `(id, row hash)` of every row of `table`, sorted by id: what `verify` compares to name
+    /// the rows that differ.
+    pub async fn row_hashes(&self, table: &str) -> Result<Vec<(String, String)>> {
+        per_table!(table, row_hashes_of(&self.db))
+    }
+}

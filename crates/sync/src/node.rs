@@ -1,0 +1,403 @@
+//! The node's side: the pusher task that sends the change log to the hub, and the read-only
+//! routes `xingyi sync verify` compares against the hub's replica.
+//!
+//! The pusher keeps no state on disk: the hub's cursor is the truth, and every reply carries
+//! it. It starts with a heartbeat (an empty push) to learn the cursor, then sends batches read
+//! from the change log after it. A `SYNC_GAP` reply moves it to the hub's expected sequence; a
+//! replica that is empty, or ahead of the node (a wiped hub, a node restored from a backup),
+//! gets the node's snapshot instead. Failures back off exponentially with jitter; the node keeps
+//! serving and taking writes meanwhile.
+
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant, SystemTime},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use backon::BackoffBuilder;
+use serde::{Deserialize, Serialize};
+use store::Store;
+use subtle::ConstantTimeEq;
+
+use crate::protocol::{PushReply, PushRequest, Refusal, RowHashes, SnapshotRequest, bearer};
+
+/// Where and how a node pushes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PushConfig {
+    /// The hub's base URL, e.g. `http://127.0.0.1:8600`; empty turns pushing off.
+    pub hub_url: String,
+    /// This node's token, as registered at the hub.
+    pub token: String,
+    /// Most changes per batch (the hub refuses more than its own `max_batch`).
+    pub batch: u64,
+    /// Pause between polls of the change log when there is nothing to send.
+    pub interval_ms: u64,
+    /// An empty push at least this often, so the hub knows the node's sequence.
+    pub heartbeat_ms: u64,
+    /// Longest pause between retries while the hub is away.
+    pub max_backoff_ms: u64,
+    /// Time-out of one push.
+    pub timeout_ms: u64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        Self {
+            hub_url: String::new(),
+            token: String::new(),
+            batch: 500,
+            interval_ms: 100,
+            heartbeat_ms: 1_000,
+            max_backoff_ms: 5_000,
+            timeout_ms: 30_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for PushConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushConfig")
+            .field("hub_url", &self.hub_url)
+            .field("token", &"<redacted>")
+            .field("batch", &self.batch)
+            .field("interval_ms", &self.interval_ms)
+            .field("heartbeat_ms", &self.heartbeat_ms)
+            .field("max_backoff_ms", &self.max_backoff_ms)
+            .finish()
+    }
+}
+
+/// What the pusher has done, for `/health` and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PushStatus {
+    /// The hub's cursor as last reported.
+    pub hub_applied_seq: Option<i64>,
+    /// Milliseconds since the epoch of the last successful push.
+    pub last_push_ms: Option<u128>,
+    /// The last failure, cleared by a success.
+    pub last_error: Option<String>,
+    /// Changes the hub accepted from this pusher.
+    pub changes_pushed: u64,
+    /// Snapshots sent.
+    pub snapshots: u64,
+    /// Failed attempts.
+    pub failures: u64,
+}
+
+/// Why one push attempt failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The hub could not be reached or did not answer in time.
+    #[error("hub unreachable: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The hub refused.
+    #[error("hub refused ({status}): {} {}", .refusal.code, .refusal.message)]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The refusal.
+        refusal: Refusal,
+    },
+    /// The node's own database failed.
+    #[error("reading the change log: {0}")]
+    Store(#[from] store::Error),
+}
+
+/// A running pusher.
+#[derive(Debug, Clone)]
+pub struct PusherHandle {
+    status: Arc<Mutex<PushStatus>>,
+}
+
+impl PusherHandle {
+    /// A copy of the pusher's status.
+    pub fn status(&self) -> PushStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+struct Pusher {
+    store: Store,
+    config: PushConfig,
+    http: reqwest::Client,
+    base: String,
+    status: Arc<Mutex<PushStatus>>,
+    /// The hub's cursor, once known.
+    hub: Option<i64>,
+    last_sent: Option<Instant>,
+}
+
+/// Starts pushing `store`'s change log to the hub until `shutdown` resolves. Returns `None`
+/// when `config.hub_url` is empty.
+pub fn spawn(
+    store: Store,
+    config: PushConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Option<PusherHandle>, reqwest::Error> {
+    if config.hub_url.is_empty() {
+        return Ok(None);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(config.timeout_ms.max(1)))
+        .connect_timeout(Duration::from_secs(3))
+        .tcp_nodelay(true)
+        .build()?;
+    let status = Arc::new(Mutex::new(PushStatus::default()));
+    let pusher = Pusher {
+        base: config.hub_url.trim_end_matches('/').to_owned(),
+        store,
+        config,
+        http,
+        status: status.clone(),
+        hub: None,
+        last_sent: None,
+    };
+    tokio::spawn(pusher.run(shutdown));
+    Ok(Some(PusherHandle { status }))
+}
+
+impl Pusher {
+    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(self.config.interval_ms.max(50)))
+            .with_max_delay(Duration::from_millis(self.config.max_backoff_ms.max(50)))
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+
+    async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send) {
+        let city = self.store.owner();
+        tracing::info!(%city, hub = %self.base, "pusher started");
+        tokio::pin!(shutdown);
+        let idle = Duration::from_millis(self.config.interval_ms.max(1));
+        let mut backoff = self.backoff();
+        let mut delay = Duration::ZERO;
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(delay) => {}
+            }
+            match self.step().await {
+                Ok(progress) => {
+                    backoff = self.backoff();
+                    delay = if progress { Duration::ZERO } else { idle };
+                }
+                Err(e) => {
+                    delay = backoff.next().unwrap_or(idle);
+                    tracing::warn!(%city, error = %e, retry_in_ms = delay.as_millis() as u64, "push failed");
+                    let mut s = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+                    s.last_error = Some(e.to_string());
+                    s.failures += 1;
+                }
+            }
+        }
+        tracing::info!(%city, "pusher stopped");
+    }
+
+    /// One round: returns true when it moved data (so the next round starts at once).
+    async fn step(&mut self) -> Result<bool, PushError> {
+        let last = self.store.last_seq().await?;
+        let applied = match self.hub {
+            Some(a) => a,
+            None => self.push(Vec::new(), last).await?.applied_seq,
+        };
+        if (applied == 0 && last > 0) || applied > last {
+            if applied > last {
+                tracing::warn!(city = %self.store.owner(), applied, last, "the hub's replica is ahead of this node; replacing it with this node's snapshot");
+            }
+            self.send_snapshot().await?;
+            return Ok(true);
+        }
+        if applied < last {
+            let changes = self
+                .store
+                .changes_after(applied, self.config.batch.max(1))
+                .await?;
+            match self.push(changes, last).await {
+                Ok(_) => return Ok(true),
+                Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_GAP" => {
+                    let expected = refusal.expected_seq.unwrap_or(1);
+                    tracing::info!(city = %self.store.owner(), expected, "hub asked to resume elsewhere");
+                    self.hub = Some(expected - 1);
+                    return Ok(true);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let heartbeat = Duration::from_millis(self.config.heartbeat_ms.max(1));
+        if self.last_sent.is_none_or(|t| t.elapsed() >= heartbeat) {
+            self.push(Vec::new(), last).await?;
+        }
+        Ok(false)
+    }
+
+    async fn post<B: Serialize>(&self, path: &str, body: &B) -> Result<PushReply, PushError> {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("authorization", bearer(&self.config.token))
+            .json(body)
+            .send()
+            .await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp.json::<PushReply>().await?);
+        }
+        let bytes = resp.bytes().await?;
+        let refusal = serde_json::from_slice::<Refusal>(&bytes).unwrap_or_else(|_| Refusal {
+            code: "SYNC_HTTP".into(),
+            message: format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)),
+            expected_seq: None,
+            max_batch: None,
+            violations: Vec::new(),
+        });
+        Err(PushError::Refused {
+            status: status.as_u16(),
+            refusal,
+        })
+    }
+
+    fn accepted(&mut self, reply: &PushReply, snapshot: bool) {
+        self.hub = Some(reply.applied_seq);
+        self.last_sent = Some(Instant::now());
+        let mut s = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        s.hub_applied_seq = Some(reply.applied_seq);
+        s.last_push_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_millis());
+        s.last_error = None;
+        if snapshot {
+            s.snapshots += 1;
+        } else {
+            s.changes_pushed += reply.applied;
+        }
+    }
+
+    async fn push(
+        &mut self,
+        changes: Vec<store::entity::change_log::Model>,
+        node_seq: i64,
+    ) -> Result<PushReply, PushError> {
+        let req = PushRequest {
+            city: self.store.owner(),
+            node_seq,
+            changes,
+        };
+        let reply = self.post("/sync/push", &req).await?;
+        self.accepted(&reply, false);
+        Ok(reply)
+    }
+
+    async fn send_snapshot(&mut self) -> Result<PushReply, PushError> {
+        let snapshot = self.store.snapshot().await?;
+        tracing::info!(city = %self.store.owner(), seq = snapshot.seq, rows = snapshot.rows(), "sending a snapshot to rebuild the hub's replica");
+        let req = SnapshotRequest {
+            city: self.store.owner(),
+            snapshot,
+        };
+        let reply = self.post("/sync/snapshot", &req).await?;
+        self.accepted(&reply, true);
+        Ok(reply)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct NodeShared {
+    store: Store,
+    token: String,
+}
+
+struct Denied(StatusCode, &'static str, String);
+
+impl IntoResponse for Denied {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(Refusal {
+                code: self.1.to_owned(),
+                message: self.2,
+                expected_seq: None,
+                max_batch: None,
+                violations: Vec::new(),
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn authorized(shared: &NodeShared, headers: &HeaderMap) -> Result<(), Denied> {
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !shared.token.is_empty() && bool::from(shared.token.as_bytes().ct_eq(presented.as_bytes())) {
+        Ok(())
+    } else {
+        Err(Denied(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the node's sync token is required".into(),
+        ))
+    }
+}
+
+fn internal(e: &store::Error) -> Denied {
+    tracing::error!(error = %e, "sync read failed");
+    Denied(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "the node could not read its database".into(),
+    )
+}
+
+async fn node_digest(
+    State(shared): State<NodeShared>,
+    headers: HeaderMap,
+) -> Result<Json<store::replica::Digests>, Denied> {
+    authorized(&shared, &headers)?;
+    shared
+        .store
+        .digests()
+        .await
+        .map(Json)
+        .map_err(|e| internal(&e))
+}
+
+async fn node_rows(
+    State(shared): State<NodeShared>,
+    headers: HeaderMap,
+    Path(table): Path<String>,
+) -> Result<Json<RowHashes>, Denied> {
+    authorized(&shared, &headers)?;
+    match shared.store.row_hashes(&table).await {
+        Ok(rows) => Ok(Json(RowHashes { table, rows })),
+        Err(store::Error::Invalid(v)) => Err(Denied(
+            StatusCode::NOT_FOUND,
+            "SYNC_UNKNOWN_TABLE",
+            v.to_string(),
+        )),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// The node's read-only sync routes (`/sync/digest`, `/sync/rows/{table}`), guarded by its
+/// token.
+pub fn routes(store: Store, token: String) -> Router {
+    Router::new()
+        .route("/sync/digest", get(node_digest))
+        .route("/sync/rows/{table}", get(node_rows))
+        .with_state(NodeShared { store, token })
+}

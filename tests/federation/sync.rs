@@ -1,0 +1,819 @@
+//! Upward sync under faults: a real hub and a real node (each its own server and database,
+//! talking over real HTTP), on SQLite and on PostgreSQL. After every scenario `verify` finds
+//! node and replica identical and the replica answers the corpus exactly as the node does.
+
+use std::time::Duration;
+
+use federation_tests::{data, graphql};
+use model::{RegionCode, UnitKind, region::YUNCHENG};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use store::{DatabaseConfig, Store};
+
+use crate::delegation::{CORPUS, var_defs};
+
+/// The databases of one scenario: the hub's own, its replica of 运城, and 运城's node.
+struct Dbs {
+    hub: DatabaseConfig,
+    replica: DatabaseConfig,
+    node: DatabaseConfig,
+    _keep: Vec<test_support::TestDb>,
+}
+
+async fn dbs(backend: &str, label: &str) -> Option<Dbs> {
+    let mut keep = Vec::new();
+    for part in ["hub", "replica", "node"] {
+        let db = if backend == "sqlite" {
+            test_support::sqlite()
+        } else {
+            test_support::postgres(&format!("{label}_{part}")).await?
+        };
+        keep.push(db);
+    }
+    Some(Dbs {
+        hub: keep[0].config.clone(),
+        replica: keep[1].config.clone(),
+        node: keep[2].config.clone(),
+        _keep: keep,
+    })
+}
+
+/// The backends every scenario runs on (PostgreSQL unless `XINGYI_TEST_PG=off`).
+fn backends() -> Vec<&'static str> {
+    let mut b = vec!["sqlite"];
+    if test_support::postgres_server().is_some() {
+        b.push("postgres");
+    }
+    b
+}
+
+const TOKEN: &str = "test-node-token-140800";
+
+struct Hub {
+    addr: std::net::SocketAddr,
+    replicas: std::sync::Arc<sync::hub::Replicas>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Hub {
+    async fn start(dbs: &Dbs, addr: std::net::SocketAddr, node_url: &str, fresh_ms: u64) -> Self {
+        let config = province_hub::Config {
+            listen: addr,
+            database: dbs.hub.clone(),
+            nodes: vec![province_hub::registry::NodeConfig {
+                token: TOKEN.into(),
+                replica: dbs.replica.clone(),
+                ..province_hub::registry::NodeConfig::new(YUNCHENG, node_url)
+            }],
+            node_timeout_ms: 2_000,
+            sync: sync::hub::HubSyncConfig {
+                max_batch: 100,
+                fresh_ms,
+                ..sync::hub::HubSyncConfig::default()
+            },
+            ..province_hub::Config::default()
+        };
+        let state = province_hub::build(&config).await.unwrap();
+        let replicas = state.replicas.clone();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            province_hub::serve_state(state, &config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            addr,
+            replicas,
+            stop,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn replica(&self) -> Store {
+        self.replicas.get(YUNCHENG).unwrap().store.clone()
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+struct Node {
+    addr: std::net::SocketAddr,
+    store: Store,
+    pusher: sync::node::PusherHandle,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    async fn start(dbs: &Dbs, addr: std::net::SocketAddr, hub_url: &str, batch: u64) -> Self {
+        let config = city_node::Config {
+            city: Some(YUNCHENG),
+            listen: addr,
+            database: dbs.node.clone(),
+            sync: sync::node::PushConfig {
+                hub_url: hub_url.into(),
+                token: TOKEN.into(),
+                batch,
+                interval_ms: 20,
+                heartbeat_ms: 200,
+                max_backoff_ms: 200,
+                timeout_ms: 10_000,
+            },
+            ..city_node::Config::default()
+        };
+        let mut state = city_node::build(&config).await.unwrap();
+        let store = state.store.clone();
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let pusher = sync::node::spawn(store.clone(), config.sync.clone(), stopped(rx.clone()))
+            .unwrap()
+            .unwrap();
+        state.pusher = Some(pusher.clone());
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            city_node::serve_state(state, &config, listener, stopped(rx))
+                .await
+                .unwrap();
+        });
+        Self {
+            addr,
+            store,
+            pusher,
+            stop,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap();
+    }
+}
+
+async fn free_addr() -> std::net::SocketAddr {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
+
+fn unit(n: usize) -> model::Unit {
+    model::Unit {
+        id: format!("sync-{n:05}"),
+        programme: "yc-lead-specialties".into(),
+        component: None,
+        institution: Some("yc-central-hospital".into()),
+        kind: UnitKind::Specialty,
+        name_zh: format!("同步测试科室{n}"),
+        name_en: format!("Sync test unit {n}"),
+        target_level: None,
+        target_year: Some(2022),
+        source: None,
+    }
+}
+
+/// Creates units `range`, renames every third and deletes every seventh: upserts, new versions
+/// of the same rows and tombstones. Returns the number of changes written.
+async fn write_load(store: &Store, range: std::ops::Range<usize>) -> i64 {
+    let before = store.last_seq().await.unwrap();
+    for n in range {
+        store.create_unit(unit(n)).await.unwrap();
+        if n % 3 == 0 {
+            let mut u = unit(n);
+            u.name_en = format!("Renamed unit {n}");
+            store.update_unit(&u.id.clone(), u, Some(1)).await.unwrap();
+        }
+        if n % 7 == 0 {
+            store
+                .delete_unit(&format!("sync-{n:05}"), None)
+                .await
+                .unwrap();
+        }
+    }
+    store.last_seq().await.unwrap() - before
+}
+
+/// Waits until the replica has applied everything the node has committed.
+async fn caught_up(node: &Store, replica: &Store) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (n, r) = (
+            node.last_seq().await.unwrap(),
+            replica.applied_seq().await.unwrap(),
+        );
+        if n == r {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replica stayed at {r} while the node is at {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the node's pusher has seen the hub acknowledge everything (the replica commits
+/// before the reply reaches the node).
+async fn acknowledged(node: &Node) {
+    let last = node.store.last_seq().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while node.pusher.status().hub_applied_seq != Some(last) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hub never acknowledged {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// `verify` finds no difference, and the replica answers every corpus query as the node does.
+async fn assert_identical(hub: &Hub, node: &Node, client: &reqwest::Client) {
+    let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, TOKEN)
+        .await
+        .unwrap();
+    assert!(report.in_sync(), "verify found differences: {report:#?}");
+    let node_gql = format!("{}/graphql", node.url());
+    let hub_gql = format!("{}/graphql", hub.url());
+    for (body, vars, fragments) in CORPUS {
+        let vars: Value = serde_json::from_str(vars).unwrap();
+        let defs = var_defs(&vars);
+        let direct = graphql(
+            client,
+            &node_gql,
+            &format!("query Q{defs} {{ {body} }} {fragments}"),
+            vars.clone(),
+        )
+        .await;
+        let via = graphql(
+            client,
+            &hub_gql,
+            &format!(
+                "query Q{defs} {{ city(code: \"{YUNCHENG}\", consistency: REPLICA) {{ freshness {{ answeredBy }} {body} }} }} {fragments}"
+            ),
+            vars,
+        )
+        .await;
+        let mut city = via["data"]["city"].clone();
+        assert_eq!(city["freshness"]["answeredBy"], "REPLICA");
+        city.as_object_mut().unwrap().remove("freshness");
+        assert_eq!(
+            city, direct["data"],
+            "the replica answers `{body}` differently from the node"
+        );
+    }
+}
+
+#[tokio::test]
+async fn while_the_hub_is_down_the_node_keeps_writing_and_everything_arrives_once() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "hub_down").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let hub_url = format!("http://{hub_addr}");
+        let node = Node::start(&dbs, node_addr, &hub_url, 40).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        let snapshots = node.pusher.status().snapshots;
+        assert_eq!(
+            snapshots, 1,
+            "{backend}: the empty replica was bootstrapped from a snapshot"
+        );
+        hub.stop().await;
+
+        // The hub is away: the node still answers and takes writes.
+        let written = write_load(&node.store, 0..150).await;
+        let d = data(
+            &client,
+            &format!("{}/graphql", node.url()),
+            "{ units { totalCount } }",
+            json!({}),
+        )
+        .await;
+        assert!(d["units"]["totalCount"].as_u64().unwrap() > 100);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let away = node.pusher.status();
+        assert!(
+            away.failures > 0,
+            "{backend}: pushes failed while the hub was away"
+        );
+        assert!(away.last_error.is_some());
+
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        let back = node.pusher.status();
+        assert_eq!(
+            back.changes_pushed - away.changes_pushed,
+            written as u64,
+            "{backend}: every change written while the hub was away was applied exactly once"
+        );
+        assert_eq!(
+            back.snapshots, snapshots,
+            "{backend}: no second snapshot was needed"
+        );
+        assert!(back.last_error.is_none());
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_crash_in_the_middle_of_a_batch_leaves_nothing_and_the_resend_completes_it() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "crash").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 40).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        let before = hub.replica().digests().await.unwrap();
+
+        // Changes pile up while the node is stopped, so its next push is one full batch; that
+        // batch dies after 7 of its rows, and the restarted node resends it.
+        let store = node.store.clone();
+        node.stop().await;
+        write_load(&store, 0..30).await;
+        hub.replicas.crash_next_apply_after(7);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 40).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        let after = node.pusher.status();
+        assert_eq!(after.failures, 1, "{backend}: exactly one push failed");
+        assert!(
+            after.last_error.is_none(),
+            "{backend}: and the resend succeeded"
+        );
+        assert_ne!(before, hub.replica().digests().await.unwrap());
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_restarted_mid_push_resumes_where_the_hub_is() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "restart").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let hub_url = format!("http://{hub_addr}");
+        let node = Node::start(&dbs, node_addr, &hub_url, 40).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        let start = hub.replica().applied_seq().await.unwrap();
+        // Small batches (5 changes): stop the node as soon as the first ones land.
+        node.stop().await;
+        let node = Node::start(&dbs, node_addr, &hub_url, 5).await;
+        write_load(&node.store, 0..120).await;
+        let replica = hub.replica();
+        loop {
+            let applied = replica.applied_seq().await.unwrap();
+            if applied > start {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        node.stop().await;
+        let mid = replica.applied_seq().await.unwrap();
+        let node = Node::start(&dbs, node_addr, &hub_url, 5).await;
+        assert!(
+            mid < node.store.last_seq().await.unwrap(),
+            "{backend}: the node was stopped with changes still to push"
+        );
+        caught_up(&node.store, &replica).await;
+        assert_eq!(
+            node.pusher.status().snapshots,
+            0,
+            "{backend}: resumed, not rebuilt"
+        );
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn writes_keep_arriving_while_the_node_pushes() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "concurrent").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 25).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let store = node.store.clone();
+                tokio::spawn(async move { write_load(&store, w * 100..w * 100 + 60).await })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        caught_up(&node.store, &hub.replica()).await;
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+async fn push(
+    client: &reqwest::Client,
+    hub: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut req = client.post(format!("{hub}/sync/push")).json(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+fn batch(city: RegionCode, changes: &[store::entity::change_log::Model]) -> Value {
+    json!({ "city": city, "node_seq": changes.last().map_or(0, |c| c.seq), "changes": changes })
+}
+
+#[tokio::test]
+async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_write_nothing_wrong()
+{
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "protocol").await.unwrap();
+        // A node's database (seeded), read directly; the pushes are made by hand.
+        let node = Store::connect(&dbs.node, YUNCHENG).await.unwrap();
+        seed::load::load(&node).await.unwrap();
+        let log = node.changes_after(0, 1_000).await.unwrap();
+        assert!(log.len() > 120, "{backend}: the seed gives a long log");
+        let hub = Hub::start(&dbs, free_addr().await, "http://127.0.0.1:9/graphql", 3_000).await;
+        let url = hub.url();
+        let replica = hub.replica();
+
+        let (s, r) = push(&client, &url, None, &batch(YUNCHENG, &log[..10])).await;
+        assert_eq!((s, r["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        let (s, r) = push(&client, &url, Some("forged"), &batch(YUNCHENG, &log[..10])).await;
+        assert_eq!((s, r["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        let linfen: RegionCode = "141000".parse().unwrap();
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(linfen, &log[..10])).await;
+        assert_eq!((s, r["code"].as_str()), (403, Some("SYNC_WRONG_CITY")));
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..101])).await;
+        assert_eq!((s, r["code"].as_str()), (413, Some("SYNC_BATCH_TOO_LARGE")));
+        assert_eq!(r["max_batch"], 100);
+        assert_eq!(
+            replica.applied_seq().await.unwrap(),
+            0,
+            "{backend}: nothing applied yet"
+        );
+
+        // In order, then the same batch again: the second is a no-op.
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..10])).await;
+        assert_eq!(
+            (s, r["applied"].as_u64(), r["applied_seq"].as_i64()),
+            (200, Some(10), Some(10))
+        );
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..10])).await;
+        assert_eq!(
+            (s, r["applied"].as_u64(), r["skipped"].as_u64()),
+            (200, Some(0), Some(10))
+        );
+
+        // Skipping ahead is refused with where to resume.
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[20..30])).await;
+        assert_eq!(
+            (s, r["code"].as_str(), r["expected_seq"].as_i64()),
+            (409, Some("SYNC_GAP"), Some(11))
+        );
+
+        // An overlapping batch applies only its new part.
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[5..20])).await;
+        assert_eq!(
+            (s, r["applied"].as_u64(), r["skipped"].as_u64()),
+            (200, Some(10), Some(5))
+        );
+
+        // A batch with a hole, or a change the replica cannot read, is refused whole.
+        let holed: Vec<_> = log[20..30]
+            .iter()
+            .filter(|c| c.seq != 25)
+            .cloned()
+            .collect();
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &holed)).await;
+        assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
+        let mut bad = log[20..30].to_vec();
+        bad[3].payload = Some("{\"id\": 3}".into());
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &bad)).await;
+        assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
+        assert_eq!(r["violations"][0]["field"], "changes[3].payload");
+        let mut unknown = log[20..30].to_vec();
+        unknown[0].entity = "change_seq".into();
+        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &unknown)).await;
+        assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
+        assert_eq!(
+            replica.applied_seq().await.unwrap(),
+            20,
+            "{backend}: refused batches wrote nothing"
+        );
+
+        // The rest, in bounded batches: the replica equals the node.
+        for chunk in log[20..].chunks(100) {
+            let (s, _) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, chunk)).await;
+            assert_eq!(s, 200);
+        }
+        assert_eq!(
+            replica.digests().await.unwrap(),
+            node.digests().await.unwrap()
+        );
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_apply_shows_no_partial_batch() {
+    for backend in backends() {
+        let dbs = dbs(backend, "partial").await.unwrap();
+        let node = Store::connect(&dbs.node, YUNCHENG).await.unwrap();
+        seed::load::load(&node).await.unwrap();
+        let replica = Store::connect(&dbs.replica, YUNCHENG).await.unwrap();
+        let log = node.changes_after(0, 1_000).await.unwrap();
+        replica
+            .apply_changes(&log[..50], store::replica::CrashAfter::default())
+            .await
+            .unwrap();
+        let before = replica.digests().await.unwrap();
+        let err = replica
+            .apply_changes(&log[50..], store::replica::CrashAfter(Some(20)))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("simulated crash"),
+            "{backend}: {err}"
+        );
+        assert_eq!(
+            replica.digests().await.unwrap(),
+            before,
+            "{backend}: no partial batch"
+        );
+        assert_eq!(replica.applied_seq().await.unwrap(), 50);
+        let done = replica
+            .apply_changes(&log[40..], store::replica::CrashAfter::default())
+            .await
+            .unwrap();
+        assert_eq!(done.skipped, 10);
+        assert_eq!(
+            replica.digests().await.unwrap(),
+            node.digests().await.unwrap()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_wiped_replica_is_rebuilt_from_the_snapshot_and_verify_names_differences() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "wiped").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 50).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        write_load(&node.store, 0..20).await;
+        caught_up(&node.store, &hub.replica()).await;
+        hub.stop().await;
+
+        // Someone edits the replica behind the hub's back: verify names the rows.
+        let replica = Store::connect(&dbs.replica, YUNCHENG).await.unwrap();
+        replica
+            .connection()
+            .execute_unprepared("UPDATE unit SET name_en = 'tampered' WHERE id = 'sync-00001'")
+            .await
+            .unwrap();
+        replica
+            .connection()
+            .execute_unprepared(
+                "DELETE FROM target WHERE id IN (SELECT id FROM target ORDER BY id LIMIT 1)",
+            )
+            .await
+            .unwrap();
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, TOKEN)
+            .await
+            .unwrap();
+        assert!(!report.in_sync());
+        let units = report.tables.iter().find(|t| t.table == "unit").unwrap();
+        assert_eq!(units.different, vec!["sync-00001".to_owned()]);
+        let targets = report.tables.iter().find(|t| t.table == "target").unwrap();
+        assert_eq!(
+            (targets.only_at_node.len(), targets.node_rows),
+            (1, targets.replica_rows + 1)
+        );
+        assert!(
+            report.tables.iter().filter(|t| !t.same).count() == 2,
+            "{report:#?}"
+        );
+        hub.stop().await;
+
+        // Wipe the replica: the node rebuilds it from its snapshot.
+        let replica_db = replica.connection();
+        for t in store::replica::TABLES {
+            replica_db
+                .execute_unprepared(&format!("DELETE FROM {t}"))
+                .await
+                .unwrap();
+        }
+        replica_db
+            .execute_unprepared("DELETE FROM meta WHERE key = 'sync.applied_seq'")
+            .await
+            .unwrap();
+        let snapshots = node.pusher.status().snapshots;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        assert_eq!(node.pusher.status().snapshots, snapshots + 1);
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn each_consistency_mode_behaves_as_described_when_the_node_stops() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "modes").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 50).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 500).await;
+        caught_up(&node.store, &hub.replica()).await;
+        tokio::time::sleep(Duration::from_millis(300)).await; // a heartbeat reports the node's seq
+        let gql = format!("{}/graphql", hub.url());
+        let ask = |mode: &'static str| {
+            let client = client.clone();
+            let gql = gql.clone();
+            async move {
+                graphql(
+                    &client,
+                    &gql,
+                    &format!(
+                        "{{ city(code: \"140800\", consistency: {mode}) {{ freshness {{ answeredBy stale appliedSeq nodeSeq notice }} units {{ totalCount }} }} }}"
+                    ),
+                    json!({}),
+                )
+                .await
+            }
+        };
+        let units = |r: &Value| r["data"]["city"]["units"]["totalCount"].as_u64();
+        let by = |r: &Value| r["data"]["city"]["freshness"]["answeredBy"].clone();
+        let stale = |r: &Value| r["data"]["city"]["freshness"]["stale"].clone();
+
+        // Node up, replica current: AUTO reads the replica, LIVE the node.
+        let (live, replica, auto) = (ask("LIVE").await, ask("REPLICA").await, ask("AUTO").await);
+        assert_eq!(
+            (by(&live), by(&replica), by(&auto)),
+            (json!("LIVE"), json!("REPLICA"), json!("REPLICA")),
+            "{backend}"
+        );
+        assert_eq!(stale(&auto), json!(false));
+        assert_eq!(units(&live), units(&auto));
+        let s = data(&client, &gql, "{ cities { code sync { replicated nodeSeq appliedSeq lag lastPushAt lastError pushes } } }", json!({})).await;
+        let sync = &s["cities"][0]["sync"];
+        assert_eq!(
+            (sync["replicated"].clone(), sync["lag"].clone()),
+            (json!(true), json!("0")),
+            "{s:#}"
+        );
+        assert_eq!(sync["nodeSeq"], sync["appliedSeq"]);
+        assert!(sync["lastPushAt"].is_string());
+
+        // Node stopped, and silent longer than the freshness window.
+        node.stop().await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let live = ask("LIVE").await;
+        assert_eq!(
+            live["errors"][0]["extensions"]["code"], "CITY_UNAVAILABLE",
+            "{live:#}"
+        );
+        assert_eq!(live["errors"][0]["path"], json!(["city", "units"]));
+        let replica = ask("REPLICA").await;
+        assert_eq!(
+            (by(&replica), stale(&replica)),
+            (json!("REPLICA"), json!(true))
+        );
+        let auto = ask("AUTO").await;
+        assert_eq!(
+            (by(&auto), stale(&auto)),
+            (json!("REPLICA"), json!(true)),
+            "{auto:#}"
+        );
+        assert!(auto.get("errors").is_none(), "{auto:#}");
+        assert!(
+            auto["data"]["city"]["freshness"]["notice"]
+                .as_str()
+                .unwrap()
+                .contains("CITY_UNAVAILABLE")
+        );
+        assert_eq!(units(&auto), units(&replica));
+        assert!(units(&auto).unwrap() > 0);
+        hub.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_replica() {
+    let fed = crate::support::LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    let in_sync = || async {
+        let d = data(
+            &client,
+            &hub,
+            "{ cities { code sync { nodeSeq appliedSeq lag lastError } } }",
+            json!({}),
+        )
+        .await;
+        let cities = d["cities"].as_array().unwrap().clone();
+        let ok = cities.len() == 2
+            && cities.iter().all(|c| {
+                c["sync"]["lag"] == "0"
+                    && c["sync"]["nodeSeq"] == c["sync"]["appliedSeq"]
+                    && c["sync"]["lastError"].is_null()
+            });
+        (ok, d)
+    };
+    let applied = |d: &Value, city: &str| -> i64 {
+        let c = d["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == city)
+            .unwrap();
+        c["sync"]["appliedSeq"].as_str().unwrap().parse().unwrap()
+    };
+    let wait = |at_least: i64| async move {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (ok, d) = in_sync().await;
+            if ok && applied(&d, "140800") >= at_least {
+                return d;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "not in sync: {d:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let first = wait(1).await;
+    assert!(
+        applied(&first, "140800") > 0 && applied(&first, "141000") > 0,
+        "{first:#}"
+    );
+
+    // A write through 运城's GraphQL endpoint reaches the hub's replica.
+    let (_, yc) = fed
+        .node_urls()
+        .into_iter()
+        .find(|(c, _)| *c == YUNCHENG)
+        .unwrap();
+    let created = data(
+        &client,
+        &yc,
+        r#"mutation { createUnit(input: { programmeId: "Programme:140800:yc-lead-specialties",
+            institutionId: "Institution:140800:yc-central-hospital", kind: SPECIALTY,
+            nameZh: "同步演示科室", nameEn: "Sync demo unit" }) { id } }"#,
+        json!({}),
+    )
+    .await;
+    let id = created["createUnit"]["id"].as_str().unwrap().to_owned();
+    let after = wait(applied(&first, "140800") + 1).await;
+    assert_eq!(
+        applied(&after, "140800"),
+        applied(&first, "140800") + 1,
+        "one write, one change"
+    );
+    let r = data(
+        &client,
+        &hub,
+        &format!(r#"{{ city(code: "140800", consistency: REPLICA) {{ freshness {{ answeredBy stale }} unit(id: "{id}") {{ nameEn }} }} }}"#),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r["city"]["unit"]["nameEn"], "Sync demo unit");
+    assert_eq!(
+        r["city"]["freshness"],
+        json!({ "answeredBy": "REPLICA", "stale": false })
+    );
+    fed.stop().await;
+}
