@@ -51,6 +51,7 @@ const TOKEN: &str = "test-node-token-140800";
 
 struct Hub {
     addr: std::net::SocketAddr,
+    store: Store,
     replicas: std::sync::Arc<sync::hub::Replicas>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
@@ -76,6 +77,7 @@ impl Hub {
         };
         let state = province_hub::build(&config).await.unwrap();
         let replicas = state.replicas.clone();
+        let store = state.store.clone();
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel();
@@ -88,6 +90,7 @@ impl Hub {
         });
         Self {
             addr,
+            store,
             replicas,
             stop,
             task,
@@ -816,4 +819,80 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
         json!({ "answeredBy": "REPLICA", "stale": false })
     );
     fed.stop().await;
+}
+
+#[tokio::test]
+async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "catalogue").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 50).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+
+        // The province programme and its components reached the node.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while node.store.upstream("programme").await.unwrap().is_empty() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: no province programme at the node"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let programmes = node.store.upstream("programme").await.unwrap();
+        assert!(
+            programmes.iter().any(|p| p.entity_id == "p136"),
+            "{backend}: {programmes:?}"
+        );
+        let components = node.store.upstream("component").await.unwrap();
+        assert!(
+            components.len() >= 9,
+            "{backend}: 3 pillars and 6 base projects at least"
+        );
+
+        // The province adds an indicator and renames one: both reach the node's catalogue.
+        let seq_before = node.store.last_seq().await.unwrap();
+        let new = model::Indicator {
+            code: "sync_demo_indicator".into(),
+            name_zh: "同步演示指标".into(),
+            name_en: "Sync demo indicator".into(),
+            unit: "项".into(),
+            value_type: model::ValueType::Integer,
+            aggregation: model::Aggregation::Sum,
+            description_zh: None,
+        };
+        hub.store.put_indicator(new, None).await.unwrap();
+        let row = hub.store.indicator("beds_added").await.unwrap().unwrap();
+        let mut beds = store::writes::indicator_model(&row).unwrap();
+        beds.name_en = "Beds added (renamed by the province)".into();
+        hub.store.put_indicator(beds, Some(1)).await.unwrap();
+        let node_gql = format!("{}/graphql", node.url());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let d = data(&client, &node_gql, r#"{ a: indicator(code: "sync_demo_indicator") { nameZh } b: indicator(code: "beds_added") { nameEn } }"#, json!({})).await;
+            if d["a"]["nameZh"] == "同步演示指标"
+                && d["b"]["nameEn"] == "Beds added (renamed by the province)"
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: catalogue never arrived: {d}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            node.store.last_seq().await.unwrap(),
+            seq_before + 2,
+            "{backend}: two catalogue writes at the node"
+        );
+        // Re-reading the same pages changes nothing.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(node.store.last_seq().await.unwrap(), seq_before + 2);
+        caught_up(&node.store, &hub.replica()).await;
+        assert_identical(&hub, &node, &client).await;
+        hub.stop().await;
+        node.stop().await;
+    }
 }

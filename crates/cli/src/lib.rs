@@ -85,6 +85,33 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Upward sync tools.
+    Sync {
+        /// What to do.
+        #[command(subcommand)]
+        command: SyncCommand,
+    },
+}
+
+/// `xingyi sync …`.
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Compare a node's tables with the hub's replica of it, digest by digest, and name the
+    /// rows that differ. Prints a JSON report; exits with status 1 when they differ.
+    Verify {
+        /// The city's GB/T 2260 code.
+        #[arg(long)]
+        city: RegionCode,
+        /// The node's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8608")]
+        node: String,
+        /// The hub's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8600")]
+        hub: String,
+        /// The node's sync token.
+        #[arg(long, env = "XINGYI_SYNC_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 /// Installs the tracing subscriber (stderr; `XINGYI_LOG` or `RUST_LOG` filter, default `info`).
@@ -176,6 +203,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             city_node::serve(cfg, listener, serving::shutdown_signal())
                 .await
                 .context("the node stopped")
+        }
+        Command::Sync {
+            command:
+                SyncCommand::Verify {
+                    city,
+                    node,
+                    hub,
+                    token,
+                },
+        } => {
+            let report = sync::verify::verify(&node, &hub, city, &token)
+                .await
+                .context("comparing the node with the hub's replica")?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.in_sync() {
+                Ok(())
+            } else {
+                let differing: Vec<&str> = report
+                    .tables
+                    .iter()
+                    .filter(|t| !t.same)
+                    .map(|t| t.table.as_str())
+                    .collect();
+                anyhow::bail!(
+                    "{city}: node at sequence {}, replica at {}; tables that differ: {}",
+                    report.node_seq,
+                    report.replica_seq,
+                    if differing.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        differing.join(", ")
+                    }
+                )
+            }
         }
     }
 }

@@ -266,7 +266,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics)
             .merge(health)
-            .merge(sync::hub::routes(state.replicas)),
+            .merge(sync::hub::routes(state.replicas, state.store)),
         &config.graphql,
     )
 }

@@ -6,6 +6,7 @@
 //! one transaction — a failed write leaves nothing behind. Every write appends its change record (the outbox, [`changes`]) in that same transaction.
 //!
 //! # Layout
+//! - [`catalogue`]: the province catalogue flowing down to nodes.
 //! - [`changes`]: the outbox (change log) every write appends to.
 //! - [`config`]: the database configuration ([`DatabaseConfig`]).
 //! - [`entity`]: one sea-orm entity per table.
@@ -16,6 +17,7 @@
 //! - [`writes`]: validated create/update/delete, and bulk import for seeding.
 //! - [`error`]: the error type ([`Error`]).
 
+pub mod catalogue;
 pub mod changes;
 pub mod config;
 pub mod entity;

@@ -147,7 +147,7 @@ fn pk_column<E: EntityTrait>() -> Result<E::Column> {
         .ok_or_else(|| Error::Config("table without a primary key".into()))
 }
 
-async fn upsert<E>(txn: &DatabaseTransaction, payload: &str, at: &str) -> Result<()>
+pub(crate) async fn upsert<E>(txn: &DatabaseTransaction, payload: &str, at: &str) -> Result<()>
 where
     E: EntityTrait,
     E::Model: DeserializeOwned + IntoActiveModel<E::ActiveModel>,
@@ -275,19 +275,24 @@ fn digest_of(table: &str, hashes: &[(String, String)]) -> TableDigest {
     }
 }
 
-async fn read_applied(txn: &impl ConnectionTrait) -> Result<i64> {
-    let row = crate::entity::meta::Entity::find_by_id(APPLIED_SEQ.to_owned())
+/// A sequence number kept in `meta` under `key` (0 when absent).
+pub(crate) async fn read_seq_meta(txn: &impl ConnectionTrait, key: &str) -> Result<i64> {
+    let row = crate::entity::meta::Entity::find_by_id(key.to_owned())
         .one(txn)
         .await
-        .ctx("reading the replica cursor")?;
+        .ctx("reading a sync cursor")?;
     match row {
         None => Ok(0),
         Some(m) => m.value.parse().map_err(|_| Error::Corrupt {
             kind: "meta",
-            id: APPLIED_SEQ.into(),
+            id: key.to_owned(),
             detail: format!("`{}` is not a sequence number", m.value),
         }),
     }
+}
+
+async fn read_applied(txn: &impl ConnectionTrait) -> Result<i64> {
+    read_seq_meta(txn, APPLIED_SEQ).await
 }
 
 impl Store {

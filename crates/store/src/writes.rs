@@ -158,6 +158,19 @@ fn institution_row(i: &Institution, version: i32) -> institution::ActiveModel {
     }
 }
 
+fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveModel {
+    indicator::ActiveModel {
+        code: Set(i.code.clone()),
+        name_zh: Set(i.name_zh.clone()),
+        name_en: Set(i.name_en.clone()),
+        unit: Set(i.unit.clone()),
+        value_type: Set(enum_str(&i.value_type)),
+        aggregation: Set(enum_str(&i.aggregation)),
+        description_zh: Set(i.description_zh.clone()),
+        version: Set(version),
+    }
+}
+
 fn unit_row(u: &Unit, version: i32) -> unit::ActiveModel {
     let (sd, sq) = source_cols(&u.source);
     unit::ActiveModel {
@@ -277,7 +290,8 @@ fn actual_row(id: &str, a: &Actual, version: i32) -> actual::ActiveModel {
     }
 }
 
-fn indicator_model(m: &indicator::Model) -> Result<Indicator> {
+/// The model value of a stored indicator.
+pub fn indicator_model(m: &indicator::Model) -> Result<Indicator> {
     fn parse<T: serde::de::DeserializeOwned>(
         m: &indicator::Model,
         field: &str,
@@ -716,6 +730,48 @@ impl Store {
         Ok(current)
     }
 
+    /// Creates or replaces a catalogue indicator (the province owns the catalogue; it flows
+    /// down to every node). Pass `expected_version` to refuse if someone else wrote first.
+    pub async fn put_indicator(
+        &self,
+        i: Indicator,
+        expected_version: Option<i32>,
+    ) -> Result<indicator::Model> {
+        let v = i.validate();
+        if !v.is_empty() {
+            return Err(Error::Invalid(v));
+        }
+        let txn = self.begin().await?;
+        let current = indicator::Entity::find_by_id(i.code.clone())
+            .one(&txn)
+            .await
+            .ctx("reading an indicator")?;
+        let row = match current {
+            Some(c) => {
+                check_version("indicator", &i.code, expected_version, c.version)?;
+                indicator_row(&i, c.version + 1)
+                    .update(&txn)
+                    .await
+                    .ctx("updating an indicator")?
+            }
+            None => indicator_row(&i, 1)
+                .insert(&txn)
+                .await
+                .ctx("creating an indicator")?,
+        };
+        changes::record(
+            &txn,
+            "indicator",
+            &row.code,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
+        txn.commit().await.ctx("committing an indicator")?;
+        Ok(row)
+    }
+
     /// Creates a plan item; without an id it gets `{unit}-{period}-{category}`.
     pub async fn create_plan_item(&self, p: PlanItem) -> Result<plan_item::Model> {
         let txn = self.begin().await?;
@@ -942,17 +998,10 @@ impl Store {
             changes::record(&txn, "document", &m.id, Op::Upsert, 1, Some(&m)).await?;
         }
         for i in batch.indicators {
-            let row = indicator::ActiveModel {
-                code: Set(i.code.clone()),
-                name_zh: Set(i.name_zh.clone()),
-                name_en: Set(i.name_en.clone()),
-                unit: Set(i.unit.clone()),
-                value_type: Set(enum_str(&i.value_type)),
-                aggregation: Set(enum_str(&i.aggregation)),
-                description_zh: Set(i.description_zh.clone()),
-                version: Set(1),
-            };
-            let m = row.insert(&txn).await.ctx("importing an indicator")?;
+            let m = indicator_row(i, 1)
+                .insert(&txn)
+                .await
+                .ctx("importing an indicator")?;
             changes::record(&txn, "indicator", &m.code, Op::Upsert, m.version, Some(&m)).await?;
         }
         for p in batch.programmes {

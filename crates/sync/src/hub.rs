@@ -398,6 +398,30 @@ fn replica_for<'a>(
     })
 }
 
+/// Query of `GET /sync/catalogue`.
+#[derive(Debug, Deserialize)]
+struct CatalogueQuery {
+    /// The hub sequence the node has read up to.
+    #[serde(default)]
+    after: i64,
+}
+
+/// Entries of the hub's log read per catalogue page.
+const CATALOGUE_PAGE: u64 = 2_000;
+
+async fn catalogue(
+    State((replicas, province)): State<(Shared, Store)>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CatalogueQuery>,
+) -> Result<Json<store::catalogue::CataloguePage>, Rejection> {
+    replicas.authenticate(&headers)?;
+    province
+        .catalogue_after(q.after.max(0), CATALOGUE_PAGE)
+        .await
+        .map(Json)
+        .map_err(Rejection::from_store)
+}
+
 async fn digest(
     State(replicas): State<Shared>,
     headers: HeaderMap,
@@ -427,9 +451,12 @@ async fn rows(
 }
 
 /// The hub's sync routes (`/sync/push`, `/sync/snapshot`, `/sync/digest/{city}`,
-/// `/sync/rows/{city}/{table}`).
-pub fn routes(replicas: Shared) -> Router {
+/// `/sync/rows/{city}/{table}`, and `/sync/catalogue` over the hub's own store `province`).
+pub fn routes(replicas: Shared, province: Store) -> Router {
     let snapshot_limit = replicas.config.max_snapshot_bytes;
+    let down = Router::new()
+        .route("/sync/catalogue", get(catalogue))
+        .with_state((replicas.clone(), province));
     Router::new()
         .route(
             "/sync/push",
@@ -442,4 +469,5 @@ pub fn routes(replicas: Shared) -> Router {
         .route("/sync/digest/{city}", get(digest))
         .route("/sync/rows/{city}/{table}", get(rows))
         .with_state(replicas)
+        .merge(down)
 }

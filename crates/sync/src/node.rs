@@ -89,6 +89,8 @@ pub struct PushStatus {
     pub snapshots: u64,
     /// Failed attempts.
     pub failures: u64,
+    /// The hub sequence the province catalogue has been read up to.
+    pub catalogue_seq: Option<i64>,
 }
 
 /// Why one push attempt failed.
@@ -135,6 +137,7 @@ struct Pusher {
     /// The hub's cursor, once known.
     hub: Option<i64>,
     last_sent: Option<Instant>,
+    last_pull: Option<Instant>,
 }
 
 /// Starts pushing `store`'s change log to the hub until `shutdown` resolves. Returns `None`
@@ -161,6 +164,7 @@ pub fn spawn(
         status: status.clone(),
         hub: None,
         last_sent: None,
+        last_pull: None,
     };
     tokio::spawn(pusher.run(shutdown));
     Ok(Some(PusherHandle { status }))
@@ -205,8 +209,51 @@ impl Pusher {
         tracing::info!(%city, "pusher stopped");
     }
 
-    /// One round: returns true when it moved data (so the next round starts at once).
+    /// One round: the catalogue down when due, then changes up. Returns true when it moved
+    /// data (so the next round starts at once).
     async fn step(&mut self) -> Result<bool, PushError> {
+        let every = Duration::from_millis(self.config.heartbeat_ms.max(1));
+        if self.last_pull.is_none_or(|t| t.elapsed() >= every) {
+            self.pull_catalogue().await?;
+            self.last_pull = Some(Instant::now());
+        }
+        self.push_step().await
+    }
+
+    /// Reads the province catalogue from the hub until the node has all of it.
+    async fn pull_catalogue(&mut self) -> Result<(), PushError> {
+        loop {
+            let after = self.store.catalogue_seq().await?;
+            let resp = self
+                .http
+                .get(format!("{}/sync/catalogue?after={after}", self.base))
+                .header("authorization", bearer(&self.config.token))
+                .send()
+                .await?;
+            let status = resp.status();
+            if !status.is_success() {
+                let bytes = resp.bytes().await?;
+                return Err(PushError::Refused {
+                    status: status.as_u16(),
+                    refusal: refusal_of(status, &bytes),
+                });
+            }
+            let page: store::catalogue::CataloguePage = resp.json().await?;
+            let applied = self.store.apply_catalogue(&page).await?;
+            if applied.written > 0 {
+                tracing::info!(city = %self.store.owner(), written = applied.written, seq = applied.catalogue_seq, "province catalogue updated");
+            }
+            self.status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .catalogue_seq = Some(applied.catalogue_seq);
+            if page.scanned_to >= page.hub_seq || page.scanned_to <= after {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn push_step(&mut self) -> Result<bool, PushError> {
         let last = self.store.last_seq().await?;
         let applied = match self.hub {
             Some(a) => a,
@@ -255,16 +302,9 @@ impl Pusher {
             return Ok(resp.json::<PushReply>().await?);
         }
         let bytes = resp.bytes().await?;
-        let refusal = serde_json::from_slice::<Refusal>(&bytes).unwrap_or_else(|_| Refusal {
-            code: "SYNC_HTTP".into(),
-            message: format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes)),
-            expected_seq: None,
-            max_batch: None,
-            violations: Vec::new(),
-        });
         Err(PushError::Refused {
             status: status.as_u16(),
-            refusal,
+            refusal: refusal_of(status, &bytes),
         })
     }
 
@@ -311,6 +351,17 @@ impl Pusher {
         self.accepted(&reply, true);
         Ok(reply)
     }
+}
+
+/// The hub's refusal, or a stand-in when the body is not one (a proxy's error page).
+fn refusal_of(status: reqwest::StatusCode, bytes: &[u8]) -> Refusal {
+    serde_json::from_slice::<Refusal>(bytes).unwrap_or_else(|_| Refusal {
+        code: "SYNC_HTTP".into(),
+        message: format!("HTTP {status}: {}", String::from_utf8_lossy(bytes)),
+        expected_seq: None,
+        max_batch: None,
+        violations: Vec::new(),
+    })
 }
 
 #[derive(Debug, Clone)]

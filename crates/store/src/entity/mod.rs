@@ -15,3 +15,4 @@ pub mod plan_item;
 pub mod programme;
 pub mod target;
 pub mod unit;
+pub mod upstream;

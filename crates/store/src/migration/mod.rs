@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_programme_tables;
 mod m20261126_000002_change_log;
+mod m20261126_000003_upstream;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_programme_tables::Migration),
             Box::new(m20261126_000002_change_log::Migration),
+            Box::new(m20261126_000003_upstream::Migration),
         ]
     }
 }
