@@ -896,3 +896,81 @@ async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica
         node.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_batch_whose_rows_trade_unique_sort_keys_applies_in_log_order() {
+    for backend in backends() {
+        let dbs = dbs(backend, "sortkeys").await.unwrap();
+        let node = Store::connect(&dbs.node, YUNCHENG).await.unwrap();
+        seed::load::load(&node).await.unwrap();
+        let replica = Store::connect(&dbs.replica, YUNCHENG).await.unwrap();
+        replica
+            .restore_snapshot(&node.snapshot().await.unwrap())
+            .await
+            .unwrap();
+        let log = node.changes_after(0, 10_000).await.unwrap();
+        let a: Value = serde_json::from_str(
+            log.iter()
+                .find(|c| c.entity == "unit")
+                .unwrap()
+                .payload
+                .as_deref()
+                .unwrap(),
+        )
+        .unwrap();
+        let old_key = a["sort_key"].as_str().unwrap().to_owned();
+        let next = node.last_seq().await.unwrap();
+        let change = |seq: i64, row: &Value| store::entity::change_log::Model {
+            seq,
+            entity: "unit".into(),
+            entity_id: row["id"].as_str().unwrap().into(),
+            op: "upsert".into(),
+            version: row["version"].as_i64().unwrap() as i32,
+            payload: Some(row.to_string()),
+            recorded_at_ms: 0,
+        };
+        // A gives up its sort key, B takes it, A moves again: deduplicated, B would be written
+        // before A's last version and collide on the unique key.
+        let mut a2 = a.clone();
+        a2["sort_key"] = json!("zz-moved-1");
+        a2["version"] = json!(2);
+        let mut b = a.clone();
+        b["id"] = json!("takes-the-key");
+        b["version"] = json!(1);
+        let mut a3 = a2.clone();
+        a3["sort_key"] = json!("zz-moved-2");
+        a3["version"] = json!(3);
+        let batch = [
+            change(next + 1, &a2),
+            change(next + 2, &b),
+            change(next + 3, &a3),
+        ];
+        let done = replica
+            .apply_changes(&batch, store::replica::CrashAfter::default())
+            .await
+            .unwrap();
+        assert_eq!(done.applied, 3, "{backend}");
+        let rows = replica.row_hashes("unit").await.unwrap();
+        assert!(rows.iter().any(|(id, _)| id == "takes-the-key"));
+        let unit = replica
+            .units(
+                &store::UnitFilter::default(),
+                &store::PageRequest {
+                    first: Some(100),
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+        let keys: Vec<(String, String)> = unit
+            .items
+            .iter()
+            .map(|u| (u.id.clone(), u.sort_key.clone()))
+            .collect();
+        assert!(
+            keys.contains(&("takes-the-key".into(), old_key.clone())),
+            "{backend}: {keys:?}"
+        );
+        assert!(keys.contains(&(a["id"].as_str().unwrap().into(), "zz-moved-2".into())));
+    }
+}

@@ -171,12 +171,93 @@ where
     Ok(())
 }
 
-async fn delete<E: EntityTrait>(txn: &DatabaseTransaction, id: &str) -> Result<()> {
-    E::delete_many()
-        .filter(pk_column::<E>()?.eq(id.to_owned()))
-        .exec(txn)
-        .await
-        .ctx("applying a delete")?;
+/// One change of a run, with its position in the pushed batch (for error fields).
+struct Row<'a> {
+    change: &'a change_log::Model,
+    index: usize,
+}
+
+/// Rows per multi-row statement (PostgreSQL allows 65 535 bind parameters).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// Upserts a run of changes to one table: the last version of each id, many rows per
+/// statement. A statement the database refuses (a unique `sort_key` that only clears later
+/// in the same statement) is rolled back to its savepoint and replayed row by row in log order.
+async fn upsert_run<E>(txn: &DatabaseTransaction, run: &[Row<'_>]) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: DeserializeOwned + IntoActiveModel<E::ActiveModel>,
+{
+    let table = E::default().table_name();
+    // The last change of each id wins; keep log order among the survivors.
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (k, r) in run.iter().enumerate() {
+        last.insert(r.change.entity_id.as_str(), k);
+    }
+    let survivors: Vec<&Row<'_>> = run
+        .iter()
+        .enumerate()
+        .filter(|(k, r)| last.get(r.change.entity_id.as_str()) == Some(k))
+        .map(|(_, r)| r)
+        .collect();
+    let pk = pk_column::<E>()?;
+    let others: Vec<E::Column> = E::Column::iter()
+        .filter(|c| c.as_str() != pk.as_str())
+        .collect();
+    for chunk in survivors.chunks(ROWS_PER_STATEMENT) {
+        let mut models = Vec::with_capacity(chunk.len());
+        for r in chunk {
+            let payload = r.change.payload.as_deref().unwrap_or_default();
+            let m: E::Model = serde_json::from_str(payload).map_err(|e| {
+                malformed(
+                    format!("changes[{}].payload", r.index),
+                    "BAD_PAYLOAD",
+                    format!("not a {table} row: {e}"),
+                )
+            })?;
+            models.push(m.into_active_model());
+        }
+        let savepoint = txn.begin().await.ctx("starting a savepoint")?;
+        let many = E::insert_many(models)
+            .on_conflict(
+                OnConflict::column(pk)
+                    .update_columns(others.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(&savepoint)
+            .await;
+        match many {
+            Ok(_) => savepoint.commit().await.ctx("releasing a savepoint")?,
+            Err(e) => {
+                savepoint
+                    .rollback()
+                    .await
+                    .ctx("rolling back to a savepoint")?;
+                tracing::debug!(table, error = %e, "multi-row upsert refused; replaying row by row");
+                for r in run.iter().filter(|r| {
+                    chunk
+                        .iter()
+                        .any(|c| c.change.entity_id == r.change.entity_id)
+                }) {
+                    let at = format!("changes[{}]", r.index);
+                    upsert::<E>(txn, r.change.payload.as_deref().unwrap_or_default(), &at).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a run of tombstoned ids from one table.
+async fn delete_run<E: EntityTrait>(txn: &DatabaseTransaction, run: &[Row<'_>]) -> Result<()> {
+    let pk = pk_column::<E>()?;
+    for chunk in run.chunks(ROWS_PER_STATEMENT * 5) {
+        E::delete_many()
+            .filter(pk.is_in(chunk.iter().map(|r| r.change.entity_id.clone())))
+            .exec(txn)
+            .await
+            .ctx("applying deletes")?;
+    }
     Ok(())
 }
 
@@ -341,6 +422,7 @@ impl Store {
                 got: first.seq,
             });
         }
+        // Check the whole batch before writing anything.
         let mut expected = cursor + 1;
         for (n, c) in fresh.iter().enumerate() {
             let at = format!("changes[{}]", skipped as usize + n);
@@ -351,26 +433,60 @@ impl Store {
                     format!("expected sequence {expected}, got {}", c.seq),
                 ));
             }
-            if crash.0 == Some(n) {
+            if !TABLES.contains(&c.entity.as_str()) {
+                return Err(malformed(
+                    format!("{at}.entity"),
+                    "UNKNOWN_ENTITY",
+                    format!("`{}` is not a replicated table", c.entity),
+                ));
+            }
+            if !matches!(
+                (c.op.as_str(), c.payload.is_some()),
+                ("upsert", true) | ("delete", false)
+            ) {
+                return Err(malformed(
+                    format!("{at}.op"),
+                    "BAD_OP",
+                    format!("`{}` with this payload is not a change", c.op),
+                ));
+            }
+            expected += 1;
+        }
+        // Then write it run by run: consecutive changes to one table with one operation go in
+        // as few statements as possible, in log order.
+        let mut i = 0;
+        while i < fresh.len() {
+            let (entity, op) = (fresh[i].entity.as_str(), fresh[i].op.as_str());
+            let mut j = i + 1;
+            while j < fresh.len() && fresh[j].entity == entity && fresh[j].op == op {
+                j += 1;
+            }
+            let mut run: Vec<Row<'_>> = fresh[i..j]
+                .iter()
+                .enumerate()
+                .map(|(k, c)| Row {
+                    change: c,
+                    index: skipped as usize + i + k,
+                })
+                .collect();
+            let crashed = crash.0.filter(|n| (i..j).contains(n));
+            if let Some(n) = crashed {
+                run.truncate(n - i);
+            }
+            if !run.is_empty() {
+                if op == "upsert" {
+                    per_table!(entity, upsert_run(&txn, &run))?;
+                } else {
+                    per_table!(entity, delete_run(&txn, &run))?;
+                }
+            }
+            if let Some(n) = crashed {
                 // Dropping the transaction rolls back what this call wrote.
                 return Err(Error::Interrupted(format!(
                     "simulated crash after {n} applied row(s)"
                 )));
             }
-            match (c.op.as_str(), c.payload.as_deref()) {
-                ("upsert", Some(payload)) => {
-                    per_table!(c.entity.as_str(), upsert(&txn, payload, &at))?;
-                }
-                ("delete", None) => per_table!(c.entity.as_str(), delete(&txn, &c.entity_id))?,
-                (op, _) => {
-                    return Err(malformed(
-                        format!("{at}.op"),
-                        "BAD_OP",
-                        format!("`{op}` with this payload is not a change"),
-                    ));
-                }
-            }
-            expected += 1;
+            i = j;
         }
         let applied_seq = expected - 1;
         crate::writes::set_meta(&txn, APPLIED_SEQ, &applied_seq.to_string()).await?;
