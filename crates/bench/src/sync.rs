@@ -92,9 +92,7 @@ async fn open(backend: &Backend, server: Option<&str>, label: &str) -> anyhow::R
 fn synthetic_changes(template: &serde_json::Value, after: i64, n: usize) -> Vec<change_log::Model> {
     let mut out = Vec::with_capacity(n);
     let mut live: Vec<(String, i32)> = Vec::new();
-    let mut seq = after;
-    for i in 0..n {
-        seq += 1;
+    for (seq, i) in (after + 1..).zip(0..n) {
         let kind = i % 10;
         let (id, version, payload, op) = if kind == 9 && !live.is_empty() {
             let (id, v) = live.swap_remove(i % live.len());
