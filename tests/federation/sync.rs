@@ -350,16 +350,20 @@ async fn a_crash_in_the_middle_of_a_batch_leaves_nothing_and_the_resend_complete
         let before = hub.replica().digests().await.unwrap();
 
         // Changes pile up while the node is stopped, so its next push is one full batch; that
-        // batch dies after 7 of its rows, and the restarted node resends it.
+        // batch dies after 7 of its rows, and the restarted node resends it. (The node asks
+        // for batches of 400, more than the hub's 100: it shrinks to the hub's limit.)
         let store = node.store.clone();
         node.stop().await;
         write_load(&store, 0..30).await;
         hub.replicas.crash_next_apply_after(7);
-        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 40).await;
+        let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 400).await;
         caught_up(&node.store, &hub.replica()).await;
         acknowledged(&node).await;
         let after = node.pusher.status();
-        assert_eq!(after.failures, 1, "{backend}: exactly one push failed");
+        assert_eq!(
+            after.failures, 1,
+            "{backend}: exactly one push failed (the crash)"
+        );
         assert!(
             after.last_error.is_none(),
             "{backend}: and the resend succeeded"

@@ -48,6 +48,14 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
         let hub: province_hub::Config = load(Some(&root.join("hub.toml"))).unwrap();
         assert_eq!(hub.listen.port(), 8600);
+        assert_eq!(hub.nodes.len(), 2);
+        let compose: province_hub::Config = load(Some(&root.join("docker-hub.toml"))).unwrap();
+        assert!(
+            compose
+                .nodes
+                .iter()
+                .all(|n| !n.token.is_empty() && n.replica.is_postgres())
+        );
         for (file, city, port) in [
             ("node-yuncheng.toml", 140800, 8608),
             ("node-linfen.toml", 141000, 8610),

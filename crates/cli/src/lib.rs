@@ -109,7 +109,7 @@ pub enum SyncCommand {
         #[arg(long, default_value = "http://127.0.0.1:8600")]
         hub: String,
         /// The node's sync token.
-        #[arg(long, env = "XINGYI_SYNC_TOKEN", hide_env_values = true)]
+        #[arg(long, env = "XINGYI_SYNC__TOKEN", hide_env_values = true)]
         token: String,
     },
 }

@@ -273,6 +273,17 @@ impl Pusher {
                 .await?;
             match self.push(changes, last).await {
                 Ok(_) => return Ok(true),
+                Err(PushError::Refused { refusal, .. })
+                    if refusal.code == "SYNC_BATCH_TOO_LARGE"
+                        && refusal
+                            .max_batch
+                            .is_some_and(|m| (m as u64) < self.config.batch) =>
+                {
+                    let max = refusal.max_batch.unwrap_or(1).max(1) as u64;
+                    tracing::warn!(city = %self.store.owner(), from = self.config.batch, to = max, "the hub accepts smaller batches; shrinking");
+                    self.config.batch = max;
+                    return Ok(true);
+                }
                 Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_GAP" => {
                     let expected = refusal.expected_seq.unwrap_or(1);
                     tracing::info!(city = %self.store.owner(), expected, "hub asked to resume elsewhere");
