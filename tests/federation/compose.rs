@@ -32,7 +32,17 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
     let init = std::fs::read_to_string(root().join("docker/postgres-init.sql")).unwrap();
     let mut dbs = Vec::new();
     for (name, port, command) in [
-        ("hub", "8600", vec!["hub", "--listen", "0.0.0.0:8600"]),
+        (
+            "hub",
+            "8600",
+            vec![
+                "hub",
+                "--config",
+                "/etc/xingyi/hub.toml",
+                "--listen",
+                "0.0.0.0:8600",
+            ],
+        ),
         (
             "node-yuncheng",
             "8608",
@@ -77,9 +87,47 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
         );
         assert_eq!(s["build"].as_str(), Some("."), "{name}");
     }
+    // The hub's config (mounted from config/docker-hub.toml) keeps each replica in its own
+    // database and accepts each node's token for that node's city only.
+    let mount = c["services"]["hub"]["volumes"][0].as_str().unwrap();
+    assert_eq!(mount, "./config/docker-hub.toml:/etc/xingyi/hub.toml:ro");
+    let hub: province_hub::Config =
+        cli::config::load(Some(&root().join("config/docker-hub.toml"))).unwrap();
+    for (service, city) in [("node-yuncheng", "140800"), ("node-linfen", "141000")] {
+        let node = hub
+            .nodes
+            .iter()
+            .find(|n| n.city.to_string() == city)
+            .unwrap();
+        let s = &c["services"][service];
+        assert_eq!(
+            env(s, "XINGYI_SYNC__HUB_URL"),
+            "http://hub:8600",
+            "{service}"
+        );
+        assert_eq!(
+            env(s, "XINGYI_SYNC__TOKEN"),
+            node.token,
+            "{service}'s token is its city's"
+        );
+        assert!(
+            node.url.starts_with(&format!("http://{service}:")),
+            "{service}"
+        );
+        let db = node.replica.url.rsplit('/').next().unwrap().to_owned();
+        assert!(
+            init.contains(&format!("CREATE DATABASE {db};")),
+            "replica {db} is created"
+        );
+        dbs.push(db);
+    }
     dbs.sort();
     dbs.dedup();
-    assert_eq!(dbs.len(), 3, "each server has its own database");
+    assert_eq!(
+        dbs.len(),
+        5,
+        "each server and each replica has its own database"
+    );
     assert!(c["services"]["postgres"]["healthcheck"]["test"].is_sequence());
 }
 
