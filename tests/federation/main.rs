@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 mod breaker;
+mod compare;
 mod compose;
 mod delegation;
 mod graphql_http;

@@ -151,9 +151,15 @@ impl Indicator {
     async fn value_type(&self) -> GqlResult<enums::ValueType> {
         Ok(parse_stored::<model::ValueType>("value_type", &self.0.value_type)?.into())
     }
-    /// 汇总方式 — How values combine.
+    /// 汇总方式（跨年） — How values combine over time (`LATEST` for stocks such as total beds).
     async fn aggregation(&self) -> GqlResult<enums::Aggregation> {
         Ok(parse_stored::<model::Aggregation>("aggregation", &self.0.aggregation)?.into())
+    }
+    /// 汇总方式（跨范围） — How values combine across hospitals, units and cities: stocks
+    /// (`LATEST` over time) add up; everything else as over time.
+    async fn aggregation_over_scopes(&self) -> GqlResult<enums::Aggregation> {
+        let over_time = parse_stored::<model::Aggregation>("aggregation", &self.0.aggregation)?;
+        Ok(model::compare::over_scopes(over_time).into())
     }
     /// 说明 — Description.
     async fn description_zh(&self) -> Option<&str> {

@@ -14,8 +14,10 @@
 //! - [`indicator`]: the catalogue: units of measure, value types, aggregation.
 //! - [`measure`]: targets (values, ranges, qualifiers) and actuals for any scope.
 //! - [`source`]: the citation every seeded fact carries.
+//! - [`compare`]: combining targets (keeping ranges and hedges) and achievement rates.
 //! - [`error`]: validation errors naming the offending field.
 
+pub mod compare;
 pub mod error;
 pub mod id;
 pub mod indicator;

@@ -42,7 +42,7 @@ pub type HubSchema = async_graphql::Schema<HubRoot, city_schema::Mutation, Empty
 /// Root queries: the province's own plus the hub's.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct HubRoot(ProgrammeQuery, HubQuery);
+pub struct HubRoot(ProgrammeQuery, HubQuery, crate::compare::CompareQuery);
 
 impl std::fmt::Debug for HubRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -521,7 +521,7 @@ impl City {
 #[derive(Debug, Default)]
 pub struct HubQuery;
 
-fn freshness(
+pub(crate) fn freshness(
     by: AnsweredBy,
     replica: Option<&sync::hub::Replica>,
     stale: bool,
@@ -668,7 +668,7 @@ fn forwarded(ctx: &Context<'_>) -> Option<Forwarded> {
     (!fields.is_empty()).then(|| forward(&fields, source(ctx)))
 }
 
-fn parse_city(code: &str) -> async_graphql::Result<&'static model::Region> {
+pub(crate) fn parse_city(code: &str) -> async_graphql::Result<&'static model::Region> {
     let code: RegionCode = code.parse().map_err(|e: model::ValidationError| {
         city_schema::error::invalid("code", e.rule, e.message)
     })?;

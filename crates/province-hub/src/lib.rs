@@ -6,10 +6,12 @@
 //! # Layout
 //! - [`Config`]: what the hub needs to start, including the node registry.
 //! - [`AppState`], [`build`], [`router`], [`serve`]: the same entry points as a city node.
+//! - [`compare`]: cross-city comparison from the replicas.
 //! - [`hub`]: the hub's schema (`cities`, `city`, `node`) and delegation resolvers.
 //! - [`delegate`]: forwarding documents, the node client, splicing answers.
 //! - [`registry`]: registered nodes and their observed status.
 
+pub mod compare;
 pub mod delegate;
 pub mod hub;
 pub mod registry;

@@ -8,6 +8,7 @@
 //! # Layout
 //! - [`catalogue`]: the province catalogue flowing down to nodes.
 //! - [`changes`]: the outbox (change log) every write appends to.
+//! - [`compare`]: grouped targets and actuals for cross-city comparisons.
 //! - [`config`]: the database configuration ([`DatabaseConfig`]).
 //! - [`entity`]: one sea-orm entity per table.
 //! - [`migration`]: the migrations, run at connect.
@@ -19,6 +20,7 @@
 
 pub mod catalogue;
 pub mod changes;
+pub mod compare;
 pub mod config;
 pub mod entity;
 pub mod error;

@@ -1,0 +1,610 @@
+//! `compare`: the province leaders' question — how do the cities compare on X, by year, against
+//! their targets — answered from the hub's replicas with SQL (one grouped query per city
+//! replica, all in parallel), merged here into per-city cells, drill-down, province totals and
+//! rankings. Every city's numbers come with the freshness of its replica.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
+use futures_util::future::join_all;
+use model::{
+    Aggregation, Comparator, RegionCode,
+    compare::{TargetGroup, TargetSum, achievement, combine_targets, over_scopes},
+};
+use store::compare::{Facts, FactsQuery, GroupLevel};
+
+use crate::hub::{AnsweredBy, Delegation, Freshness, freshness};
+
+/// 年份区间 — Years to compare, inclusive.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct YearRange {
+    /// 起始年 — First year.
+    pub from: i32,
+    /// 截止年 — Last year.
+    pub to: i32,
+}
+
+/// 细分层级 — How far to drill down inside each city.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CompareLevel {
+    /// 城市 — City totals only.
+    #[default]
+    City,
+    /// 机构 — Also per institution (units counted under their hospital).
+    Institution,
+    /// 建设单元 — Also per unit.
+    Unit,
+}
+
+/// 目标汇总 — Targets combined without flattening: a sum of `at least` targets stays `at least`,
+/// ranges stay ranges, unknown targets are counted, not guessed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TargetTotal {
+    /// 取值方式 — How to read the combined number.
+    pub comparator: city_schema::enums::Comparator,
+    /// 数值 — The number (all comparators but RANGE and UNKNOWN).
+    pub value: Option<f64>,
+    /// 下限 — Lower bound (RANGE).
+    pub min: Option<f64>,
+    /// 上限 — Upper bound (RANGE).
+    pub max: Option<f64>,
+    /// 目标数 — Targets combined.
+    pub terms: i32,
+    /// 未明确目标数 — Targets the documents leave unknown (not in the numbers).
+    pub unknown_terms: i32,
+}
+
+impl From<TargetSum> for TargetTotal {
+    fn from(t: TargetSum) -> Self {
+        Self {
+            comparator: t.comparator.into(),
+            value: t.value,
+            min: t.min,
+            max: t.max,
+            terms: i32::try_from(t.terms).unwrap_or(i32::MAX),
+            unknown_terms: i32::try_from(t.unknown_terms).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+/// 对比单元格 — One indicator in one year: target, actual, achievement.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Cell {
+    /// 指标代码 — Indicator code.
+    pub indicator: String,
+    /// 年份 — The year the periods end in.
+    pub year: i32,
+    /// 目标 — Targets combined (null when there are none).
+    pub target: Option<TargetTotal>,
+    /// 实绩 — Actuals combined by the indicator's aggregation (null when none reported).
+    pub actual: Option<f64>,
+    /// 实绩条数 — Reports combined.
+    pub actual_reports: i32,
+    /// 完成率 — Actual ÷ target, when the target is one number.
+    pub achievement_rate: Option<f64>,
+    /// 完成率下限 — Actual ÷ the target's upper bound (for a range; else the same as the rate).
+    pub achievement_rate_low: Option<f64>,
+    /// 完成率上限 — Actual ÷ the target's lower bound (for a range; else the same as the rate).
+    pub achievement_rate_high: Option<f64>,
+}
+
+/// 细分 — One institution or unit (or a programme-level row that cannot be split).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Breakdown {
+    /// 范围类别 — INSTITUTION, UNIT or PROGRAMME.
+    pub kind: String,
+    /// 全局标识 — Global id of the institution, unit or programme.
+    pub id: String,
+    /// 名称 — Its Chinese name, when the replica has it.
+    pub name_zh: Option<String>,
+    /// 单元格 — Its cells.
+    pub cells: Vec<Cell>,
+}
+
+/// 城市对比 — One city's side of the comparison.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CityComparison {
+    /// 行政区划代码 — City code.
+    pub code: String,
+    /// 中文名称 — Chinese name.
+    pub name_zh: String,
+    /// 英文名称 — English name.
+    pub name_en: String,
+    /// 新鲜度 — Which replica state answered, and how fresh it is.
+    pub freshness: Freshness,
+    /// 单元格 — Per indicator and year (the time series).
+    pub cells: Vec<Cell>,
+    /// 细分 — Per institution or unit (empty at level CITY).
+    pub breakdown: Vec<Breakdown>,
+}
+
+/// 排名条目 — One city's place.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RankEntry {
+    /// 名次 — 1 for the largest actual; ties share a rank; null without an actual.
+    pub rank: Option<i32>,
+    /// 城市代码 — City code.
+    pub code: String,
+    /// 城市 — Chinese name.
+    pub name_zh: String,
+    /// 实绩 — The actual.
+    pub actual: Option<f64>,
+    /// 完成率 — Achievement rate (when the target is one number).
+    pub achievement_rate: Option<f64>,
+}
+
+/// 排名 — Cities ordered by their actual for one indicator and year.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Ranking {
+    /// 指标代码 — Indicator code.
+    pub indicator: String,
+    /// 年份 — Year.
+    pub year: i32,
+    /// 条目 — Cities, best first; cities without an actual last.
+    pub entries: Vec<RankEntry>,
+}
+
+/// 对比指标 — A catalogue indicator as the comparison uses it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ComparedIndicator {
+    /// 指标代码 — Code.
+    pub code: String,
+    /// 中文名称 — Chinese name.
+    pub name_zh: String,
+    /// 英文名称 — English name.
+    pub name_en: String,
+    /// 计量单位 — Unit of measure.
+    pub unit: String,
+    /// 汇总方式（跨年） — Over time.
+    pub aggregation: city_schema::enums::Aggregation,
+    /// 汇总方式（跨范围） — Across scopes and cities.
+    pub aggregation_over_scopes: city_schema::enums::Aggregation,
+}
+
+/// 城市对比结果 — The comparison.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Comparison {
+    /// 指标 — The indicators compared.
+    pub indicators: Vec<ComparedIndicator>,
+    /// 年份 — The years that have any data, ascending.
+    pub years: Vec<i32>,
+    /// 城市 — Each city's cells.
+    pub cities: Vec<CityComparison>,
+    /// 全省合计 — Cities combined per indicator and year (by each indicator's aggregation across scopes).
+    pub province_totals: Vec<Cell>,
+    /// 排名 — Per indicator and year.
+    pub rankings: Vec<Ranking>,
+}
+
+/// 派生指标 — An indicator computed from others.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DerivedIndicator {
+    /// 代码 — Code.
+    pub code: String,
+    /// 中文名称 — Chinese name.
+    pub name_zh: String,
+    /// 英文名称 — English name.
+    pub name_en: String,
+    /// 公式 — How it is computed.
+    pub formula: String,
+}
+
+/// Accumulates groups into cells.
+#[derive(Default)]
+struct CellAcc {
+    targets: Vec<TargetGroup>,
+    actual: Option<f64>,
+    reports: u32,
+}
+
+fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Aggregation) -> Cell {
+    let target = combine_targets(&acc.targets, how);
+    let rates = match (acc.actual, &target) {
+        (Some(a), Some(t)) => achievement(a, t),
+        _ => None,
+    };
+    let point = rates
+        .filter(|(lo, hi)| (hi - lo).abs() < 1e-12)
+        .map(|(r, _)| r);
+    Cell {
+        indicator: indicator.to_owned(),
+        year,
+        target: target.map(TargetTotal::from),
+        actual: acc.actual,
+        actual_reports: i32::try_from(acc.reports).unwrap_or(i32::MAX),
+        achievement_rate: point,
+        achievement_rate_low: rates.map(|r| r.0),
+        achievement_rate_high: rates.map(|r| r.1),
+    }
+}
+
+/// Adds `value` to an accumulated actual by `how` (over scopes).
+fn add_actual(acc: &mut Option<f64>, value: f64, how: Aggregation) {
+    *acc = Some(match (*acc, over_scopes(how)) {
+        (None, _) => value,
+        (Some(a), Aggregation::Max) => a.max(value),
+        (Some(a), _) => a + value,
+    });
+}
+
+type Key = (String, String, i32); // (scope, indicator, year)
+
+/// Folds one city's facts into cells keyed by scope, indicator and year.
+fn fold(facts: &Facts, how: &BTreeMap<String, Aggregation>) -> BTreeMap<Key, CellAcc> {
+    let mut out: BTreeMap<Key, CellAcc> = BTreeMap::new();
+    for t in &facts.targets {
+        let agg = how.get(&t.indicator).copied().unwrap_or(Aggregation::Sum);
+        let max = over_scopes(agg) == Aggregation::Max;
+        let comparator = Comparator::parse(&t.comparator).unwrap_or(Comparator::Unknown);
+        let pick = |sum: Option<f64>, mx: Option<f64>| if max { mx } else { sum };
+        out.entry((t.scope.clone(), t.indicator.clone(), t.year))
+            .or_default()
+            .targets
+            .push(TargetGroup {
+                comparator,
+                value: pick(t.sum_value, t.max_value),
+                min: pick(t.sum_min, t.max_min),
+                max: pick(t.sum_max, t.max_max),
+                count: u32::try_from(t.n).unwrap_or(u32::MAX),
+            });
+    }
+    for a in &facts.actuals {
+        let agg = how.get(&a.indicator).copied().unwrap_or(Aggregation::Sum);
+        let acc = out
+            .entry((a.scope.clone(), a.indicator.clone(), a.year))
+            .or_default();
+        let n = u32::try_from(a.n).unwrap_or(u32::MAX);
+        let value = match over_scopes(agg) {
+            Aggregation::Max => a.max_value,
+            Aggregation::Average => a.sum_value / f64::from(n.max(1)),
+            _ => a.sum_value,
+        };
+        add_actual(&mut acc.actual, value, agg);
+        acc.reports += n;
+    }
+    out
+}
+
+/// Province totals: the cities' cells combined (targets through their sums, so shapes hold).
+fn totals(
+    per_city: &[BTreeMap<Key, CellAcc>],
+    how: &BTreeMap<String, Aggregation>,
+) -> BTreeMap<(String, i32), CellAcc> {
+    let mut out: BTreeMap<(String, i32), CellAcc> = BTreeMap::new();
+    for city in per_city {
+        for ((scope, indicator, year), acc) in city {
+            if !scope.is_empty() {
+                continue;
+            }
+            let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
+            let total = out.entry((indicator.clone(), *year)).or_default();
+            if let Some(t) = combine_targets(&acc.targets, agg) {
+                let known = t.terms - t.unknown_terms;
+                if known > 0 {
+                    total.targets.push(TargetGroup {
+                        comparator: t.comparator,
+                        value: t.value,
+                        min: t.min,
+                        max: t.max,
+                        count: known,
+                    });
+                }
+                if t.unknown_terms > 0 {
+                    total.targets.push(TargetGroup {
+                        comparator: Comparator::Unknown,
+                        value: None,
+                        min: None,
+                        max: None,
+                        count: t.unknown_terms,
+                    });
+                }
+            }
+            if let Some(a) = acc.actual {
+                add_actual(&mut total.actual, a, agg);
+            }
+            total.reports += acc.reports;
+        }
+    }
+    out
+}
+
+fn global_id(city: RegionCode, scope: &str) -> (String, String) {
+    let (kind, local) = scope.split_once(':').unwrap_or(("programme", scope));
+    let entity = match kind {
+        "unit" => "Unit",
+        "institution" => "Institution",
+        "programme" => "Programme",
+        "component" => "Component",
+        _ => "Region",
+    };
+    (
+        kind.to_ascii_uppercase(),
+        format!("{entity}:{city}:{local}"),
+    )
+}
+
+/// The hub's comparison queries.
+#[derive(Debug, Default)]
+pub struct CompareQuery;
+
+#[Object]
+impl CompareQuery {
+    /// 城市对比 — How the cities compare on `indicators`, by year, against their targets:
+    /// answered from the hub's replicas with SQL (`cities`: default every replicated city;
+    /// `years`: default all; `programmes`: global ids, default all; `level`: drill-down).
+    async fn compare(
+        &self,
+        ctx: &Context<'_>,
+        indicators: Vec<String>,
+        cities: Option<Vec<String>>,
+        years: Option<YearRange>,
+        programmes: Option<Vec<async_graphql::ID>>,
+        level: Option<CompareLevel>,
+    ) -> async_graphql::Result<Comparison> {
+        let level = level.unwrap_or_default();
+        let d = ctx.data::<Delegation>()?;
+        let province = ctx.data::<store::Store>()?;
+        if indicators.is_empty() || indicators.len() > 50 {
+            return Err(city_schema::error::invalid(
+                "indicators",
+                "COUNT",
+                "name between 1 and 50 indicators",
+            ));
+        }
+        let mut catalogue = Vec::new();
+        for (i, code) in indicators.iter().enumerate() {
+            match province
+                .indicator(code)
+                .await
+                .map_err(city_schema::error::from_store)?
+            {
+                Some(m) => catalogue.push(m),
+                None => {
+                    return Err(city_schema::error::invalid(
+                        &format!("indicators[{i}]"),
+                        "UNKNOWN_INDICATOR",
+                        format!("`{code}` is not in the province's catalogue"),
+                    ));
+                }
+            }
+        }
+        let years = years.map_or((1900, 2999), |y| (y.from, y.to));
+        if years.0 > years.1 {
+            return Err(city_schema::error::invalid(
+                "years",
+                "RANGE_INVERTED",
+                "`from` must not be after `to`",
+            ));
+        }
+        let how: BTreeMap<String, Aggregation> = catalogue
+            .iter()
+            .map(|m| {
+                let agg = serde_json::from_value(serde_json::Value::String(m.aggregation.clone()))
+                    .unwrap_or(Aggregation::Sum);
+                (m.code.clone(), agg)
+            })
+            .collect();
+        let latest: Vec<String> = how
+            .iter()
+            .filter(|(_, a)| **a == Aggregation::Latest)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let regions: Vec<&'static model::Region> = match cities {
+            Some(codes) => codes
+                .iter()
+                .map(|c| crate::hub::parse_city(c))
+                .collect::<async_graphql::Result<_>>()?,
+            None => d
+                .replicas
+                .keys()
+                .filter_map(|c| model::region::region(*c))
+                .collect(),
+        };
+        let mut wanted: BTreeMap<RegionCode, Vec<String>> = BTreeMap::new();
+        let filtered = programmes.as_ref().is_some_and(|p| !p.is_empty());
+        for (i, p) in programmes.iter().flatten().enumerate() {
+            let gid: model::GlobalId = p.parse().map_err(|e: model::ValidationError| {
+                city_schema::error::invalid(&format!("programmes[{i}]"), e.rule, e.message)
+            })?;
+            wanted
+                .entry(gid.owner.city())
+                .or_default()
+                .push(gid.local.clone());
+        }
+        let store_level = match level {
+            CompareLevel::City => GroupLevel::City,
+            CompareLevel::Institution => GroupLevel::Institution,
+            CompareLevel::Unit => GroupLevel::Unit,
+        };
+        let results = join_all(regions.iter().map(|r| {
+            let view = d.replicas.get(&r.code);
+            let query = FactsQuery {
+                indicators: indicators.clone(),
+                years,
+                programmes: wanted.get(&r.code).cloned().unwrap_or_default(),
+                latest: latest.clone(),
+                level: store_level,
+            };
+            let skip = filtered && query.programmes.is_empty();
+            async move {
+                match view {
+                    None => Ok(None),
+                    Some(_) if skip => Ok(Some(Facts::default())),
+                    Some(v) => v.replica.store.comparison_facts(&query).await.map(Some),
+                }
+            }
+        }))
+        .await;
+
+        let mut per_city = Vec::new();
+        let mut out_cities = Vec::new();
+        let mut all_years = BTreeSet::new();
+        for (region, result) in regions.iter().zip(results) {
+            let view = d.replicas.get(&region.code);
+            let facts = match result {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::error!(city = %region.code, error = %e, "comparison query failed");
+                    return Err(city_schema::error::from_store(e));
+                }
+            };
+            let folded = facts.as_ref().map(|f| fold(f, &how)).unwrap_or_default();
+            let names = match (view, level) {
+                (Some(v), CompareLevel::Institution | CompareLevel::Unit) => v
+                    .replica
+                    .store
+                    .scope_names()
+                    .await
+                    .map_err(city_schema::error::from_store)?,
+                _ => BTreeMap::new(),
+            };
+            let mut cells = Vec::new();
+            let mut breakdown: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
+            for ((scope, indicator, year), acc) in &folded {
+                all_years.insert(*year);
+                let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
+                let c = cell(indicator, *year, acc, agg);
+                if scope.is_empty() {
+                    cells.push(c);
+                } else {
+                    breakdown.entry(scope.clone()).or_default().push(c);
+                }
+            }
+            // Drill-down levels: the city totals are the breakdown combined.
+            if level != CompareLevel::City {
+                let mut city_level: BTreeMap<Key, CellAcc> = BTreeMap::new();
+                for ((_, indicator, year), acc) in &folded {
+                    let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
+                    let t = city_level
+                        .entry((String::new(), indicator.clone(), *year))
+                        .or_default();
+                    t.targets.extend(acc.targets.iter().copied());
+                    if let Some(a) = acc.actual {
+                        add_actual(&mut t.actual, a, agg);
+                    }
+                    t.reports += acc.reports;
+                }
+                cells = city_level
+                    .iter()
+                    .map(|((_, i, y), acc)| {
+                        cell(i, *y, acc, how.get(i).copied().unwrap_or(Aggregation::Sum))
+                    })
+                    .collect();
+                per_city.push(city_level);
+            } else {
+                per_city.push(folded);
+            }
+            let fresh = match view {
+                Some(v) => freshness(
+                    AnsweredBy::Replica,
+                    Some(&v.replica),
+                    !v.replica.is_current(d.fresh),
+                    None,
+                ),
+                None => freshness(
+                    AnsweredBy::None,
+                    None,
+                    false,
+                    Some(format!("the hub keeps no replica of {}", region.code)),
+                ),
+            };
+            out_cities.push(CityComparison {
+                code: region.code.to_string(),
+                name_zh: region.name_zh.to_owned(),
+                name_en: region.name_en.to_owned(),
+                freshness: fresh,
+                cells,
+                breakdown: breakdown
+                    .into_iter()
+                    .map(|(scope, cells)| {
+                        let (kind, id) = global_id(region.code, &scope);
+                        Breakdown {
+                            kind,
+                            name_zh: names.get(&scope).cloned(),
+                            id,
+                            cells,
+                        }
+                    })
+                    .collect(),
+            });
+        }
+
+        let province_totals: Vec<Cell> = totals(&per_city, &how)
+            .iter()
+            .map(|((i, y), acc)| cell(i, *y, acc, how.get(i).copied().unwrap_or(Aggregation::Sum)))
+            .collect();
+        let mut rankings = Vec::new();
+        for code in &indicators {
+            for year in &all_years {
+                let mut entries: Vec<RankEntry> = out_cities
+                    .iter()
+                    .map(|c| {
+                        let found = c
+                            .cells
+                            .iter()
+                            .find(|x| x.indicator == *code && x.year == *year);
+                        RankEntry {
+                            rank: None,
+                            code: c.code.clone(),
+                            name_zh: c.name_zh.clone(),
+                            actual: found.and_then(|x| x.actual),
+                            achievement_rate: found.and_then(|x| x.achievement_rate),
+                        }
+                    })
+                    .collect();
+                entries.sort_by(|a, b| match (a.actual, b.actual) {
+                    (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.code.cmp(&b.code)),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => a.code.cmp(&b.code),
+                });
+                let mut rank = 0;
+                let mut previous: Option<f64> = None;
+                for (i, e) in entries.iter_mut().enumerate() {
+                    if let Some(a) = e.actual {
+                        if previous != Some(a) {
+                            rank = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                            previous = Some(a);
+                        }
+                        e.rank = Some(rank);
+                    }
+                }
+                rankings.push(Ranking {
+                    indicator: code.clone(),
+                    year: *year,
+                    entries,
+                });
+            }
+        }
+        Ok(Comparison {
+            indicators: catalogue
+                .iter()
+                .map(|m| {
+                    let agg = how.get(&m.code).copied().unwrap_or(Aggregation::Sum);
+                    ComparedIndicator {
+                        code: m.code.clone(),
+                        name_zh: m.name_zh.clone(),
+                        name_en: m.name_en.clone(),
+                        unit: m.unit.clone(),
+                        aggregation: agg.into(),
+                        aggregation_over_scopes: over_scopes(agg).into(),
+                    }
+                })
+                .collect(),
+            years: all_years.into_iter().collect(),
+            cities: out_cities,
+            province_totals,
+            rankings,
+        })
+    }
+
+    /// 派生指标 — Indicators computed from others (shown on every comparison cell).
+    async fn derived_indicators(&self) -> Vec<DerivedIndicator> {
+        vec![DerivedIndicator {
+            code: "achievement_rate".into(),
+            name_zh: "完成率".into(),
+            name_en: "Achievement rate".into(),
+            formula: "actual ÷ target; for a target range, actual ÷ max (low) and actual ÷ min (high); none for unknown targets".into(),
+        }]
+    }
+}

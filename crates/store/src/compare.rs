@@ -1,0 +1,253 @@
+//! The comparison's SQL: targets and actuals of chosen indicators, grouped by indicator, year
+//! (the year the period ends in) and, for drill-down, by institution or unit. The database does
+//! the grouping and summing; `model::compare` turns target groups into comparator-aware sums.
+//!
+//! Rows of programme or institution scope cannot be split further: at a finer level they keep
+//! their own scope as the key (`programme:<id>`, `institution:<id>`).
+
+use sea_orm::{FromQueryResult, Statement, Value};
+
+use crate::{Result, Store, error::DbContext};
+
+/// How finely to group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupLevel {
+    /// One group per indicator and year.
+    City,
+    /// Per institution (units grouped under their institution).
+    Institution,
+    /// Per unit.
+    Unit,
+}
+
+/// What to compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactsQuery {
+    /// Indicator codes.
+    pub indicators: Vec<String>,
+    /// First and last year (inclusive).
+    pub years: (i32, i32),
+    /// Only these programmes (local ids); empty = all.
+    pub programmes: Vec<String>,
+    /// Indicators whose values are stocks: within a year only each scope's latest report counts.
+    pub latest: Vec<String>,
+    /// Grouping.
+    pub level: GroupLevel,
+}
+
+/// Targets of one comparator in one group.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct TargetGroupRow {
+    /// Indicator code.
+    pub indicator: String,
+    /// Year the period ends in.
+    pub year: i32,
+    /// Group key (`""` at city level, else `kind:id`).
+    pub scope: String,
+    /// Comparator.
+    pub comparator: String,
+    /// Sum and maximum of `value`, `min_value`, `max_value`.
+    pub sum_value: Option<f64>,
+    /// Maximum of `value`.
+    pub max_value: Option<f64>,
+    /// Sum of `min_value`.
+    pub sum_min: Option<f64>,
+    /// Maximum of `min_value`.
+    pub max_min: Option<f64>,
+    /// Sum of `max_value`.
+    pub sum_max: Option<f64>,
+    /// Maximum of `max_value`.
+    pub max_max: Option<f64>,
+    /// Targets in the group.
+    pub n: i64,
+}
+
+/// Actuals in one group.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct ActualGroupRow {
+    /// Indicator code.
+    pub indicator: String,
+    /// Year the period ends in.
+    pub year: i32,
+    /// Group key.
+    pub scope: String,
+    /// Sum of values.
+    pub sum_value: f64,
+    /// Largest value.
+    pub max_value: f64,
+    /// Reports in the group.
+    pub n: i64,
+}
+
+/// Both sides of a comparison for one database.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// Target groups.
+    pub targets: Vec<TargetGroupRow>,
+    /// Actual groups.
+    pub actuals: Vec<ActualGroupRow>,
+}
+
+struct Sql {
+    postgres: bool,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn param(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        if self.postgres {
+            format!("${}", self.values.len())
+        } else {
+            "?".to_owned()
+        }
+    }
+
+    fn list(&mut self, items: &[String]) -> String {
+        items
+            .iter()
+            .map(|i| self.param(i.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn key(level: GroupLevel, alias: &str) -> String {
+    let own = format!("{alias}.scope_kind || ':' || {alias}.scope_id");
+    match level {
+        GroupLevel::City => "''".to_owned(),
+        GroupLevel::Unit => own,
+        GroupLevel::Institution => format!(
+            "CASE WHEN {alias}.scope_kind = 'unit' AND u.institution_id IS NOT NULL \
+             THEN 'institution:' || u.institution_id ELSE {own} END"
+        ),
+    }
+}
+
+/// The shared `FROM … WHERE …` of both queries, for table alias `a` of `table`.
+fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
+    let indicators = sql.list(&q.indicators);
+    let from = sql.param(q.years.0 * 100 + 1);
+    let to = sql.param(q.years.1 * 100 + 12);
+    let mut out = format!(
+        "FROM {table} a LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id \
+         WHERE a.indicator IN ({indicators}) AND a.period_end >= {from} AND a.period_end <= {to}"
+    );
+    if !q.programmes.is_empty() {
+        let p1 = sql.list(&q.programmes);
+        let p2 = sql.list(&q.programmes);
+        out.push_str(&format!(
+            " AND ((a.scope_kind = 'programme' AND a.scope_id IN ({p1})) OR u.programme_id IN ({p2}))"
+        ));
+    }
+    out
+}
+
+impl Store {
+    /// `kind:id` → Chinese name of every programme, institution and unit (to label drill-down
+    /// rows).
+    pub async fn scope_names(&self) -> Result<std::collections::BTreeMap<String, String>> {
+        use sea_orm::{EntityTrait, QuerySelect};
+
+        use crate::entity::{institution, programme, unit};
+        let mut out = std::collections::BTreeMap::new();
+        let rows: Vec<(String, String)> = programme::Entity::find()
+            .select_only()
+            .columns([programme::Column::Id, programme::Column::NameZh])
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .ctx("reading programme names")?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, n)| (format!("programme:{id}"), n)),
+        );
+        let rows: Vec<(String, String)> = institution::Entity::find()
+            .select_only()
+            .columns([institution::Column::Id, institution::Column::NameZh])
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .ctx("reading institution names")?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, n)| (format!("institution:{id}"), n)),
+        );
+        let rows: Vec<(String, String)> = unit::Entity::find()
+            .select_only()
+            .columns([unit::Column::Id, unit::Column::NameZh])
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .ctx("reading unit names")?;
+        out.extend(rows.into_iter().map(|(id, n)| (format!("unit:{id}"), n)));
+        Ok(out)
+    }
+
+    /// Grouped targets and actuals for a comparison, from this database.
+    pub async fn comparison_facts(&self, q: &FactsQuery) -> Result<Facts> {
+        if q.indicators.is_empty() {
+            return Ok(Facts::default());
+        }
+        let backend = self.db.get_database_backend();
+        let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+
+        let mut sql = Sql {
+            postgres,
+            values: Vec::new(),
+        };
+        let k = key(q.level, "a");
+        // PostgreSQL refuses a constant in GROUP BY: the city level groups by nothing more.
+        let group = if q.level == GroupLevel::City {
+            String::new()
+        } else {
+            format!(", {k}")
+        };
+        let body = from_where(&mut sql, q, "target");
+        let targets_sql = format!(
+            "SELECT a.indicator AS indicator, a.period_end / 100 AS year, {k} AS scope, \
+             a.comparator AS comparator, \
+             SUM(a.value) AS sum_value, MAX(a.value) AS max_value, \
+             SUM(a.min_value) AS sum_min, MAX(a.min_value) AS max_min, \
+             SUM(a.max_value) AS sum_max, MAX(a.max_value) AS max_max, COUNT(*) AS n \
+             {body} GROUP BY a.indicator, a.period_end / 100{group}, a.comparator"
+        );
+        let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            targets_sql,
+            sql.values,
+        ))
+        .all(&self.db)
+        .await
+        .ctx("grouping targets")?;
+
+        let mut sql = Sql {
+            postgres,
+            values: Vec::new(),
+        };
+        let mut body = from_where(&mut sql, q, "actual");
+        if !q.latest.is_empty() {
+            let latest = sql.list(&q.latest);
+            body.push_str(&format!(
+                " AND (a.indicator NOT IN ({latest}) OR NOT EXISTS (SELECT 1 FROM actual b \
+                 WHERE b.indicator = a.indicator AND b.scope_kind = a.scope_kind \
+                 AND b.scope_id = a.scope_id AND b.period_end / 100 = a.period_end / 100 \
+                 AND b.period_end > a.period_end))"
+            ));
+        }
+        let actuals_sql = format!(
+            "SELECT a.indicator AS indicator, a.period_end / 100 AS year, {k} AS scope, \
+             SUM(a.value) AS sum_value, MAX(a.value) AS max_value, COUNT(*) AS n \
+             {body} GROUP BY a.indicator, a.period_end / 100{group}"
+        );
+        let actuals = ActualGroupRow::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            actuals_sql,
+            sql.values,
+        ))
+        .all(&self.db)
+        .await
+        .ctx("grouping actuals")?;
+        Ok(Facts { targets, actuals })
+    }
+}

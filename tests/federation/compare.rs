@@ -1,0 +1,410 @@
+//! Cross-city comparison at the hub, from the replicas, against totals recomputed straight from
+//! the seed files (the documents' tables): a different path from the SQL the hub runs.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use federation_tests::{data, graphql};
+use model::{Comparator, RegionCode, region::YUNCHENG};
+use serde_json::{Value, json};
+
+use crate::support::LocalFed;
+
+/// Waits until every city's replica has applied everything its node reported.
+pub(crate) async fn in_sync(client: &reqwest::Client, hub: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = data(
+            client,
+            hub,
+            "{ cities { sync { nodeSeq appliedSeq lag } } }",
+            json!({}),
+        )
+        .await;
+        let ok =
+            d["cities"].as_array().unwrap().iter().all(|c| {
+                c["sync"]["lag"] == "0" && c["sync"]["nodeSeq"] == c["sync"]["appliedSeq"]
+            });
+        if ok {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not in sync: {d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// (lower bound, upper bound, unknown count, terms) of the seed's targets, by year.
+fn expected(
+    city: RegionCode,
+    indicator: &str,
+) -> BTreeMap<i32, (Option<f64>, Option<f64>, u32, u32)> {
+    let seed = seed::for_region(city).unwrap().unwrap();
+    let mut out: BTreeMap<i32, (Option<f64>, Option<f64>, u32, u32)> = BTreeMap::new();
+    for t in seed.targets.iter().filter(|t| t.indicator == indicator) {
+        let e = out
+            .entry(t.period.end.year)
+            .or_insert((Some(0.0), Some(0.0), 0, 0));
+        e.3 += 1;
+        let v = t.value;
+        let (lo, hi) = match v.comparator {
+            Comparator::Exact | Comparator::About => (v.value, v.value),
+            Comparator::AtLeast => (v.value, None),
+            Comparator::AtMost => (None, v.value),
+            Comparator::Range => (v.min, v.max),
+            Comparator::Unknown => {
+                e.2 += 1;
+                continue;
+            }
+        };
+        e.0 = e.0.zip(lo).map(|(a, b)| a + b);
+        e.1 = e.1.zip(hi).map(|(a, b)| a + b);
+    }
+    out
+}
+
+fn bounds(target: &Value) -> (Option<f64>, Option<f64>) {
+    let f = |k: &str| target[k].as_f64();
+    match target["comparator"].as_str().unwrap() {
+        "EXACT" | "ABOUT" => (f("value"), f("value")),
+        "AT_LEAST" => (f("value"), None),
+        "AT_MOST" => (None, f("value")),
+        "RANGE" => (f("min"), f("max")),
+        _ => (None, None),
+    }
+}
+
+const INDICATORS: &[&str] = &[
+    "funding",
+    "doctors_added",
+    "phd_recruited",
+    "infectious_disease_beds",
+    "beds_added",
+];
+
+const Q: &str = r#"query($ind: [String!]!, $level: CompareLevel) {
+  compare(indicators: $ind, years: { from: 2018, to: 2025 }, level: $level) {
+    indicators { code unit aggregation aggregationOverScopes }
+    years
+    cities { code nameZh freshness { answeredBy stale }
+      cells { indicator year actual actualReports achievementRate achievementRateLow achievementRateHigh
+              target { comparator value min max terms unknownTerms } }
+      breakdown { kind id nameZh cells { indicator year target { comparator value min max terms unknownTerms } } } }
+    provinceTotals { indicator year actual target { comparator value min max terms unknownTerms } }
+    rankings { indicator year entries { rank code actual achievementRate } }
+  } }"#;
+
+#[tokio::test]
+async fn the_comparison_equals_totals_recomputed_from_the_documents_tables() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    in_sync(&client, &hub).await;
+
+    let d = data(&client, &hub, Q, json!({ "ind": INDICATORS })).await;
+    let cmp = &d["compare"];
+    assert_eq!(cmp["cities"].as_array().unwrap().len(), 2);
+    let mut checked = 0;
+    for c in cmp["cities"].as_array().unwrap() {
+        let city: RegionCode = c["code"].as_str().unwrap().parse().unwrap();
+        assert_eq!(c["freshness"]["answeredBy"], "REPLICA");
+        for ind in INDICATORS {
+            let want = expected(city, ind);
+            let got: BTreeMap<i32, &Value> = c["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["indicator"] == *ind && x["target"].is_object())
+                .map(|x| (x["year"].as_i64().unwrap() as i32, x))
+                .collect();
+            assert_eq!(
+                got.keys().collect::<Vec<_>>(),
+                want.keys().collect::<Vec<_>>(),
+                "{city} {ind}: years with targets"
+            );
+            for (year, (lo, hi, unknown, terms)) in &want {
+                let t = &got[year]["target"];
+                let (glo, ghi) = bounds(t);
+                let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                    (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+                    (None, None) => true,
+                    _ => false,
+                };
+                let all_unknown = unknown == terms;
+                if !all_unknown {
+                    assert!(
+                        close(glo, *lo) && close(ghi, *hi),
+                        "{city} {ind} {year}: {t} vs {lo:?}..{hi:?}"
+                    );
+                }
+                assert_eq!(
+                    t["terms"].as_u64(),
+                    Some(u64::from(*terms)),
+                    "{city} {ind} {year}"
+                );
+                assert_eq!(t["unknownTerms"].as_u64(), Some(u64::from(*unknown)));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "compared {checked} cells");
+
+    // Province totals add the cities up (exact cells only, to keep the check simple).
+    for total in cmp["provinceTotals"].as_array().unwrap() {
+        let (ind, year) = (
+            total["indicator"].as_str().unwrap(),
+            total["year"].as_i64().unwrap(),
+        );
+        let parts: Vec<&Value> = cmp["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["cells"].as_array().unwrap())
+            .filter(|x| {
+                x["indicator"] == ind && x["year"].as_i64() == Some(year) && x["target"].is_object()
+            })
+            .collect();
+        if !parts.is_empty() && parts.iter().all(|p| p["target"]["comparator"] == "EXACT") {
+            let sum: f64 = parts
+                .iter()
+                .map(|p| p["target"]["value"].as_f64().unwrap())
+                .sum();
+            assert_eq!(total["target"]["comparator"], "EXACT");
+            assert!(
+                (total["target"]["value"].as_f64().unwrap() - sum).abs() < 1e-6,
+                "{total}"
+            );
+        }
+    }
+
+    // Drill-down: the units of 运城 add up to the city (programme-level rows are their own key).
+    let d = data(
+        &client,
+        &hub,
+        Q,
+        json!({ "ind": ["beds_added"], "level": "UNIT" }),
+    )
+    .await;
+    let yc = d["compare"]["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "140800")
+        .unwrap();
+    let breakdown = yc["breakdown"].as_array().unwrap();
+    assert!(
+        breakdown
+            .iter()
+            .any(|b| b["kind"] == "UNIT" && b["nameZh"].is_string())
+    );
+    for city_cell in yc["cells"].as_array().unwrap() {
+        if city_cell["target"]["comparator"] != "EXACT" {
+            continue;
+        }
+        let year = &city_cell["year"];
+        let sum: f64 = breakdown
+            .iter()
+            .flat_map(|b| b["cells"].as_array().unwrap())
+            .filter(|x| x["year"] == *year)
+            .map(|x| x["target"]["value"].as_f64().unwrap_or(0.0))
+            .sum();
+        assert!(
+            (city_cell["target"]["value"].as_f64().unwrap() - sum).abs() < 1e-6,
+            "{year}"
+        );
+    }
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn reported_actuals_reach_the_comparison_with_rates_and_rankings() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    let urls: BTreeMap<RegionCode, String> = fed.node_urls().into_iter().collect();
+    // City staff report actuals on their nodes: 运城 beds added 2020 at 心血管内科 and 神经外科,
+    // 临汾 infectious-disease beds in 2021 — and one bad report that must be refused.
+    for (scope, value) in [
+        ("Unit:140800:central-cardiology", 45.0),
+        ("Unit:140800:central-neurosurgery", 10.0),
+    ] {
+        data(
+            &client,
+            &urls[&YUNCHENG],
+            "mutation($s: ID!, $v: Float!) { createActual(input: { indicator: \"beds_added\", period: \"2020\", scope: { kind: UNIT, id: $s }, value: $v }) { id } }",
+            json!({ "s": scope, "v": value }),
+        )
+        .await;
+    }
+    let bad = graphql(
+        &client,
+        &urls[&YUNCHENG],
+        "mutation { createActual(input: { indicator: \"beds_added\", period: \"2020\", scope: { kind: UNIT, id: \"Unit:140800:central-cardiology\" }, value: -3 }) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "VALIDATION_FAILED",
+        "{bad}"
+    );
+    in_sync(&client, &hub).await;
+
+    let d = data(
+        &client,
+        &hub,
+        Q,
+        json!({ "ind": ["beds_added"], "level": "INSTITUTION" }),
+    )
+    .await;
+    let cmp = &d["compare"];
+    let yc = cmp["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "140800")
+        .unwrap();
+    let cell = yc["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["year"] == 2020)
+        .unwrap();
+    assert_eq!(cell["actual"], 55.0, "{cell}");
+    assert_eq!(cell["actualReports"], 2);
+    let target = &cell["target"];
+    if target["comparator"] == "EXACT" {
+        let rate = cell["achievementRate"].as_f64().unwrap();
+        assert!((rate - 55.0 / target["value"].as_f64().unwrap()).abs() < 1e-9);
+    }
+    // Both units are at 运城市中心医院: the institution row carries both reports.
+    let hospital = yc["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "Institution:140800:yc-central-hospital")
+        .unwrap();
+    assert_eq!(hospital["kind"], "INSTITUTION");
+    let ranking = cmp["rankings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["indicator"] == "beds_added" && r["year"] == 2020)
+        .unwrap();
+    assert_eq!(ranking["entries"][0]["code"], "140800");
+    assert_eq!(ranking["entries"][0]["rank"], 1);
+    assert_eq!(
+        ranking["entries"][1]["rank"],
+        Value::Null,
+        "临汾 reported nothing"
+    );
+    let total = cmp["provinceTotals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["indicator"] == "beds_added" && t["year"] == 2020)
+        .unwrap();
+    assert_eq!(total["actual"], 55.0);
+
+    // Bad input gets a field-level error.
+    let e = graphql(
+        &client,
+        &hub,
+        "{ compare(indicators: [\"no_such\"]) { years } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(e["errors"][0]["extensions"]["code"], "VALIDATION_FAILED");
+    assert_eq!(e["errors"][0]["extensions"]["field"], "indicators[0]");
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn the_comparison_sql_gives_the_same_groups_on_sqlite_and_postgres() {
+    use store::compare::{FactsQuery, GroupLevel};
+    let mut results = Vec::new();
+    for db in test_support::databases("compare_sql").await {
+        let store = db.store(YUNCHENG).await;
+        seed::load::load(&store).await.unwrap();
+        // Two reports of a stock in one year for one unit: only the later one counts.
+        for (period, value) in [("2021-06", 300.0), ("2021-12", 320.0), ("2020", 280.0)] {
+            store
+                .create_actual(model::Actual {
+                    id: None,
+                    indicator: "beds_total".into(),
+                    scope: model::Scope {
+                        kind: model::ScopeKind::Unit,
+                        id: "central-cardiology".into(),
+                    },
+                    period: period.parse().unwrap(),
+                    value,
+                    unit: None,
+                    note: None,
+                    source: None,
+                })
+                .await
+                .unwrap();
+        }
+        let mut per_level = Vec::new();
+        for level in [GroupLevel::City, GroupLevel::Institution, GroupLevel::Unit] {
+            let mut f = store
+                .comparison_facts(&FactsQuery {
+                    indicators: INDICATORS
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .chain(["beds_total".to_owned()])
+                        .collect(),
+                    years: (2018, 2025),
+                    programmes: vec!["yc-lead-specialties".into()],
+                    latest: vec!["beds_total".into()],
+                    level,
+                })
+                .await
+                .unwrap();
+            f.targets.sort_by(|a, b| {
+                (&a.indicator, a.year, &a.scope, &a.comparator).cmp(&(
+                    &b.indicator,
+                    b.year,
+                    &b.scope,
+                    &b.comparator,
+                ))
+            });
+            f.actuals.sort_by(|a, b| {
+                (&a.indicator, a.year, &a.scope).cmp(&(&b.indicator, b.year, &b.scope))
+            });
+            per_level.push(f);
+        }
+        let stock: Vec<(i32, f64, i64)> = per_level[0]
+            .actuals
+            .iter()
+            .filter(|a| a.indicator == "beds_total")
+            .map(|a| (a.year, a.sum_value, a.n))
+            .collect();
+        assert_eq!(
+            stock,
+            vec![(2020, 280.0, 1), (2021, 320.0, 1)],
+            "{}",
+            db.backend
+        );
+        let funding: f64 = per_level[0]
+            .targets
+            .iter()
+            .filter(|t| t.indicator == "doctors_added" && t.comparator == "exact")
+            .filter_map(|t| t.sum_value)
+            .sum();
+        let want: f64 = expected(YUNCHENG, "doctors_added")
+            .values()
+            .filter_map(|(lo, hi, _, _)| (lo == hi).then_some(*lo).flatten())
+            .sum();
+        assert!(want > 0.0);
+        assert!(
+            (funding - want).abs() < 1e-6,
+            "{}: {funding} vs {want}",
+            db.backend
+        );
+        results.push((db.backend, per_level));
+    }
+    if let [(_, a), (_, b)] = &results[..] {
+        assert_eq!(
+            a, b,
+            "SQLite and PostgreSQL group the same facts the same way"
+        );
+    }
+}
