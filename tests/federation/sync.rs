@@ -932,6 +932,7 @@ async fn a_batch_whose_rows_trade_unique_sort_keys_applies_in_log_order() {
             version: row["version"].as_i64().unwrap() as i32,
             payload: Some(row.to_string()),
             recorded_at_ms: 0,
+            actor: None,
         };
         // A gives up its sort key, B takes it, A moves again: deduplicated, B would be written
         // before A's last version and collide on the unique key.

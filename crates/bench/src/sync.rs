@@ -126,6 +126,7 @@ fn synthetic_changes(template: &serde_json::Value, after: i64, n: usize) -> Vec<
             version,
             payload,
             recorded_at_ms: 0,
+            actor: Some("SYNTHETIC".into()),
         });
     }
     out

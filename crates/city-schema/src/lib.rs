@@ -24,7 +24,7 @@ pub mod types;
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 pub use error::ErrorCode;
-pub use mutation::Mutation;
+pub use mutation::{Actor, Mutation};
 pub use query::{NodeQuery, ProgrammeQuery, Query};
 
 /// The subgraph's schema type.

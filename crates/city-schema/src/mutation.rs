@@ -11,6 +11,19 @@ use crate::{
     types::{Actual, PlanItem, Target, Unit, gid, store},
 };
 
+/// 操作者 — Who the current request acts as (request data; the security layer sets it from the
+/// caller's token). Without it writes are recorded as made by `anonymous`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+/// The store, with writes recorded as made by the request's [`Actor`].
+fn writer(ctx: &Context<'_>) -> GqlResult<store::Store> {
+    let actor = ctx
+        .data_opt::<Actor>()
+        .map_or("anonymous", |a| a.0.as_str());
+    Ok(store(ctx)?.acting_as(actor))
+}
+
 /// 已删除 — What a delete removed.
 #[derive(SimpleObject, Debug, Clone)]
 #[graphql(shareable)]
@@ -30,7 +43,7 @@ pub struct Mutation;
 impl Mutation {
     /// 新建单元 — Create a unit.
     async fn create_unit(&self, ctx: &Context<'_>, input: UnitInput) -> GqlResult<Unit> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let row = s.create_unit(input.into_model(s.owner())?).await.gql()?;
         Ok(Unit(row, s.owner()))
     }
@@ -43,7 +56,7 @@ impl Mutation {
         input: UnitInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Unit> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Unit, s.owner())?;
         let row = s
             .update_unit(&local, input.into_model(s.owner())?, expected_version)
@@ -59,7 +72,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Unit, s.owner())?;
         let row = s.delete_unit(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -74,7 +87,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: PlanItemInput,
     ) -> GqlResult<PlanItem> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let row = s
             .create_plan_item(input.into_model(s.owner())?)
             .await
@@ -90,7 +103,7 @@ impl Mutation {
         input: PlanItemInput,
         expected_version: Option<i32>,
     ) -> GqlResult<PlanItem> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::PlanItem, s.owner())?;
         let row = s
             .update_plan_item(&local, input.into_model(s.owner())?, expected_version)
@@ -106,7 +119,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::PlanItem, s.owner())?;
         let row = s.delete_plan_item(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -117,7 +130,7 @@ impl Mutation {
 
     /// 新建目标 — Create a target.
     async fn create_target(&self, ctx: &Context<'_>, input: TargetInput) -> GqlResult<Target> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let row = s.create_target(input.into_model(s.owner())?).await.gql()?;
         Ok(Target(row, s.owner()))
     }
@@ -130,7 +143,7 @@ impl Mutation {
         input: TargetInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Target> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Target, s.owner())?;
         let row = s
             .update_target(&local, input.into_model(s.owner())?, expected_version)
@@ -146,7 +159,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Target, s.owner())?;
         let row = s.delete_target(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -157,7 +170,7 @@ impl Mutation {
 
     /// 填报实绩 — Record an actual.
     async fn create_actual(&self, ctx: &Context<'_>, input: ActualInput) -> GqlResult<Actual> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let row = s.create_actual(input.into_model(s.owner())?).await.gql()?;
         Ok(Actual(row, s.owner()))
     }
@@ -170,7 +183,7 @@ impl Mutation {
         input: ActualInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Actual> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Actual, s.owner())?;
         let row = s
             .update_actual(&local, input.into_model(s.owner())?, expected_version)
@@ -186,7 +199,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = store(ctx)?;
+        let s = &writer(ctx)?;
         let local = local_id("id", &id, EntityKind::Actual, s.owner())?;
         let row = s.delete_actual(&local, expected_version).await.gql()?;
         Ok(Deleted {

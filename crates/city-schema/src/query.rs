@@ -305,6 +305,57 @@ impl ProgrammeQuery {
         Ok(ActualConnection::from_page(page, |a| Actual(a, s.owner())))
     }
 
+    /// 审计记录 — The audit trail: every accepted write (and the seed import), oldest first,
+    /// with who made it, when, and the record before and after. Optionally only one table
+    /// (`entity`: `unit`, `plan_item`, `target`, `actual` …) or one record (`id`, a global id).
+    /// `afterSeq` pages on (the last `seq` seen); at most `first` (default 50, max 200).
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        entity: Option<String>,
+        id: Option<ID>,
+        after_seq: Option<String>,
+        first: Option<i32>,
+    ) -> GqlResult<Vec<crate::types::AuditEntry>> {
+        let s = store(ctx)?;
+        let local = match &id {
+            Some(id) => {
+                let gid: model::GlobalId = id.parse().map_err(|e: model::ValidationError| {
+                    crate::error::invalid("id", e.rule, e.message)
+                })?;
+                if gid.owner != s.owner() {
+                    return Err(crate::error::invalid(
+                        "id",
+                        "WRONG_OWNER",
+                        format!(
+                            "`{}` belongs to {}, not this server",
+                            id.as_str(),
+                            gid.owner
+                        ),
+                    ));
+                }
+                Some((crate::types::table_of(gid.kind), gid.local))
+            }
+            None => None,
+        };
+        let after: i64 = match after_seq.as_deref() {
+            None => 0,
+            Some(t) => t.parse().map_err(|_| {
+                crate::error::invalid("afterSeq", "NOT_A_NUMBER", "afterSeq is a sequence number")
+            })?,
+        };
+        let limit = u64::try_from(first.unwrap_or(50).clamp(1, 200)).unwrap_or(50);
+        let table = local.as_ref().map(|(t, _)| *t).or(entity.as_deref());
+        Ok(
+            s.audit_trail(table, local.as_ref().map(|(_, l)| l.as_str()), after, limit)
+                .await
+                .gql()?
+                .into_iter()
+                .map(|e| crate::types::AuditEntry(e, s.owner()))
+                .collect(),
+        )
+    }
+
     /// 来源文件 — Source documents cited by this server's data.
     async fn documents(&self, ctx: &Context<'_>) -> GqlResult<Vec<Document>> {
         Ok(store(ctx)?

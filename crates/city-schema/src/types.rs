@@ -124,6 +124,72 @@ impl Document {
     }
 }
 
+/// The change-log table of records of `kind`.
+pub(crate) fn table_of(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Programme => "programme",
+        EntityKind::Component => "component",
+        EntityKind::Institution => "institution",
+        EntityKind::Unit => "unit",
+        EntityKind::PlanItem => "plan_item",
+        EntityKind::Target => "target",
+        EntityKind::Actual => "actual",
+        EntityKind::Document => "document",
+    }
+}
+
+fn kind_of(table: &str) -> Option<EntityKind> {
+    EntityKind::ALL.into_iter().find(|k| table_of(*k) == table)
+}
+
+/// 审计条目 — One accepted write: who, when, what, before and after.
+#[derive(Debug, Clone)]
+pub struct AuditEntry(pub store::changes::AuditEntry, pub RegionCode);
+
+/// 审计条目 — One accepted write: who, when, what, before and after.
+#[Object(shareable)]
+impl AuditEntry {
+    /// 序号 — The change's sequence number in this city (64-bit, as a string).
+    async fn seq(&self) -> String {
+        self.0.change.seq.to_string()
+    }
+    /// 表 — The table written (`unit`, `target`, `indicator` …).
+    async fn entity(&self) -> &str {
+        &self.0.change.entity
+    }
+    /// 记录 — Global id of the record (the bare key for catalogue rows).
+    async fn record_id(&self) -> ID {
+        match kind_of(&self.0.change.entity) {
+            Some(k) => gid(k, self.1, &self.0.change.entity_id),
+            None => ID(self.0.change.entity_id.clone()),
+        }
+    }
+    /// 操作 — `upsert` or `delete`.
+    async fn op(&self) -> &str {
+        &self.0.change.op
+    }
+    /// 版本 — The record's version after the change.
+    async fn version(&self) -> i32 {
+        self.0.change.version
+    }
+    /// 操作者 — Who made it (`seed` for the seed import, `province` for catalogue updates).
+    async fn actor(&self) -> Option<&str> {
+        self.0.change.actor.as_deref()
+    }
+    /// 时间 — When, in milliseconds since the Unix epoch (as a string).
+    async fn at_ms(&self) -> String {
+        self.0.change.recorded_at_ms.to_string()
+    }
+    /// 变更前 — The record before, as JSON (null for a creation).
+    async fn before(&self) -> Option<&str> {
+        self.0.before.as_deref()
+    }
+    /// 变更后 — The record after, as JSON (null for a delete).
+    async fn after(&self) -> Option<&str> {
+        self.0.change.payload.as_deref()
+    }
+}
+
 /// 指标 — A catalogue indicator: what can be counted, in which unit, and how values combine.
 #[derive(Debug, Clone)]
 pub struct Indicator(pub indicator::Model);

@@ -121,6 +121,7 @@ const DELEGATED: &[&str] = &[
     "targets",
     "actuals",
     "documents",
+    "auditTrail",
 ];
 
 impl std::fmt::Debug for Delegation {
@@ -506,6 +507,17 @@ impl City {
         #[graphql(name = "first")] _first: Option<i32>,
         #[graphql(name = "after")] _after: Option<String>,
     ) -> async_graphql::Result<Option<Delegated<ActualConnection>>> {
+        self.take(ctx)
+    }
+    /// 审计记录 — The city's audit trail (who changed what, when, before and after). Delegated.
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "entity")] _entity: Option<String>,
+        #[graphql(name = "id")] _id: Option<ID>,
+        #[graphql(name = "afterSeq")] _after_seq: Option<String>,
+        #[graphql(name = "first")] _first: Option<i32>,
+    ) -> async_graphql::Result<Option<Delegated<Vec<city_schema::types::AuditEntry>>>> {
         self.take(ctx)
     }
     /// 来源文件 — The city's source documents. Delegated.

@@ -112,7 +112,10 @@ pub async fn load(store: &Store) -> Result<LoadOutcome, LoadError> {
         targets: &seed.targets,
         actuals: &seed.actuals,
     };
-    store.import(batch, ("seed", &digest(&seed))).await?;
+    store
+        .acting_as("seed")
+        .import(batch, ("seed", &digest(&seed)))
+        .await?;
     let outcome = LoadOutcome::Loaded {
         programmes: seed.programmes.len(),
         units: seed.units.len(),

@@ -107,6 +107,7 @@ impl Store {
                             })?;
                         changes::record(
                             &txn,
+                            Some("province"),
                             "indicator",
                             &row.code,
                             Op::Upsert,
@@ -143,6 +144,7 @@ impl Store {
                             .ctx("deleting an indicator")?;
                         changes::record(
                             &txn,
+                            Some("province"),
                             "indicator",
                             &c.entity_id,
                             Op::Delete,

@@ -55,6 +55,7 @@ pub(crate) async fn lock_writers<C: ConnectionTrait>(txn: &C) -> Result<()> {
 /// Appends one change inside the caller's transaction and returns its sequence number.
 pub(crate) async fn record<C: ConnectionTrait, R: serde::Serialize>(
     txn: &C,
+    actor: Option<&str>,
     entity: &'static str,
     id: &str,
     op: Op,
@@ -100,6 +101,7 @@ pub(crate) async fn record<C: ConnectionTrait, R: serde::Serialize>(
         version: Set(version),
         payload: Set(payload),
         recorded_at_ms: Set(i64::try_from(now).unwrap_or(i64::MAX)),
+        actor: Set(actor.map(str::to_owned)),
     }
     .insert(txn)
     .await
@@ -107,7 +109,54 @@ pub(crate) async fn record<C: ConnectionTrait, R: serde::Serialize>(
     Ok(seq)
 }
 
+/// One entry of the audit trail: a change and the record as it was before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The change (who, when, what, the record after).
+    pub change: change_log::Model,
+    /// The record before the change (the previous change's payload), if there was one.
+    pub before: Option<String>,
+}
+
 impl Store {
+    /// The audit trail, oldest first: changes with `seq > after`, optionally of one table or one
+    /// record (`entity` + `entity_id`), at most `limit`, each with the record before it.
+    pub async fn audit_trail(
+        &self,
+        entity: Option<&str>,
+        entity_id: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<AuditEntry>> {
+        let mut q = change_log::Entity::find().filter(change_log::Column::Seq.gt(after));
+        if let Some(e) = entity {
+            q = q.filter(change_log::Column::Entity.eq(e));
+        }
+        if let Some(id) = entity_id {
+            q = q.filter(change_log::Column::EntityId.eq(id));
+        }
+        let changes = q
+            .order_by_asc(change_log::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .ctx("reading the audit trail")?;
+        let mut out = Vec::with_capacity(changes.len());
+        for change in changes {
+            let before = change_log::Entity::find()
+                .filter(change_log::Column::Entity.eq(change.entity.clone()))
+                .filter(change_log::Column::EntityId.eq(change.entity_id.clone()))
+                .filter(change_log::Column::Seq.lt(change.seq))
+                .order_by_desc(change_log::Column::Seq)
+                .one(&self.db)
+                .await
+                .ctx("reading a record's previous change")?
+                .and_then(|c| c.payload);
+            out.push(AuditEntry { change, before });
+        }
+        Ok(out)
+    }
+
     /// Changes with `seq > after`, oldest first, at most `limit`.
     pub async fn changes_after(&self, after: i64, limit: u64) -> Result<Vec<change_log::Model>> {
         change_log::Entity::find()

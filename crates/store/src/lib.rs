@@ -51,6 +51,8 @@ pub struct Store {
     db: DatabaseConnection,
     /// The region whose records this database owns (140000 for the hub).
     owner: RegionCode,
+    /// Who the writes through this handle are made by (recorded in the change log).
+    actor: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -77,10 +79,28 @@ impl Store {
         migration::Migrator::up(&db, None)
             .await
             .ctx("running migrations")?;
-        let store = Self { db, owner };
+        let store = Self {
+            db,
+            owner,
+            actor: None,
+        };
         store.claim_owner().await?;
         tracing::debug!(url = %config.redacted_url(), %owner, "database ready");
         Ok(store)
+    }
+
+    /// The same database, with writes recorded as made by `actor` (a principal: a user id, a
+    /// service name).
+    pub fn acting_as(&self, actor: &str) -> Self {
+        Self {
+            actor: Some(actor.into()),
+            ..self.clone()
+        }
+    }
+
+    /// Who writes through this handle are recorded as made by.
+    pub fn actor(&self) -> Option<&str> {
+        self.actor.as_deref()
     }
 
     /// The region whose records this database owns.

@@ -44,6 +44,20 @@ pub const TABLES: &[&str] = &[
     "actual",
 ];
 
+/// Tables `digests` covers: the replicated tables and the change log (the audit trail).
+pub const DIGESTED: &[&str] = &[
+    "document",
+    "indicator",
+    "programme",
+    "component",
+    "institution",
+    "unit",
+    "plan_item",
+    "target",
+    "actual",
+    "change_log",
+];
+
 /// The `meta` key of a replica's cursor.
 pub const APPLIED_SEQ: &str = "sync.applied_seq";
 
@@ -60,6 +74,7 @@ macro_rules! per_table {
             "plan_item" => $f::<plan_item::Entity>($($arg),*).await,
             "target" => $f::<target::Entity>($($arg),*).await,
             "actual" => $f::<actual::Entity>($($arg),*).await,
+            "change_log" => $f::<change_log::Entity>($($arg),*).await,
             other => Err(unknown_table(other)),
         }
     };
@@ -102,6 +117,9 @@ pub struct Snapshot {
     pub seq: i64,
     /// Rows per table, as JSON objects (the entity's columns).
     pub tables: BTreeMap<String, Vec<serde_json::Value>>,
+    /// The change log up to `seq`: the city's audit trail travels with its data.
+    #[serde(default)]
+    pub log: Vec<change_log::Model>,
 }
 
 impl Snapshot {
@@ -312,11 +330,11 @@ where
             id: String::new(),
             detail: format!("cannot serialise: {e}"),
         })?;
-        let id = json
-            .get(pk)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let id = match json.get(pk) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => format!("{other:0>20}"),
+            None => String::new(),
+        };
         let hash = hex(&Sha256::digest(json.to_string().as_bytes()));
         out.push((id, hash));
     }
@@ -488,6 +506,18 @@ impl Store {
             }
             i = j;
         }
+        // The audit trail: the changes themselves, as the node recorded them.
+        for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+            change_log::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|c| (*c).clone().into_active_model())
+                    .collect::<Vec<_>>(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .ctx("recording applied changes")?;
+        }
         let applied_seq = expected - 1;
         crate::writes::set_meta(&txn, APPLIED_SEQ, &applied_seq.to_string()).await?;
         txn.commit().await.ctx("committing a batch")?;
@@ -511,8 +541,13 @@ impl Store {
             let rows = per_table!(*table, rows_of(&txn))?;
             tables.insert((*table).to_owned(), rows);
         }
+        let log = change_log::Entity::find()
+            .filter(change_log::Column::Seq.lte(seq))
+            .all(&txn)
+            .await
+            .ctx("reading the change log for a snapshot")?;
         txn.commit().await.ctx("ending a read transaction")?;
-        Ok(Snapshot { seq, tables })
+        Ok(Snapshot { seq, tables, log })
     }
 
     /// Replaces this replica's rows with `snapshot` and sets the cursor to its sequence, in one
@@ -534,6 +569,21 @@ impl Store {
                 applied += rows.len() as u64;
             }
         }
+        change_log::Entity::delete_many()
+            .exec(&txn)
+            .await
+            .ctx("clearing the replica's change log")?;
+        for chunk in snapshot.log.chunks(ROWS_PER_STATEMENT) {
+            change_log::Entity::insert_many(
+                chunk
+                    .iter()
+                    .map(|c| c.clone().into_active_model())
+                    .collect::<Vec<_>>(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .ctx("writing the snapshot's change log")?;
+        }
         crate::writes::set_meta(&txn, APPLIED_SEQ, &snapshot.seq.to_string()).await?;
         txn.commit().await.ctx("committing a snapshot")?;
         Ok(Applied {
@@ -554,8 +604,8 @@ impl Store {
             .ctx("reading the change sequence")?
             .map_or(0, |r| r.last_seq);
         let applied = read_applied(&txn).await?;
-        let mut tables = Vec::with_capacity(TABLES.len());
-        for table in TABLES {
+        let mut tables = Vec::with_capacity(DIGESTED.len());
+        for table in DIGESTED {
             let hashes = per_table!(*table, row_hashes_of(&txn))?;
             tables.push(digest_of(table, &hashes));
         }

@@ -604,6 +604,7 @@ impl Store {
             .ctx("deleting a record")?;
         changes::record(
             &txn,
+            self.actor.as_deref(),
             table,
             id,
             Op::Delete,
@@ -632,7 +633,16 @@ impl Store {
             });
         }
         let row = unit_row(&u, 1).insert(&txn).await.ctx("inserting a unit")?;
-        changes::record(&txn, "unit", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "unit",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a unit")?;
         Ok(row)
     }
@@ -662,7 +672,16 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating a unit")?;
-        changes::record(&txn, "unit", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "unit",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a unit")?;
         Ok(row)
     }
@@ -719,6 +738,7 @@ impl Store {
             .ctx("deleting a unit")?;
         changes::record(
             &txn,
+            self.actor.as_deref(),
             "unit",
             id,
             Op::Delete,
@@ -761,6 +781,7 @@ impl Store {
         };
         changes::record(
             &txn,
+            self.actor.as_deref(),
             "indicator",
             &row.code,
             Op::Upsert,
@@ -799,6 +820,7 @@ impl Store {
             .ctx("inserting a plan item")?;
         changes::record(
             &txn,
+            self.actor.as_deref(),
             "plan_item",
             &row.id,
             Op::Upsert,
@@ -836,6 +858,7 @@ impl Store {
             .ctx("updating a plan item")?;
         changes::record(
             &txn,
+            self.actor.as_deref(),
             "plan_item",
             &row.id,
             Op::Upsert,
@@ -875,7 +898,16 @@ impl Store {
             .insert(&txn)
             .await
             .ctx("inserting a target")?;
-        changes::record(&txn, "target", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "target",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a target")?;
         Ok(row)
     }
@@ -904,7 +936,16 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating a target")?;
-        changes::record(&txn, "target", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "target",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing a target")?;
         Ok(row)
     }
@@ -937,7 +978,16 @@ impl Store {
             .insert(&txn)
             .await
             .ctx("inserting an actual")?;
-        changes::record(&txn, "actual", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "actual",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing an actual")?;
         Ok(row)
     }
@@ -966,7 +1016,16 @@ impl Store {
             .update(&txn)
             .await
             .ctx("updating an actual")?;
-        changes::record(&txn, "actual", &row.id, Op::Upsert, row.version, Some(&row)).await?;
+        changes::record(
+            &txn,
+            self.actor.as_deref(),
+            "actual",
+            &row.id,
+            Op::Upsert,
+            row.version,
+            Some(&row),
+        )
+        .await?;
         txn.commit().await.ctx("committing an actual")?;
         Ok(row)
     }
@@ -995,39 +1054,93 @@ impl Store {
                 file: Set(d.file.clone()),
             };
             let m = row.insert(&txn).await.ctx("importing a document")?;
-            changes::record(&txn, "document", &m.id, Op::Upsert, 1, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "document",
+                &m.id,
+                Op::Upsert,
+                1,
+                Some(&m),
+            )
+            .await?;
         }
         for i in batch.indicators {
             let m = indicator_row(i, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing an indicator")?;
-            changes::record(&txn, "indicator", &m.code, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "indicator",
+                &m.code,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for p in batch.programmes {
             let m = programme_row(p, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a programme")?;
-            changes::record(&txn, "programme", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "programme",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for c in batch.components {
             let m = component_row(c, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing a component")?;
-            changes::record(&txn, "component", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "component",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for i in batch.institutions {
             let m = institution_row(i, 1)
                 .insert(&txn)
                 .await
                 .ctx("importing an institution")?;
-            changes::record(&txn, "institution", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "institution",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for u in batch.units {
             let m = unit_row(u, 1).insert(&txn).await.ctx("importing a unit")?;
-            changes::record(&txn, "unit", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "unit",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for p in batch.plan_items {
             let id = p.id.clone().unwrap_or_else(|| p.derived_id());
@@ -1035,7 +1148,16 @@ impl Store {
                 .insert(&txn)
                 .await
                 .ctx("importing a plan item")?;
-            changes::record(&txn, "plan_item", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "plan_item",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for t in batch.targets {
             let id =
@@ -1045,7 +1167,16 @@ impl Store {
                 .insert(&txn)
                 .await
                 .ctx("importing a target")?;
-            changes::record(&txn, "target", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "target",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         for a in batch.actuals {
             let id =
@@ -1055,7 +1186,16 @@ impl Store {
                 .insert(&txn)
                 .await
                 .ctx("importing an actual")?;
-            changes::record(&txn, "actual", &m.id, Op::Upsert, m.version, Some(&m)).await?;
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "actual",
+                &m.id,
+                Op::Upsert,
+                m.version,
+                Some(&m),
+            )
+            .await?;
         }
         set_meta(&txn, marker.0, marker.1).await?;
         txn.commit().await.ctx("committing an import")?;

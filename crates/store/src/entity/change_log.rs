@@ -21,6 +21,11 @@ pub struct Model {
     pub payload: Option<String>,
     /// When it was recorded, milliseconds since the Unix epoch.
     pub recorded_at_ms: i64,
+    /// Who made it (the caller's principal; `seed` for the seed import, `province` for the
+    /// catalogue flowing down). Together with the previous change of the same record (its
+    /// `before`), the change log is the audit trail.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 /// No relations.

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m20261126_000001_programme_tables;
 mod m20261126_000002_change_log;
 mod m20261126_000003_upstream;
+mod m20261126_000004_change_actor;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_programme_tables::Migration),
             Box::new(m20261126_000002_change_log::Migration),
             Box::new(m20261126_000003_upstream::Migration),
+            Box::new(m20261126_000004_change_actor::Migration),
         ]
     }
 }
