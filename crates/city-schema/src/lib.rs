@@ -19,6 +19,7 @@ pub mod inputs;
 pub mod mutation;
 pub mod query;
 pub mod splice;
+pub mod table;
 pub mod types;
 
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};

@@ -649,6 +649,40 @@ impl Unit {
     pub(crate) async fn id(&self) -> ID {
         gid(EntityKind::Unit, self.1, &self.0.id)
     }
+    /// 年度实绩表（CSV） — The unit's yearly actuals as a table (one row per indicator, one
+    /// column per year), the shape `importUnitActuals` reads back. Periods shorter than a year
+    /// are left out.
+    async fn actuals_csv(&self, ctx: &Context<'_>) -> GqlResult<String> {
+        let s = store(ctx)?;
+        let filter = MeasureFilter {
+            scope: Some(model::Scope {
+                kind: model::ScopeKind::Unit,
+                id: self.0.id.clone(),
+            }),
+            ..MeasureFilter::default()
+        };
+        let mut rows = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s
+                .actuals(
+                    &filter,
+                    &PageRequest {
+                        first: Some(200),
+                        after,
+                    },
+                )
+                .await
+                .gql()?;
+            after = page.cursors.last().cloned();
+            rows.extend(page.items);
+            if !page.has_next_page {
+                break;
+            }
+        }
+        let catalogue = s.indicators().await.gql()?;
+        Ok(crate::table::render(&rows, &catalogue).0)
+    }
     /// 类别 — What kind of unit.
     async fn kind(&self) -> GqlResult<enums::UnitKind> {
         Ok(parse_stored::<model::UnitKind>("unit kind", &self.0.kind)?.into())

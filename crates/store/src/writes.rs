@@ -25,6 +25,37 @@ use crate::{
     yyyymm,
 };
 
+/// What [`Store::import_actuals`] does (or, on a dry run, would do) with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportAction {
+    /// A new actual.
+    Create,
+    /// A new value for an actual already recorded for the same indicator, scope and period.
+    Update,
+    /// The same value is already recorded.
+    Unchanged,
+}
+
+/// One row's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRowOutcome {
+    /// What it does.
+    pub action: ImportAction,
+    /// Why it is refused (empty when it is fine).
+    pub violations: Violations,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportOutcome {
+    /// Per row, in input order.
+    pub rows: Vec<ImportRowOutcome>,
+    /// Rows written (0 on a dry run or when any row is refused).
+    pub written: usize,
+    /// True when the import was committed.
+    pub committed: bool,
+}
+
 /// A row with a version (bumped on every write).
 pub(crate) trait Versioned {
     /// The stored version.
@@ -990,6 +1021,86 @@ impl Store {
         .await?;
         txn.commit().await.ctx("committing an actual")?;
         Ok(row)
+    }
+
+    /// Records many actuals at once (a unit's yearly table): each row creates an actual, or
+    /// replaces the value of the one already recorded for the same indicator, scope and period.
+    /// Every row is checked first, in one transaction; if any row is refused, or `dry_run` is
+    /// set, nothing is written and the outcome lists every row's problems.
+    pub async fn import_actuals(&self, rows: &[Actual], dry_run: bool) -> Result<ImportOutcome> {
+        let txn = self.begin().await?;
+        let mut outcome = ImportOutcome {
+            rows: Vec::with_capacity(rows.len()),
+            written: 0,
+            committed: false,
+        };
+        let mut plans = Vec::with_capacity(rows.len());
+        for a in rows {
+            let violations = match check_actual(&txn, a).await {
+                Ok(()) => Violations::new(),
+                Err(Error::Invalid(v)) => v,
+                Err(e) => return Err(e),
+            };
+            let existing = actual::Entity::find()
+                .filter(actual::Column::Indicator.eq(a.indicator.clone()))
+                .filter(actual::Column::ScopeKind.eq(a.scope.kind.as_str()))
+                .filter(actual::Column::ScopeId.eq(a.scope.id.clone()))
+                .filter(actual::Column::Period.eq(a.period.to_string()))
+                .one(&txn)
+                .await
+                .ctx("looking up an actual")?;
+            let action = match &existing {
+                None => ImportAction::Create,
+                Some(e) if e.value == a.value && e.unit == a.unit && e.note == a.note => {
+                    ImportAction::Unchanged
+                }
+                Some(_) => ImportAction::Update,
+            };
+            outcome.rows.push(ImportRowOutcome { action, violations });
+            plans.push(existing);
+        }
+        if dry_run || outcome.rows.iter().any(|r| !r.violations.is_empty()) {
+            return Ok(outcome);
+        }
+        for ((a, existing), row) in rows.iter().zip(plans).zip(&outcome.rows) {
+            let written = match (row.action, existing) {
+                (ImportAction::Unchanged, _) => continue,
+                (_, Some(current)) => actual_row(&current.id, a, current.version + 1)
+                    .update(&txn)
+                    .await
+                    .ctx("updating an actual")?,
+                (_, None) => {
+                    let id = new_measure_id::<actual::Entity>(
+                        &txn,
+                        a.id.as_deref(),
+                        &a.scope,
+                        &a.indicator,
+                        a.period,
+                        actual::Column::Id,
+                        "actual",
+                    )
+                    .await?;
+                    actual_row(&id, a, 1)
+                        .insert(&txn)
+                        .await
+                        .ctx("inserting an actual")?
+                }
+            };
+            changes::record(
+                &txn,
+                self.actor.as_deref(),
+                "actual",
+                &written.id,
+                Op::Upsert,
+                written.version,
+                Some(&written),
+            )
+            .await?;
+            outcome.written += 1;
+        }
+        txn.commit().await.ctx("committing an import")?;
+        outcome.committed = true;
+        Ok(outcome)
     }
 
     /// Replaces an actual.
