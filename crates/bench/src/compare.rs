@@ -61,7 +61,12 @@ fn value(seed: u64) -> f64 {
     (x % 100) as f64
 }
 
-async fn fill(store: &store::Store, city: RegionCode, args: &Args, codes: &[String]) -> anyhow::Result<()> {
+async fn fill(
+    store: &store::Store,
+    city: RegionCode,
+    args: &Args,
+    codes: &[String],
+) -> anyhow::Result<()> {
     let first_year = 2026 - args.years;
     let programme = Programme {
         id: "synthetic".into(),
@@ -129,7 +134,10 @@ async fn fill(store: &store::Store, city: RegionCode, args: &Args, codes: &[Stri
     for u in &units {
         for (k, code) in codes.iter().enumerate() {
             for year in first_year..=2025 {
-                let seed = u64::from(city.get()) * 1_000_003 + (k as u64) * 7919 + year as u64 * 31 + u.id.len() as u64;
+                let seed = u64::from(city.get()) * 1_000_003
+                    + (k as u64) * 7919
+                    + year as u64 * 31
+                    + u.id.len() as u64;
                 let key = format!("{code}-{}-{year}", u.id);
                 let common = json!({
                     "indicator": code, "scope_kind": "unit", "scope_id": u.id,
@@ -166,7 +174,11 @@ fn hist() -> Histogram<u64> {
 
 async fn post(client: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Duration> {
     let t = Instant::now();
-    let resp = client.post(url).json(&json!({ "query": query })).send().await?;
+    let resp = client
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await?;
     let body: serde_json::Value = resp.json().await?;
     let took = t.elapsed();
     anyhow::ensure!(body.get("errors").is_none(), "errors: {body}");
@@ -193,7 +205,10 @@ async fn main() -> anyhow::Result<()> {
         .take(args.indicators)
         .map(|i| i.code.clone())
         .collect();
-    anyhow::ensure!(catalogue.len() == args.indicators, "the catalogue has fewer indicators");
+    anyhow::ensure!(
+        catalogue.len() == args.indicators,
+        "the catalogue has fewer indicators"
+    );
     let chosen = &catalogue[..3];
     println!("## Comparison benchmark\n");
     println!(
@@ -206,7 +221,9 @@ async fn main() -> anyhow::Result<()> {
         chosen,
         2026 - args.years
     );
-    println!("| backend | rows | compare, city level p50 / p99 | compare, institution level p50 / p99 | live fan-out, 1 page × 2 measures p50 / p99 |");
+    println!(
+        "| backend | rows | compare, city level p50 / p99 | compare, institution level p50 / p99 | live fan-out, 1 page × 2 measures p50 / p99 |"
+    );
     println!("|---|---|---|---|---|");
     for backend in backends {
         let mut nodes = Vec::new();
@@ -218,7 +235,8 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 let name = format!("xingyi_bench_cmp_{code}");
                 DatabaseConfig {
-                    url: store::admin::recreate_postgres_database(pg.trim_end_matches('/'), &name).await?,
+                    url: store::admin::recreate_postgres_database(pg.trim_end_matches('/'), &name)
+                        .await?,
                     max_connections: 8,
                 }
             };
@@ -233,7 +251,9 @@ async fn main() -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = listener.local_addr()?;
             tokio::spawn(async move {
-                if let Err(e) = city_node::serve_state(state, &config, listener, std::future::pending()).await {
+                if let Err(e) =
+                    city_node::serve_state(state, &config, listener, std::future::pending()).await
+                {
                     eprintln!("node stopped: {e}");
                 }
             });
@@ -244,12 +264,19 @@ async fn main() -> anyhow::Result<()> {
             eprintln!("{backend}: city {} of 11 loaded", n + 1);
         }
         let rows = CITIES.len() * args.units * args.indicators * args.years as usize * 2;
-        eprintln!("{backend}: {rows} rows loaded in {:.0} s", load.elapsed().as_secs_f64());
+        eprintln!(
+            "{backend}: {rows} rows loaded in {:.0} s",
+            load.elapsed().as_secs_f64()
+        );
         let hub_db = if backend == "SQLite" {
             DatabaseConfig::sqlite_file(&dir.path().join("cmp-hub.db"))
         } else {
             DatabaseConfig {
-                url: store::admin::recreate_postgres_database(pg.trim_end_matches('/'), "xingyi_bench_cmp_hub").await?,
+                url: store::admin::recreate_postgres_database(
+                    pg.trim_end_matches('/'),
+                    "xingyi_bench_cmp_hub",
+                )
+                .await?,
                 max_connections: 8,
             }
         };
@@ -268,7 +295,9 @@ async fn main() -> anyhow::Result<()> {
         };
         let hub = province_hub::build(&hub_config).await?;
         tokio::spawn(async move {
-            if let Err(e) = province_hub::serve_state(hub, &hub_config, listener, std::future::pending()).await {
+            if let Err(e) =
+                province_hub::serve_state(hub, &hub_config, listener, std::future::pending()).await
+            {
                 eprintln!("hub stopped: {e}");
             }
         });
@@ -303,8 +332,19 @@ async fn main() -> anyhow::Result<()> {
                 h[i].record(took.as_micros().max(1) as u64)?;
             }
         }
-        let cell = |h: &Histogram<u64>| format!("{} / {}", ms(h.value_at_quantile(0.5)), ms(h.value_at_quantile(0.99)));
-        println!("| {backend} | {rows} | {} | {} | {} |", cell(&h[0]), cell(&h[1]), cell(&h[2]));
+        let cell = |h: &Histogram<u64>| {
+            format!(
+                "{} / {}",
+                ms(h.value_at_quantile(0.5)),
+                ms(h.value_at_quantile(0.99))
+            )
+        };
+        println!(
+            "| {backend} | {rows} | {} | {} | {} |",
+            cell(&h[0]),
+            cell(&h[1]),
+            cell(&h[2])
+        );
     }
     Ok(())
 }

@@ -129,8 +129,15 @@ fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
     let indicators = sql.list(&q.indicators);
     let from = sql.param(q.years.0 * 100 + 1);
     let to = sql.param(q.years.1 * 100 + 12);
+    // The unit is only needed to find a row's institution or programme; without it the
+    // query reads nothing but the covering index.
+    let join = if q.level == GroupLevel::Institution || !q.programmes.is_empty() {
+        "LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id "
+    } else {
+        ""
+    };
     let mut out = format!(
-        "FROM {table} a LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id \
+        "FROM {table} a {join}\
          WHERE a.indicator IN ({indicators}) AND a.period_end >= {from} AND a.period_end <= {to}"
     );
     if !q.programmes.is_empty() {

@@ -8,6 +8,7 @@ mod m20261126_000001_programme_tables;
 mod m20261126_000002_change_log;
 mod m20261126_000003_upstream;
 mod m20261126_000004_change_actor;
+mod m20261126_000005_compare_indexes;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_change_log::Migration),
             Box::new(m20261126_000003_upstream::Migration),
             Box::new(m20261126_000004_change_actor::Migration),
+            Box::new(m20261126_000005_compare_indexes::Migration),
         ]
     }
 }
