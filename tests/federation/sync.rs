@@ -78,7 +78,7 @@ impl Hub {
         let state = province_hub::build(&config).await.unwrap();
         let replicas = state.replicas.clone();
         let store = state.store.clone();
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let listener = bind_again(addr).await;
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
@@ -146,7 +146,7 @@ impl Node {
             .unwrap()
             .unwrap();
         state.pusher = Some(pusher.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let listener = bind_again(addr).await;
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             city_node::serve_state(state, &config, listener, stopped(rx))
@@ -172,9 +172,33 @@ impl Node {
     }
 }
 
+/// A free port below the kernel's ephemeral range (32768+), so no outgoing connection can take
+/// it while a server that will restart on it is down.
 async fn free_addr() -> std::net::SocketAddr {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 500) as u16 * 20;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 10_000;
+        if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            return l.local_addr().unwrap();
+        }
+    }
+}
+
+/// Binds `addr`, retrying a little while the previous server's socket goes away.
+async fn bind_again(addr: std::net::SocketAddr) -> tokio::net::TcpListener {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return l,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                eprintln!("binding {addr}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot bind {addr}: {e}"),
+        }
+    }
 }
 
 fn unit(n: usize) -> model::Unit {
@@ -293,6 +317,7 @@ async fn while_the_hub_is_down_the_node_keeps_writing_and_everything_arrives_onc
         let node = Node::start(&dbs, node_addr, &hub_url, 40).await;
         let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
         caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
         let snapshots = node.pusher.status().snapshots;
         assert_eq!(
             snapshots, 1,
@@ -386,10 +411,12 @@ async fn a_node_restarted_mid_push_resumes_where_the_hub_is() {
         let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
         caught_up(&node.store, &hub.replica()).await;
         let start = hub.replica().applied_seq().await.unwrap();
-        // Small batches (5 changes): stop the node as soon as the first ones land.
+        // Changes pile up while the node is stopped; restarted with small batches (5 changes),
+        // it is stopped again as soon as the first ones land.
+        let store = node.store.clone();
         node.stop().await;
+        write_load(&store, 0..120).await;
         let node = Node::start(&dbs, node_addr, &hub_url, 5).await;
-        write_load(&node.store, 0..120).await;
         let replica = hub.replica();
         loop {
             let applied = replica.applied_seq().await.unwrap();
@@ -406,6 +433,7 @@ async fn a_node_restarted_mid_push_resumes_where_the_hub_is() {
             "{backend}: the node was stopped with changes still to push"
         );
         caught_up(&node.store, &replica).await;
+        acknowledged(&node).await;
         assert_eq!(
             node.pusher.status().snapshots,
             0,
@@ -651,6 +679,16 @@ async fn a_wiped_replica_is_rebuilt_from_the_snapshot_and_verify_names_differenc
         let snapshots = node.pusher.status().snapshots;
         let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
         caught_up(&node.store, &hub.replica()).await;
+        // The pusher already had the hub at its last seq before the wipe: wait for the reply
+        // to the snapshot itself.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while node.pusher.status().snapshots == snapshots {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: no snapshot was sent"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert_eq!(node.pusher.status().snapshots, snapshots + 1);
         assert_identical(&hub, &node, &client).await;
         hub.stop().await;

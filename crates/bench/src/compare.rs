@@ -7,8 +7,10 @@
 //! each (60 000 + 60 000 rows per city, 1.32 M in all). The hub keeps each city's replica on the
 //! very same database as the node (the replica is a copy by construction; sharing the file
 //! keeps set-up time down). Series, interleaved: (a) `compare` over 3 indicators, 10 years,
-//! all cities, city level; (b) the same at institution level (drill-down); (c) the live
-//! contrast: `cities(consistency: LIVE)` asking every node for the first page (200) of its
+//! all cities, city level, recomputed on every request (a hub with the comparison cache off);
+//! (a') the same from a hub with the cache on (no replica changes between requests, so every
+//! request after the first is a hit); (b) institution level (drill-down), recomputed; (c) the
+//! live contrast: `cities(consistency: LIVE)` asking every node for the first page (200) of its
 //! targets and actuals of one indicator — a lower bound, since the full answer needs 30 pages
 //! per indicator and city.
 //!
@@ -165,6 +167,8 @@ async fn fill(
     snapshot.tables.insert("target".into(), targets);
     snapshot.tables.insert("actual".into(), actuals);
     store.restore_snapshot(&snapshot).await?;
+    // What autovacuum would do before long (and the hub does after a snapshot).
+    store.maintain().await?;
     Ok(())
 }
 
@@ -222,9 +226,9 @@ async fn main() -> anyhow::Result<()> {
         2026 - args.years
     );
     println!(
-        "| backend | rows | compare, city level p50 / p99 | compare, institution level p50 / p99 | live fan-out, 1 page × 2 measures p50 / p99 |"
+        "| backend | rows | compare, city level, recomputed p50 / p99 | compare, city level, cached p50 / p99 | compare, institution level, recomputed p50 / p99 | live fan-out, 1 page × 2 measures p50 / p99 |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for backend in backends {
         let mut nodes = Vec::new();
         let load = Instant::now();
@@ -234,6 +238,7 @@ async fn main() -> anyhow::Result<()> {
                 DatabaseConfig::sqlite_file(&dir.path().join(format!("cmp-{code}.db")))
             } else {
                 let name = format!("xingyi_bench_cmp_{code}");
+                // (dropped again at the end of the run)
                 DatabaseConfig {
                     url: store::admin::recreate_postgres_database(pg.trim_end_matches('/'), &name)
                         .await?,
@@ -280,28 +285,35 @@ async fn main() -> anyhow::Result<()> {
                 max_connections: 8,
             }
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let hub_addr = listener.local_addr()?;
-        let hub_config = province_hub::Config {
-            listen: hub_addr,
-            database: hub_db,
-            data_dir: dir.path().to_path_buf(),
-            nodes,
-            graphql: serving::GraphqlConfig {
-                max_complexity: 100_000,
-                ..serving::GraphqlConfig::default()
-            },
-            ..province_hub::Config::default()
-        };
-        let hub = province_hub::build(&hub_config).await?;
-        tokio::spawn(async move {
-            if let Err(e) =
-                province_hub::serve_state(hub, &hub_config, listener, std::future::pending()).await
-            {
-                eprintln!("hub stopped: {e}");
-            }
-        });
-        let url = format!("http://{hub_addr}/graphql");
+        // Two hubs over the same replicas: one recomputing every comparison (cold), one with
+        // the comparison cache (warm: nothing changed between requests).
+        let mut urls = Vec::new();
+        for (i, cache) in [0usize, 256].into_iter().enumerate() {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let hub_addr = listener.local_addr()?;
+            let hub_config = province_hub::Config {
+                listen: hub_addr,
+                database: hub_db.clone(),
+                data_dir: dir.path().join(format!("hub-{i}")),
+                nodes: nodes.clone(),
+                graphql: serving::GraphqlConfig {
+                    max_complexity: 100_000,
+                    ..serving::GraphqlConfig::default()
+                },
+                compare_cache_entries: cache,
+                ..province_hub::Config::default()
+            };
+            let hub = province_hub::build(&hub_config).await?;
+            tokio::spawn(async move {
+                if let Err(e) =
+                    province_hub::serve_state(hub, &hub_config, listener, std::future::pending())
+                        .await
+                {
+                    eprintln!("hub stopped: {e}");
+                }
+            });
+            urls.push(format!("http://{hub_addr}/graphql"));
+        }
         let list = chosen
             .iter()
             .map(|c| format!("\"{c}\""))
@@ -319,16 +331,22 @@ async fn main() -> anyhow::Result<()> {
             chosen[0]
         );
         let client = reqwest::Client::new();
-        let series = [city_q.as_str(), inst_q.as_str(), live_q.as_str()];
-        for q in &series {
+        let (cold, warm) = (urls[0].as_str(), urls[1].as_str());
+        let series = [
+            (cold, city_q.as_str()),
+            (warm, city_q.as_str()),
+            (cold, inst_q.as_str()),
+            (cold, live_q.as_str()),
+        ];
+        for (url, q) in &series {
             for _ in 0..20 {
-                post(&client, &url, q).await?;
+                post(&client, url, q).await?;
             }
         }
-        let mut h = [hist(), hist(), hist()];
+        let mut h = [hist(), hist(), hist(), hist()];
         for _ in 0..args.requests {
-            for (i, q) in series.iter().enumerate() {
-                let took = post(&client, &url, q).await?;
+            for (i, (url, q)) in series.iter().enumerate() {
+                let took = post(&client, url, q).await?;
                 h[i].record(took.as_micros().max(1) as u64)?;
             }
         }
@@ -340,11 +358,23 @@ async fn main() -> anyhow::Result<()> {
             )
         };
         println!(
-            "| {backend} | {rows} | {} | {} | {} |",
+            "| {backend} | {rows} | {} | {} | {} | {} |",
             cell(&h[0]),
             cell(&h[1]),
-            cell(&h[2])
+            cell(&h[2]),
+            cell(&h[3])
         );
+        if backend == "PostgreSQL" {
+            for code in CITIES {
+                store::admin::drop_postgres_database(
+                    pg.trim_end_matches('/'),
+                    &format!("xingyi_bench_cmp_{code}"),
+                )
+                .await?;
+            }
+            store::admin::drop_postgres_database(pg.trim_end_matches('/'), "xingyi_bench_cmp_hub")
+                .await?;
+        }
     }
     Ok(())
 }

@@ -189,6 +189,47 @@ pub struct DerivedIndicator {
     pub formula: String,
 }
 
+/// Recent comparisons, keyed by the question and the applied sequence of every city asked
+/// about: a replica that applies a change changes the key, so a hit is exactly as fresh as a
+/// recomputation. Each city's `freshness` is refreshed on every hit.
+pub struct CompareCache(Option<std::sync::Mutex<lru::LruCache<String, Comparison>>>);
+
+impl std::fmt::Debug for CompareCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("CompareCache")
+            .field(&self.0.as_ref().map(|_| "enabled"))
+            .finish()
+    }
+}
+
+impl CompareCache {
+    /// A cache of `entries` comparisons (0 turns caching off).
+    pub fn new(entries: usize) -> Self {
+        Self(
+            std::num::NonZeroUsize::new(entries)
+                .map(|n| std::sync::Mutex::new(lru::LruCache::new(n))),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<Comparison> {
+        let cache = self.0.as_ref()?;
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: String, value: &Comparison) {
+        if let Some(cache) = &self.0 {
+            cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .put(key, value.clone());
+        }
+    }
+}
+
 /// Accumulates groups into cells.
 #[derive(Default)]
 struct CellAcc {
@@ -416,6 +457,42 @@ impl CompareQuery {
             CompareLevel::Institution => GroupLevel::Institution,
             CompareLevel::Unit => GroupLevel::Unit,
         };
+        let fresh_now = |code: RegionCode| match d.replicas.get(&code) {
+            Some(v) => freshness(
+                AnsweredBy::Replica,
+                Some(&v.replica),
+                !v.replica.is_current(d.fresh),
+                None,
+            ),
+            None => freshness(
+                AnsweredBy::None,
+                None,
+                false,
+                Some(format!("the hub keeps no replica of {code}")),
+            ),
+        };
+        let key = format!(
+            "{indicators:?}|{years:?}|{wanted:?}|{filtered}|{level:?}|{}",
+            regions
+                .iter()
+                .map(|r| format!(
+                    "{}={}",
+                    r.code,
+                    d.replicas
+                        .get(&r.code)
+                        .map_or(-1, |v| v.replica.state().applied_seq)
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        if let Some(mut hit) = d.compare_cache.get(&key) {
+            for c in &mut hit.cities {
+                if let Ok(code) = c.code.parse::<RegionCode>() {
+                    c.freshness = fresh_now(code);
+                }
+            }
+            return Ok(hit);
+        }
         let results = join_all(regions.iter().map(|r| {
             let view = d.replicas.get(&r.code);
             let query = FactsQuery {
@@ -494,20 +571,7 @@ impl CompareQuery {
             } else {
                 per_city.push(folded);
             }
-            let fresh = match view {
-                Some(v) => freshness(
-                    AnsweredBy::Replica,
-                    Some(&v.replica),
-                    !v.replica.is_current(d.fresh),
-                    None,
-                ),
-                None => freshness(
-                    AnsweredBy::None,
-                    None,
-                    false,
-                    Some(format!("the hub keeps no replica of {}", region.code)),
-                ),
-            };
+            let fresh = fresh_now(region.code);
             out_cities.push(CityComparison {
                 code: region.code.to_string(),
                 name_zh: region.name_zh.to_owned(),
@@ -576,7 +640,7 @@ impl CompareQuery {
                 });
             }
         }
-        Ok(Comparison {
+        let comparison = Comparison {
             indicators: catalogue
                 .iter()
                 .map(|m| {
@@ -595,7 +659,9 @@ impl CompareQuery {
             cities: out_cities,
             province_totals,
             rankings,
-        })
+        };
+        d.compare_cache.put(key, &comparison);
+        Ok(comparison)
     }
 
     /// 派生指标 — Indicators computed from others (shown on every comparison cell).

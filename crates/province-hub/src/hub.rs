@@ -62,6 +62,8 @@ pub struct Delegation {
     pub replicas: std::collections::BTreeMap<RegionCode, ReplicaView>,
     /// How recent a node's report must be for `AUTO` to answer from the replica.
     pub fresh: std::time::Duration,
+    /// Recent comparisons (see [`crate::compare::CompareCache`]).
+    pub compare_cache: Arc<crate::compare::CompareCache>,
 }
 
 impl std::fmt::Debug for ReplicaView {

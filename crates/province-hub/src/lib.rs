@@ -46,6 +46,8 @@ pub struct Config {
     pub breaker: registry::BreakerConfig,
     /// The sync endpoint's limits and `AUTO`'s freshness window.
     pub sync: sync::hub::HubSyncConfig,
+    /// Comparisons kept for reuse while no asked-about replica changes (0 = none).
+    pub compare_cache_entries: usize,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             node_timeout_ms: 5_000,
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
+            compare_cache_entries: 256,
         }
     }
 }
@@ -237,6 +240,9 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
         replicas: views,
         fresh: std::time::Duration::from_millis(config.sync.fresh_ms),
+        compare_cache: std::sync::Arc::new(compare::CompareCache::new(
+            config.compare_cache_entries,
+        )),
     };
     let schema = hub::build_hub_schema(store.clone(), delegation, implementing, &config.graphql);
     tracing::info!(

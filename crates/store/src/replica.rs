@@ -593,6 +593,21 @@ impl Store {
         })
     }
 
+    /// Refreshes the planner's statistics and (PostgreSQL) the visibility map after a bulk
+    /// load, so index-only scans stay index-only: `VACUUM ANALYZE` of the replicated tables on
+    /// PostgreSQL, `ANALYZE` on SQLite. Runs outside any transaction.
+    pub async fn maintain(&self) -> Result<()> {
+        let sql = match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => format!("VACUUM ANALYZE {}", DIGESTED.join(", ")),
+            _ => "ANALYZE".to_owned(),
+        };
+        self.db
+            .execute_unprepared(&sql)
+            .await
+            .ctx("refreshing statistics")?;
+        Ok(())
+    }
+
     /// Per-table digests, read in one consistent transaction. `seq` is the last change sequence
     /// on a node and the applied cursor on a replica (whichever is larger is what the rows
     /// reflect: a node has no cursor, a replica no change log).

@@ -367,6 +367,13 @@ async fn snapshot(
     };
     record(replica, &result, req.snapshot.seq, true);
     let applied = result?;
+    // A whole replica was just written: refresh the planner's statistics in the background.
+    let store = replica.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.maintain().await {
+            tracing::warn!(error = %e, "refreshing statistics after a snapshot failed");
+        }
+    });
     tracing::info!(city = %replica.city, rows = applied.applied, seq = applied.applied_seq, "replica rebuilt from the node's snapshot");
     Ok(Json(PushReply {
         applied_seq: applied.applied_seq,
