@@ -220,6 +220,23 @@ async fn reported_actuals_reach_the_comparison_with_rates_and_rankings() {
     let client = reqwest::Client::new();
     let hub = fed.hub_url();
     let urls: BTreeMap<RegionCode, String> = fed.node_urls().into_iter().collect();
+    // Asked once before anything is reported (the hub may keep this answer while no replica
+    // changes; it must not survive the reports below).
+    in_sync(&client, &hub).await;
+    let before = data(
+        &client,
+        &hub,
+        Q,
+        json!({ "ind": ["beds_added"], "level": "INSTITUTION" }),
+    )
+    .await;
+    assert!(
+        before["compare"]["provinceTotals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["actual"].is_null())
+    );
     // City staff report actuals on their nodes: 运城 beds added 2020 at 心血管内科 and 神经外科,
     // 临汾 infectious-disease beds in 2021 — and one bad report that must be refused.
     for (scope, value) in [
@@ -245,15 +262,32 @@ async fn reported_actuals_reach_the_comparison_with_rates_and_rankings() {
         bad["errors"][0]["extensions"]["code"], "VALIDATION_FAILED",
         "{bad}"
     );
+    // The reports reach the hub's replica within moments; the earlier answer must not be
+    // served once they have (the comparison cache is keyed by the replicas' sequences).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let d = loop {
+        let d = data(
+            &client,
+            &hub,
+            Q,
+            json!({ "ind": ["beds_added"], "level": "INSTITUTION" }),
+        )
+        .await;
+        let reported = d["compare"]["provinceTotals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["year"] == 2020 && t["actual"] == 55.0);
+        if reported {
+            break d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reports never reached the comparison: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     in_sync(&client, &hub).await;
-
-    let d = data(
-        &client,
-        &hub,
-        Q,
-        json!({ "ind": ["beds_added"], "level": "INSTITUTION" }),
-    )
-    .await;
     let cmp = &d["compare"];
     let yc = cmp["cities"]
         .as_array()
