@@ -43,6 +43,9 @@ struct Args {
     /// Years with data (ending 2025).
     #[arg(long, default_value_t = 10)]
     years: i32,
+    /// Run only this backend (`sqlite` or `postgres`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 const CITIES: [u32; 11] = [
@@ -202,6 +205,10 @@ async fn main() -> anyhow::Result<()> {
     let mut backends = vec!["SQLite"];
     if pg != "off" {
         backends.push("PostgreSQL");
+    }
+    if let Some(only) = &args.only {
+        backends
+            .retain(|b| b.eq_ignore_ascii_case(only) || (only == "postgres" && *b == "PostgreSQL"));
     }
     let catalogue: Vec<String> = seed::province()?
         .indicators
