@@ -249,7 +249,8 @@ async fn main() -> anyhow::Result<()> {
                 DatabaseConfig {
                     url: store::admin::recreate_postgres_database(pg.trim_end_matches('/'), &name)
                         .await?,
-                    max_connections: 8,
+                    // 11 nodes and two hubs × 11 replicas share the server's 100 connections.
+                    max_connections: 2,
                 }
             };
             let config = city_node::Config {
