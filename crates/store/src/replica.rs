@@ -3,8 +3,9 @@
 //!
 //! A replica is an ordinary [`Store`] (same migrations, same tables) owned by the city it
 //! mirrors, so the hub answers replica queries with the very code a node answers with. It never
-//! writes change records of its own; its cursor (`meta.sync.applied_seq`) is the last city
-//! sequence number applied, advanced in the same transaction as the rows.
+//! writes change records of its own: its `change_log` holds the city's changes as applied (the
+//! city's audit trail, travelling with its data), and its cursor (`meta.sync.applied_seq`) is
+//! the last city sequence number applied, advanced in the same transaction as the rows.
 //!
 //! Invariants of [`Store::apply_changes`]:
 //! - a batch is applied whole or not at all (one transaction, cursor included);
