@@ -16,7 +16,11 @@
 //!
 //! Run: `scripts/bench-compare.sh` (release; PostgreSQL from `XINGYI_BENCH_PG`, `off` skips).
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Instant;
+
+use common::{hist, ms, post};
 
 use anyhow::Context;
 use clap::Parser;
@@ -173,27 +177,6 @@ async fn fill(
     // What autovacuum would do before long (and the hub does after a snapshot).
     store.maintain().await?;
     Ok(())
-}
-
-fn hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
-}
-
-async fn post(client: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Duration> {
-    let t = Instant::now();
-    let resp = client
-        .post(url)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?;
-    let body: serde_json::Value = resp.json().await?;
-    let took = t.elapsed();
-    anyhow::ensure!(body.get("errors").is_none(), "errors: {body}");
-    Ok(took)
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.1} ms", us as f64 / 1000.0)
 }
 
 #[tokio::main]

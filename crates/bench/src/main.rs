@@ -10,6 +10,8 @@
 //!
 //! Run: `scripts/bench-federation.sh` (builds in release mode, writes a Markdown report).
 
+mod common;
+
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -18,9 +20,9 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
+use common::{hist, post};
 use hdrhistogram::Histogram;
 use model::{PlanCategory, PlanItem, Programme, RegionCode, Source, Unit, UnitKind};
-use serde_json::json;
 
 // The same allocator as the `xingyi` binary, so the in-process nodes behave like real ones.
 #[global_allocator]
@@ -226,21 +228,6 @@ async fn start_hub(
     anyhow::bail!("the hub did not come up")
 }
 
-async fn post(client: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let resp = client
-        .post(url)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?;
-    let body: serde_json::Value = resp.json().await?;
-    let took = started.elapsed();
-    if body.get("errors").is_some() {
-        anyhow::bail!("errors from {url}: {body}");
-    }
-    Ok(took)
-}
-
 #[derive(Debug)]
 struct Stats {
     p50_us: u64,
@@ -254,10 +241,6 @@ fn stats(h: &Histogram<u64>, wall: Duration) -> Stats {
         p99_us: h.value_at_quantile(0.99),
         rps: h.len() as f64 / wall.as_secs_f64(),
     }
-}
-
-fn hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
 /// Sends `n` requests, alternating between `series` (interleaved so both see the same noise).

@@ -13,6 +13,8 @@
 //! Run: `scripts/bench-sync.sh` (release build; PostgreSQL from `XINGYI_BENCH_PG`, default
 //! `postgres://postgres@127.0.0.1:5432`, `off` to skip).
 
+mod common;
+
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
@@ -20,6 +22,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
+use common::{hist, ms};
 use hdrhistogram::Histogram;
 use model::region::YUNCHENG;
 use store::{DatabaseConfig, Store, entity::change_log, replica::CrashAfter};
@@ -130,10 +133,6 @@ fn synthetic_changes(template: &serde_json::Value, after: i64, n: usize) -> Vec<
         });
     }
     out
-}
-
-fn hist() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 async fn apply_series(
@@ -306,10 +305,6 @@ async fn lag_series(
         h.record(applied.saturating_duration_since(*at).as_micros().max(1) as u64)?;
     }
     Ok((h, total, wrote_for))
-}
-
-fn ms(us: u64) -> String {
-    format!("{:.1} ms", us as f64 / 1000.0)
 }
 
 #[tokio::main]

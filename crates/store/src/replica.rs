@@ -46,18 +46,9 @@ pub const TABLES: &[&str] = &[
 ];
 
 /// Tables `digests` covers: the replicated tables and the change log (the audit trail).
-pub const DIGESTED: &[&str] = &[
-    "document",
-    "indicator",
-    "programme",
-    "component",
-    "institution",
-    "unit",
-    "plan_item",
-    "target",
-    "actual",
-    "change_log",
-];
+fn digested() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().copied().chain(["change_log"])
+}
 
 /// The `meta` key of a replica's cursor.
 pub const APPLIED_SEQ: &str = "sync.applied_seq";
@@ -599,7 +590,10 @@ impl Store {
     /// PostgreSQL, `ANALYZE` on SQLite. Runs outside any transaction.
     pub async fn maintain(&self) -> Result<()> {
         let sql = match self.db.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => format!("VACUUM ANALYZE {}", DIGESTED.join(", ")),
+            sea_orm::DatabaseBackend::Postgres => format!(
+                "VACUUM ANALYZE {}",
+                digested().collect::<Vec<_>>().join(", ")
+            ),
             _ => "ANALYZE".to_owned(),
         };
         self.db
@@ -620,9 +614,9 @@ impl Store {
             .ctx("reading the change sequence")?
             .map_or(0, |r| r.last_seq);
         let applied = read_applied(&txn).await?;
-        let mut tables = Vec::with_capacity(DIGESTED.len());
-        for table in DIGESTED {
-            let hashes = per_table!(*table, row_hashes_of(&txn))?;
+        let mut tables = Vec::with_capacity(TABLES.len() + 1);
+        for table in digested() {
+            let hashes = per_table!(table, row_hashes_of(&txn))?;
             tables.push(digest_of(table, &hashes));
         }
         txn.commit().await.ctx("ending a read transaction")?;

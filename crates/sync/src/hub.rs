@@ -214,16 +214,7 @@ struct Rejection(StatusCode, Refusal);
 
 impl Rejection {
     fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self(
-            status,
-            Refusal {
-                code: code.to_owned(),
-                message: message.into(),
-                expected_seq: None,
-                max_batch: None,
-                violations: Vec::new(),
-            },
-        )
+        Self(status, Refusal::new(code, message))
     }
 
     fn from_store(e: store::Error) -> Self {

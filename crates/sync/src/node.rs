@@ -192,7 +192,13 @@ impl Pusher {
                 () = &mut shutdown => break,
                 () = tokio::time::sleep(delay) => {}
             }
-            match self.step().await {
+            // A round in flight is abandoned on shutdown: every push is idempotent, and the next
+            // pusher learns the hub's cursor before it sends anything.
+            let step = tokio::select! {
+                () = &mut shutdown => break,
+                step = self.step() => step,
+            };
+            match step {
                 Ok(progress) => {
                     backoff = self.backoff();
                     delay = if progress { Duration::ZERO } else { idle };
@@ -366,12 +372,11 @@ impl Pusher {
 
 /// The hub's refusal, or a stand-in when the body is not one (a proxy's error page).
 fn refusal_of(status: reqwest::StatusCode, bytes: &[u8]) -> Refusal {
-    serde_json::from_slice::<Refusal>(bytes).unwrap_or_else(|_| Refusal {
-        code: "SYNC_HTTP".into(),
-        message: format!("HTTP {status}: {}", String::from_utf8_lossy(bytes)),
-        expected_seq: None,
-        max_batch: None,
-        violations: Vec::new(),
+    serde_json::from_slice::<Refusal>(bytes).unwrap_or_else(|_| {
+        Refusal::new(
+            "SYNC_HTTP",
+            format!("HTTP {status}: {}", String::from_utf8_lossy(bytes)),
+        )
     })
 }
 
@@ -385,17 +390,7 @@ struct Denied(StatusCode, &'static str, String);
 
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
-        (
-            self.0,
-            Json(Refusal {
-                code: self.1.to_owned(),
-                message: self.2,
-                expected_seq: None,
-                max_batch: None,
-                violations: Vec::new(),
-            }),
-        )
-            .into_response()
+        (self.0, Json(Refusal::new(self.1, self.2))).into_response()
     }
 }
 

@@ -73,6 +73,19 @@ pub struct Refusal {
     pub violations: Vec<Violation>,
 }
 
+impl Refusal {
+    /// A refusal with just a code and a message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            expected_seq: None,
+            max_batch: None,
+            violations: Vec::new(),
+        }
+    }
+}
+
 /// One field-level problem in a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
