@@ -507,7 +507,7 @@ impl CompareQuery {
                 match view {
                     None => Ok(None),
                     Some(_) if skip => Ok(Some(Facts::default())),
-                    Some(v) => v.replica.store.comparison_facts(&query).await.map(Some),
+                    Some(v) => v.replica.store.rollup_facts(&query).await.map(Some),
                 }
             }
         }))

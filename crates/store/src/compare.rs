@@ -88,13 +88,20 @@ pub struct Facts {
     pub actuals: Vec<ActualGroupRow>,
 }
 
-struct Sql {
-    postgres: bool,
-    values: Vec<Value>,
+pub(crate) struct Sql {
+    pub(crate) postgres: bool,
+    pub(crate) values: Vec<Value>,
 }
 
 impl Sql {
-    fn param(&mut self, v: impl Into<Value>) -> String {
+    pub(crate) fn new(postgres: bool) -> Self {
+        Self {
+            postgres,
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn param(&mut self, v: impl Into<Value>) -> String {
         self.values.push(v.into());
         if self.postgres {
             format!("${}", self.values.len())
@@ -103,7 +110,7 @@ impl Sql {
         }
     }
 
-    fn list(&mut self, items: &[String]) -> String {
+    pub(crate) fn list(&mut self, items: &[String]) -> String {
         items
             .iter()
             .map(|i| self.param(i.clone()))
@@ -112,7 +119,7 @@ impl Sql {
     }
 }
 
-fn key(level: GroupLevel, alias: &str) -> String {
+pub(crate) fn key(level: GroupLevel, alias: &str) -> String {
     let own = format!("{alias}.scope_kind || ':' || {alias}.scope_id");
     match level {
         GroupLevel::City => "''".to_owned(),

@@ -28,6 +28,7 @@ pub mod migration;
 pub mod page;
 pub mod reads;
 pub mod replica;
+pub mod rollup;
 pub mod writes;
 
 use std::time::Duration;

@@ -462,6 +462,8 @@ impl Store {
             }
             expected += 1;
         }
+        // What the roll-ups must recompute, read while the old rows are still there.
+        let touched = crate::rollup::Touched::before(&txn, &fresh).await?;
         // Then write it run by run: consecutive changes to one table with one operation go in
         // as few statements as possible, in log order.
         let mut i = 0;
@@ -498,6 +500,7 @@ impl Store {
             }
             i = j;
         }
+        touched.recompute(&txn).await?;
         // The audit trail: the changes themselves, as the node recorded them.
         for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
             change_log::Entity::insert_many(
@@ -561,6 +564,7 @@ impl Store {
                 applied += rows.len() as u64;
             }
         }
+        crate::rollup::rebuild(&txn).await?;
         change_log::Entity::delete_many()
             .exec(&txn)
             .await
@@ -592,7 +596,10 @@ impl Store {
         let sql = match self.db.get_database_backend() {
             sea_orm::DatabaseBackend::Postgres => format!(
                 "VACUUM ANALYZE {}",
-                digested().collect::<Vec<_>>().join(", ")
+                digested()
+                    .chain(["rollup_target", "rollup_actual"])
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             _ => "ANALYZE".to_owned(),
         };

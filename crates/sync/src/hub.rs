@@ -93,6 +93,10 @@ impl Replica {
     /// with `token` (an empty token accepts none).
     pub async fn open(city: RegionCode, store: Store, token: String) -> store::Result<Self> {
         let applied_seq = store.applied_seq().await?;
+        // Replicas made before the comparison's roll-ups existed get them now.
+        if store.ensure_rollups().await? {
+            tracing::info!(city = %city, "built the replica's comparison roll-ups");
+        }
         Ok(Self {
             city,
             store,

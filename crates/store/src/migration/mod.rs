@@ -9,6 +9,7 @@ mod m20261126_000002_change_log;
 mod m20261126_000003_upstream;
 mod m20261126_000004_change_actor;
 mod m20261126_000005_compare_indexes;
+mod m20261126_000006_rollups;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_upstream::Migration),
             Box::new(m20261126_000004_change_actor::Migration),
             Box::new(m20261126_000005_compare_indexes::Migration),
+            Box::new(m20261126_000006_rollups::Migration),
         ]
     }
 }

@@ -1,0 +1,350 @@
+//! The replica's comparison roll-ups give exactly the groups the reference SQL
+//! (`comparison_facts`) computes from the rows, after every kind of change the sync applies —
+//! created, updated (moved to another indicator or year, another comparator), deleted targets
+//! and actuals; units moved to another programme and institution — and after a snapshot
+//! rebuild. Run on SQLite and PostgreSQL.
+#![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+use model::{
+    Actual, Aggregation, Comparator, Document, Indicator, Institution, Programme, Scope,
+    ScopeKind, Source, Target, TargetValue, Unit, UnitKind, ValueType, region::YUNCHENG,
+};
+use store::{
+    ImportBatch, Store,
+    compare::{Facts, FactsQuery, GroupLevel},
+    replica::CrashAfter,
+};
+
+const INDICATORS: [&str; 3] = ["beds_total", "beds_added", "funding"];
+
+fn indicator(code: &str, aggregation: Aggregation) -> Indicator {
+    Indicator {
+        code: code.into(),
+        name_zh: code.into(),
+        name_en: code.into(),
+        unit: "张".into(),
+        value_type: ValueType::Decimal,
+        aggregation,
+        description_zh: None,
+    }
+}
+
+fn programme(id: &str) -> Programme {
+    Programme {
+        id: id.into(),
+        name_zh: id.into(),
+        name_en: id.into(),
+        issuer: "运城市人民政府".into(),
+        doc_number: "运政发〔2020〕33号".into(),
+        issued_on: "2020-11-04".into(),
+        period: "2018..2025".parse().unwrap(),
+        relation: None,
+        parent: None,
+        summary_zh: None,
+        summary_en: None,
+        source: Source {
+            document: "doc".into(),
+            quote: "quote".into(),
+        },
+    }
+}
+
+fn institution(id: &str) -> Institution {
+    Institution {
+        id: id.into(),
+        region: YUNCHENG,
+        name_zh: id.into(),
+        name_en: id.into(),
+        aliases: vec![],
+        source: None,
+    }
+}
+
+fn unit(id: &str, programme: &str, institution: Option<&str>) -> Unit {
+    Unit {
+        id: id.into(),
+        programme: programme.into(),
+        component: None,
+        institution: institution.map(Into::into),
+        kind: UnitKind::Specialty,
+        name_zh: id.into(),
+        name_en: id.into(),
+        target_level: None,
+        target_year: None,
+        source: None,
+    }
+}
+
+fn scope(kind: ScopeKind, id: &str) -> Scope {
+    Scope {
+        kind,
+        id: id.into(),
+    }
+}
+
+fn target(indicator: &str, scope: Scope, year: i32, value: TargetValue) -> Target {
+    Target {
+        id: None,
+        indicator: indicator.into(),
+        scope,
+        period: model::Period::year(year).unwrap(),
+        value,
+        unit: None,
+        qualifier: None,
+        ambiguous: value.comparator == Comparator::Unknown,
+        note: (value.comparator == Comparator::Unknown).then(|| "the cell is unreadable".into()),
+        source: None,
+    }
+}
+
+fn value(comparator: Comparator, value: Option<f64>, range: Option<(f64, f64)>) -> TargetValue {
+    TargetValue {
+        comparator,
+        value,
+        min: range.map(|r| r.0),
+        max: range.map(|r| r.1),
+    }
+}
+
+fn actual(indicator: &str, scope: Scope, period: &str, value: f64) -> Actual {
+    Actual {
+        id: None,
+        indicator: indicator.into(),
+        scope,
+        period: period.parse().unwrap(),
+        value,
+        unit: None,
+        note: None,
+        source: None,
+    }
+}
+
+/// Two programmes, two institutions, units in each combination and one without institution.
+async fn fixture(node: &Store) {
+    let documents = [Document {
+        id: "doc".into(),
+        doc_number: None,
+        title: "t".into(),
+        issuer: "i".into(),
+        issued_on: "2020-11-04".into(),
+        file: "000.txt".into(),
+    }];
+    let indicators = [
+        indicator("beds_total", Aggregation::Latest),
+        indicator("beds_added", Aggregation::Sum),
+        indicator("funding", Aggregation::Sum),
+    ];
+    let programmes = [programme("prog"), programme("prog2")];
+    let institutions = [institution("hosp"), institution("hosp2")];
+    let units = [
+        unit("u1", "prog", Some("hosp")),
+        unit("u2", "prog", Some("hosp2")),
+        unit("u3", "prog2", Some("hosp")),
+        unit("u4", "prog2", None),
+    ];
+    node.import(
+        ImportBatch {
+            documents: &documents,
+            indicators: &indicators,
+            programmes: &programmes,
+            institutions: &institutions,
+            units: &units,
+            ..ImportBatch::default()
+        },
+        ("seed", "test"),
+    )
+    .await
+    .unwrap();
+}
+
+/// Every question the hub can ask at city and institution level.
+fn questions() -> Vec<FactsQuery> {
+    let mut out = Vec::new();
+    for level in [GroupLevel::City, GroupLevel::Institution] {
+        for programmes in [vec![], vec!["prog".to_owned()], vec!["prog2".to_owned()]] {
+            for latest in [vec![], vec!["beds_total".to_owned()]] {
+                for years in [(2018, 2025), (2021, 2021), (2023, 2024)] {
+                    out.push(FactsQuery {
+                        indicators: INDICATORS.iter().map(|s| (*s).to_owned()).collect(),
+                        years,
+                        programmes: programmes.clone(),
+                        latest: latest.clone(),
+                        level,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+fn sorted(mut f: Facts) -> Facts {
+    f.targets.sort_by(|a, b| {
+        (&a.indicator, a.year, &a.scope, &a.comparator).cmp(&(
+            &b.indicator,
+            b.year,
+            &b.scope,
+            &b.comparator,
+        ))
+    });
+    f.actuals
+        .sort_by(|a, b| (&a.indicator, a.year, &a.scope).cmp(&(&b.indicator, b.year, &b.scope)));
+    f
+}
+
+/// Pushes the node's new changes to the replica in small batches (as the pusher would).
+async fn sync(node: &Store, replica: &Store) {
+    loop {
+        let cursor = replica.applied_seq().await.unwrap();
+        let batch = node.changes_after(cursor, 7).await.unwrap();
+        if batch.is_empty() {
+            return;
+        }
+        replica
+            .apply_changes(&batch, CrashAfter::default())
+            .await
+            .unwrap();
+    }
+}
+
+/// The roll-ups answer every question exactly as the rows do; returns how many groups the
+/// questions found (so a step that empties everything is noticed).
+async fn assert_same(replica: &Store, step: &str, backend: &str) -> usize {
+    let mut groups = 0;
+    for q in questions() {
+        let reference = sorted(replica.comparison_facts(&q).await.unwrap());
+        let rolled = sorted(replica.rollup_facts(&q).await.unwrap());
+        assert_eq!(rolled, reference, "{backend}, {step}: {q:?}");
+        groups += reference.targets.len() + reference.actuals.len();
+    }
+    groups
+}
+
+#[tokio::test]
+async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
+    let nodes = test_support::databases("rollup_node").await;
+    let replicas = test_support::databases("rollup_replica").await;
+    let rebuilt = test_support::databases("rollup_rebuilt").await;
+    for ((n, r), b) in nodes.iter().zip(&replicas).zip(&rebuilt) {
+        let backend = n.backend.to_string();
+        let node = n.store(YUNCHENG).await;
+        let replica = r.store(YUNCHENG).await;
+        fixture(&node).await;
+
+        // Targets of every comparator at every scope kind, actuals with several reports of a
+        // stock in one year.
+        use Comparator::*;
+        let u = |id: &str| scope(ScopeKind::Unit, id);
+        let mut targets = Vec::new();
+        for (ind, sc, year, v) in [
+            ("beds_added", u("u1"), 2021, value(Exact, Some(10.0), None)),
+            ("beds_added", u("u2"), 2021, value(AtLeast, Some(5.0), None)),
+            ("beds_added", u("u3"), 2021, value(Range, None, Some((1.0, 2.0)))),
+            ("beds_added", u("u4"), 2021, value(Unknown, None, None)),
+            ("beds_added", u("u1"), 2022, value(About, Some(7.5), None)),
+            (
+                "funding",
+                scope(ScopeKind::Programme, "prog"),
+                2021,
+                value(Exact, Some(150.25), None),
+            ),
+            (
+                "funding",
+                scope(ScopeKind::Institution, "hosp"),
+                2021,
+                value(AtMost, Some(80.0), None),
+            ),
+            ("beds_total", u("u3"), 2023, value(Exact, Some(300.0), None)),
+        ] {
+            targets.push(node.create_target(target(ind, sc, year, v)).await.unwrap());
+        }
+        let mut actuals = Vec::new();
+        for (ind, sc, period, v) in [
+            ("beds_total", u("u1"), "2021-06", 300.0),
+            ("beds_total", u("u1"), "2021-12", 320.0),
+            ("beds_total", u("u2"), "2021-03", 110.5),
+            ("beds_total", u("u3"), "2021", 90.0),
+            ("beds_total", u("u4"), "2021-09", 40.0),
+            ("beds_added", u("u1"), "2021", 12.0),
+            ("beds_added", u("u2"), "2021", 3.0),
+            ("beds_added", u("u3"), "2022", 1.5),
+            ("funding", scope(ScopeKind::Programme, "prog2"), "2021", 99.75),
+            ("funding", scope(ScopeKind::Institution, "hosp2"), "2021", 20.0),
+        ] {
+            actuals.push(node.create_actual(actual(ind, sc, period, v)).await.unwrap());
+        }
+        sync(&node, &replica).await;
+        assert!(assert_same(&replica, "created", &backend).await > 0);
+
+        // Updates that move a row to another indicator, year and comparator.
+        let a = &actuals[5];
+        node.update_actual(
+            &a.id,
+            actual("funding", u("u1"), "2023", 44.0),
+            Some(a.version),
+        )
+        .await
+        .unwrap();
+        let t = &targets[0];
+        node.update_target(
+            &t.id,
+            target("beds_added", u("u1"), 2024, value(AtLeast, Some(11.0), None)),
+            Some(t.version),
+        )
+        .await
+        .unwrap();
+        // A later report of the stock in 2021: the June and December ones stop counting.
+        node.create_actual(actual("beds_total", u("u2"), "2021-11", 115.0))
+            .await
+            .unwrap();
+        sync(&node, &replica).await;
+        assert_same(&replica, "updated", &backend).await;
+
+        // Units move: to the other programme, to another institution, out of any institution.
+        for (id, prog, inst) in [
+            ("u1", "prog2", Some("hosp2")),
+            ("u2", "prog", None),
+            ("u4", "prog", Some("hosp")),
+        ] {
+            let current = node.unit(id).await.unwrap().unwrap();
+            node.update_unit(id, unit(id, prog, inst), Some(current.version))
+                .await
+                .unwrap();
+        }
+        sync(&node, &replica).await;
+        assert_same(&replica, "units moved", &backend).await;
+
+        // Deletes, including the latest report of a stock (the earlier one counts again).
+        let latest_u1 = &actuals[1];
+        node.delete_actual(&latest_u1.id, Some(latest_u1.version))
+            .await
+            .unwrap();
+        for t in &targets[1..3] {
+            node.delete_target(&t.id, Some(t.version)).await.unwrap();
+        }
+        sync(&node, &replica).await;
+        let groups = assert_same(&replica, "deleted", &backend).await;
+        assert!(groups > 0);
+
+        // A replica rebuilt from the node's snapshot has the same roll-ups.
+        let fresh = b.store(YUNCHENG).await;
+        fresh
+            .restore_snapshot(&node.snapshot().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(assert_same(&fresh, "rebuilt", &backend).await, groups);
+        for q in questions() {
+            assert_eq!(
+                sorted(fresh.rollup_facts(&q).await.unwrap()),
+                sorted(replica.rollup_facts(&q).await.unwrap()),
+                "{backend}: incremental and rebuilt roll-ups differ for {q:?}"
+            );
+        }
+        assert!(!fresh.ensure_rollups().await.unwrap(), "restored roll-ups are current");
+        // A database whose roll-ups were never built (a replica from before they existed)
+        // gets them built once.
+        assert!(node.ensure_rollups().await.unwrap());
+        assert!(!node.ensure_rollups().await.unwrap());
+        assert_eq!(assert_same(&node, "built at start", &backend).await, groups);
+    }
+}
