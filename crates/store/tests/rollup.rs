@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
 use model::{
-    Actual, Aggregation, Comparator, Document, Indicator, Institution, Programme, Scope,
-    ScopeKind, Source, Target, TargetValue, Unit, UnitKind, ValueType, region::YUNCHENG,
+    Actual, Aggregation, Comparator, Document, Indicator, Institution, Programme, Scope, ScopeKind,
+    Source, Target, TargetValue, Unit, UnitKind, ValueType, region::YUNCHENG,
 };
 use store::{
     ImportBatch, Store,
@@ -239,7 +239,12 @@ async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
         for (ind, sc, year, v) in [
             ("beds_added", u("u1"), 2021, value(Exact, Some(10.0), None)),
             ("beds_added", u("u2"), 2021, value(AtLeast, Some(5.0), None)),
-            ("beds_added", u("u3"), 2021, value(Range, None, Some((1.0, 2.0)))),
+            (
+                "beds_added",
+                u("u3"),
+                2021,
+                value(Range, None, Some((1.0, 2.0))),
+            ),
             ("beds_added", u("u4"), 2021, value(Unknown, None, None)),
             ("beds_added", u("u1"), 2022, value(About, Some(7.5), None)),
             (
@@ -268,10 +273,24 @@ async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
             ("beds_added", u("u1"), "2021", 12.0),
             ("beds_added", u("u2"), "2021", 3.0),
             ("beds_added", u("u3"), "2022", 1.5),
-            ("funding", scope(ScopeKind::Programme, "prog2"), "2021", 99.75),
-            ("funding", scope(ScopeKind::Institution, "hosp2"), "2021", 20.0),
+            (
+                "funding",
+                scope(ScopeKind::Programme, "prog2"),
+                "2021",
+                99.75,
+            ),
+            (
+                "funding",
+                scope(ScopeKind::Institution, "hosp2"),
+                "2021",
+                20.0,
+            ),
         ] {
-            actuals.push(node.create_actual(actual(ind, sc, period, v)).await.unwrap());
+            actuals.push(
+                node.create_actual(actual(ind, sc, period, v))
+                    .await
+                    .unwrap(),
+            );
         }
         sync(&node, &replica).await;
         assert!(assert_same(&replica, "created", &backend).await > 0);
@@ -288,7 +307,12 @@ async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
         let t = &targets[0];
         node.update_target(
             &t.id,
-            target("beds_added", u("u1"), 2024, value(AtLeast, Some(11.0), None)),
+            target(
+                "beds_added",
+                u("u1"),
+                2024,
+                value(AtLeast, Some(11.0), None),
+            ),
             Some(t.version),
         )
         .await
@@ -340,7 +364,10 @@ async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
                 "{backend}: incremental and rebuilt roll-ups differ for {q:?}"
             );
         }
-        assert!(!fresh.ensure_rollups().await.unwrap(), "restored roll-ups are current");
+        assert!(
+            !fresh.ensure_rollups().await.unwrap(),
+            "restored roll-ups are current"
+        );
         // A database whose roll-ups were never built (a replica from before they existed)
         // gets them built once.
         assert!(node.ensure_rollups().await.unwrap());
