@@ -226,7 +226,7 @@ async fn roll_ups_equal_the_reference_sql_after_every_kind_of_change() {
     let replicas = test_support::databases("rollup_replica").await;
     let rebuilt = test_support::databases("rollup_rebuilt").await;
     for ((n, r), b) in nodes.iter().zip(&replicas).zip(&rebuilt) {
-        let backend = n.backend.to_string();
+        let backend = n.backend.to_owned();
         let node = n.store(YUNCHENG).await;
         let replica = r.store(YUNCHENG).await;
         fixture(&node).await;
