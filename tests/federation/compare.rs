@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use federation_tests::{data, graphql};
+use federation_tests::{data, data_as, graphql, graphql_as, token};
 use model::{Comparator, RegionCode, region::YUNCHENG};
 use serde_json::{Value, json};
 
@@ -237,23 +237,26 @@ async fn reported_actuals_reach_the_comparison_with_rates_and_rankings() {
             .iter()
             .all(|t| t["actual"].is_null())
     );
+    let editor = token(auth::Role::CityEditor, Some(YUNCHENG));
     // City staff report actuals on their nodes: 运城 beds added 2020 at 心血管内科 and 神经外科,
     // 临汾 infectious-disease beds in 2021 — and one bad report that must be refused.
     for (scope, value) in [
         ("Unit:140800:central-cardiology", 45.0),
         ("Unit:140800:central-neurosurgery", 10.0),
     ] {
-        data(
+        data_as(
             &client,
             &urls[&YUNCHENG],
+            &editor,
             "mutation($s: ID!, $v: Float!) { createActual(input: { indicator: \"beds_added\", period: \"2020\", scope: { kind: UNIT, id: $s }, value: $v }) { id } }",
             json!({ "s": scope, "v": value }),
         )
         .await;
     }
-    let bad = graphql(
+    let bad = graphql_as(
         &client,
         &urls[&YUNCHENG],
+        Some(&editor),
         "mutation { createActual(input: { indicator: \"beds_added\", period: \"2020\", scope: { kind: UNIT, id: \"Unit:140800:central-cardiology\" }, value: -3 }) { id } }",
         json!({}),
     )

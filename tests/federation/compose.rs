@@ -106,9 +106,9 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
             "{service}"
         );
         assert_eq!(
-            env(s, "XINGYI_SYNC__TOKEN"),
-            node.token,
-            "{service}'s token is its city's"
+            env(s, "XINGYI_AUTH__SECRET_FILE"),
+            "/etc/xingyi/jwt-secret",
+            "{service} shares the compose secret (and signs its own node token)"
         );
         assert!(
             node.url.starts_with(&format!("http://{service}:")),

@@ -256,7 +256,7 @@ async fn node_ids_route_to_their_owner() {
 #[tokio::test]
 async fn cities_report_their_nodes_status() {
     let fed = LocalFed::start().await;
-    let client = reqwest::Client::new();
+    let client = federation_tests::admin_client();
     let resp = client
         .post(fed.hub_url())
         .json(&json!({ "query": "{ cities(consistency: LIVE) { code status { registered reachability url lastLatencyMs calls failures } owner { code } } }" }))

@@ -11,7 +11,7 @@ async fn node() -> (crate::support::LocalFed, String) {
 #[tokio::test]
 async fn get_runs_queries_and_refuses_mutations() {
     let (fed, url) = node().await;
-    let client = reqwest::Client::new();
+    let client = federation_tests::admin_client();
     let resp = client
         .get(&url)
         .query(&[("query", "{ owner { code } }")])
@@ -37,7 +37,7 @@ async fn get_runs_queries_and_refuses_mutations() {
 #[tokio::test]
 async fn bad_requests_get_clear_codes() {
     let (fed, url) = node().await;
-    let client = reqwest::Client::new();
+    let client = federation_tests::admin_client();
 
     let resp = client
         .post(&url)

@@ -93,7 +93,8 @@ async fn restarting_on_the_same_data_keeps_edits_and_does_not_reseed() {
     let client = reqwest::Client::new();
     let fed = cli::local::start(&opts(dir.path())).await.unwrap();
     let node = format!("http://{}/graphql", fed.nodes[0].1);
-    let created = data(&client, &node, r#"mutation { createActual(input: {indicator: "beds_added",
+    let editor = federation_tests::token(auth::Role::CityEditor, Some(YUNCHENG));
+    let created = federation_tests::data_as(&client, &node, &editor, r#"mutation { createActual(input: {indicator: "beds_added",
         scope: {kind: UNIT, id: "Unit:140800:central-cardiology"}, period: "2021", value: 8}) { id } }"#, json!({})).await;
     let before = data(
         &client,

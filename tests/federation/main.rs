@@ -10,5 +10,6 @@ mod graphql_http;
 mod local_mode;
 mod partial_failure;
 mod postgres_servers;
+mod security;
 mod support;
 mod sync;

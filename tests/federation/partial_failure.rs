@@ -88,9 +88,10 @@ async fn the_callers_authorization_is_forwarded_to_the_node() {
     let (url, seen) = fake_node(Fault::Malformed).await;
     let hub = TestHub::start(vec![(LINFEN, url)], 400).await;
     let client = reqwest::Client::new();
+    let token = federation_tests::token(auth::Role::ProvinceViewer, None);
     client
         .post(&hub.url)
-        .header("authorization", "Bearer caller-token-123")
+        .bearer_auth(&token)
         .json(&json!({ "query": "{ city(code: \"141000\") { owner { code } } }" }))
         .send()
         .await
@@ -98,9 +99,10 @@ async fn the_callers_authorization_is_forwarded_to_the_node() {
     let requests = seen.lock().unwrap().clone();
     assert_eq!(requests.len(), 1);
     assert!(
-        requests[0]
-            .to_ascii_lowercase()
-            .contains("authorization: bearer caller-token-123"),
+        requests[0].to_ascii_lowercase().contains(&format!(
+            "authorization: bearer {}",
+            token.to_ascii_lowercase()
+        )),
         "{}",
         requests[0]
     );

@@ -18,6 +18,7 @@ async fn serve_node(
             url: url.to_owned(),
             max_connections: 4,
         },
+        auth: test_support::auth_config(),
         ..city_node::Config::default()
     };
     // Build (migrate, seed) before serving, so the server answers as soon as it is spawned.
@@ -92,6 +93,7 @@ async fn the_hub_refuses_a_database_that_belongs_to_a_city() {
             url: db.config.url.clone(),
             max_connections: 2,
         },
+        auth: test_support::auth_config(),
         ..city_node::Config::default()
     };
     city_node::build(&node).await.unwrap();
@@ -100,6 +102,7 @@ async fn the_hub_refuses_a_database_that_belongs_to_a_city() {
             url: db.config.url.clone(),
             max_connections: 2,
         },
+        auth: test_support::auth_config(),
         ..province_hub::Config::default()
     };
     let err = province_hub::build(&hub).await.unwrap_err();

@@ -8,8 +8,11 @@ pub(crate) struct LocalFed {
     _dir: tempfile::TempDir,
 }
 
-/// Options for `xingyi local` on free ports with its data in `dir`.
+/// Options for `xingyi local` on free ports with its data in `dir` — where the test secret is
+/// written first, so test tokens work at all three servers.
 pub(crate) fn local_options(dir: &std::path::Path) -> cli::local::LocalOptions {
+    std::fs::create_dir_all(dir).unwrap();
+    test_support::write_secret(&dir.join("jwt-secret"));
     cli::local::LocalOptions {
         data_dir: dir.to_path_buf(),
         host: "127.0.0.1".parse().unwrap(),
@@ -186,6 +189,7 @@ impl TestHub {
                 .collect(),
             node_timeout_ms: timeout_ms,
             breaker,
+            auth: test_support::auth_config(),
             ..province_hub::Config::default()
         };
         let state = province_hub::build(&config).await.unwrap();

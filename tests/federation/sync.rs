@@ -47,7 +47,10 @@ fn backends() -> Vec<&'static str> {
     b
 }
 
-const TOKEN: &str = "test-node-token-140800";
+/// 运城's node token (signed with the test secret every test server shares).
+fn node_token() -> String {
+    test_support::token(auth::Role::Node, Some(YUNCHENG))
+}
 
 struct Hub {
     addr: std::net::SocketAddr,
@@ -62,8 +65,8 @@ impl Hub {
         let config = province_hub::Config {
             listen: addr,
             database: dbs.hub.clone(),
+            auth: test_support::auth_config(),
             nodes: vec![province_hub::registry::NodeConfig {
-                token: TOKEN.into(),
                 replica: dbs.replica.clone(),
                 ..province_hub::registry::NodeConfig::new(YUNCHENG, node_url)
             }],
@@ -127,13 +130,14 @@ impl Node {
             database: dbs.node.clone(),
             sync: sync::node::PushConfig {
                 hub_url: hub_url.into(),
-                token: TOKEN.into(),
+                token: node_token(),
                 batch,
                 interval_ms: 20,
                 heartbeat_ms: 200,
                 max_backoff_ms: 200,
                 timeout_ms: 10_000,
             },
+            auth: test_support::auth_config(),
             ..city_node::Config::default()
         };
         let mut state = city_node::build(&config).await.unwrap();
@@ -272,7 +276,7 @@ async fn acknowledged(node: &Node) {
 
 /// `verify` finds no difference, and the replica answers every corpus query as the node does.
 async fn assert_identical(hub: &Hub, node: &Node, client: &reqwest::Client) {
-    let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, TOKEN)
+    let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, &node_token())
         .await
         .unwrap();
     assert!(report.in_sync(), "verify found differences: {report:#?}");
@@ -508,9 +512,96 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
         let (s, r) = push(&client, &url, Some("forged"), &batch(YUNCHENG, &log[..10])).await;
         assert_eq!((s, r["code"].as_str()), (401, Some("UNAUTHENTICATED")));
         let linfen: RegionCode = "141000".parse().unwrap();
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(linfen, &log[..10])).await;
-        assert_eq!((s, r["code"].as_str()), (403, Some("SYNC_WRONG_CITY")));
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..101])).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(linfen, &log[..10]),
+        )
+        .await;
+        assert_eq!((s, r["code"].as_str()), (403, Some("FORBIDDEN")));
+        // 临汾's node, and the province admin, cannot push 运城's changes either.
+        for (role, city) in [
+            (auth::Role::Node, Some(linfen)),
+            (auth::Role::ProvinceAdmin, None),
+            (auth::Role::CityAdmin, Some(YUNCHENG)),
+        ] {
+            let t = test_support::token(role, city);
+            let (s, r) = push(&client, &url, Some(&t), &batch(YUNCHENG, &log[..10])).await;
+            assert_eq!(
+                (s, r["code"].as_str()),
+                (403, Some("FORBIDDEN")),
+                "{role:?}"
+            );
+        }
+        // An expired node token.
+        let expired = {
+            let signer =
+                auth::Signer::hs256(test_support::TEST_SECRET, &auth::AuthConfig::default());
+            let mut c = signer.claims(
+                "n",
+                auth::Role::Node,
+                Some(YUNCHENG),
+                std::time::Duration::from_secs(60),
+            );
+            c.exp -= 7200;
+            c.nbf -= 7200;
+            signer.sign(&c).unwrap()
+        };
+        let (s, r) = push(&client, &url, Some(&expired), &batch(YUNCHENG, &log[..10])).await;
+        assert_eq!((s, r["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        // Every record is checked: an institution of 临汾 inside 运城's batch.
+        let institution = log
+            .iter()
+            .find(|c| c.entity == "institution" && c.payload.is_some())
+            .expect("the seed has institutions");
+        let mut row: Value = serde_json::from_str(institution.payload.as_deref().unwrap()).unwrap();
+        row["region"] = json!("141000");
+        let at = 3;
+        let mut smuggled = log[..10].to_vec();
+        smuggled[at] = store::entity::change_log::Model {
+            seq: smuggled[at].seq,
+            payload: Some(row.to_string()),
+            ..institution.clone()
+        };
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &smuggled),
+        )
+        .await;
+        assert_eq!((s, r["code"].as_str()), (403, Some("FORBIDDEN")), "{r}");
+        assert_eq!(
+            r["violations"][0]["field"],
+            format!("changes[{at}].payload.region")
+        );
+        assert_eq!(r["violations"][0]["rule"], "FOREIGN_REGION");
+        // A change about one record carrying another record's row (the hub would otherwise
+        // write a row the change does not name).
+        let mut swapped = log[..10].to_vec();
+        let other = swapped[at + 1].payload.clone();
+        swapped[at].payload = other;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &swapped),
+        )
+        .await;
+        assert_eq!(
+            (s, r["code"].as_str()),
+            (400, Some("SYNC_MALFORMED")),
+            "{r}"
+        );
+        assert_eq!(r["violations"][0]["rule"], "ID_MISMATCH", "{r}");
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &log[..101]),
+        )
+        .await;
         assert_eq!((s, r["code"].as_str()), (413, Some("SYNC_BATCH_TOO_LARGE")));
         assert_eq!(r["max_batch"], 100);
         assert_eq!(
@@ -520,26 +611,51 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
         );
 
         // In order, then the same batch again: the second is a no-op.
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..10])).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &log[..10]),
+        )
+        .await;
         assert_eq!(
             (s, r["applied"].as_u64(), r["applied_seq"].as_i64()),
-            (200, Some(10), Some(10))
+            (200, Some(10), Some(10)),
+            "{r}"
         );
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[..10])).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &log[..10]),
+        )
+        .await;
         assert_eq!(
             (s, r["applied"].as_u64(), r["skipped"].as_u64()),
             (200, Some(0), Some(10))
         );
 
         // Skipping ahead is refused with where to resume.
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[20..30])).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &log[20..30]),
+        )
+        .await;
         assert_eq!(
             (s, r["code"].as_str(), r["expected_seq"].as_i64()),
             (409, Some("SYNC_GAP"), Some(11))
         );
 
         // An overlapping batch applies only its new part.
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &log[5..20])).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &log[5..20]),
+        )
+        .await;
         assert_eq!(
             (s, r["applied"].as_u64(), r["skipped"].as_u64()),
             (200, Some(10), Some(5))
@@ -551,16 +667,37 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
             .filter(|c| c.seq != 25)
             .cloned()
             .collect();
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &holed)).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &holed),
+        )
+        .await;
         assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
         let mut bad = log[20..30].to_vec();
-        bad[3].payload = Some("{\"id\": 3}".into());
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &bad)).await;
+        // The payload names the right record (so the hub's record check passes) but is not a
+        // row the replica can read.
+        let id = bad[3].entity_id.clone();
+        bad[3].payload = Some(json!({ "id": id, "code": id }).to_string());
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &bad),
+        )
+        .await;
         assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
         assert_eq!(r["violations"][0]["field"], "changes[3].payload");
         let mut unknown = log[20..30].to_vec();
         unknown[0].entity = "change_seq".into();
-        let (s, r) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, &unknown)).await;
+        let (s, r) = push(
+            &client,
+            &url,
+            Some(node_token().as_str()),
+            &batch(YUNCHENG, &unknown),
+        )
+        .await;
         assert_eq!((s, r["code"].as_str()), (400, Some("SYNC_MALFORMED")));
         assert_eq!(
             replica.applied_seq().await.unwrap(),
@@ -570,7 +707,13 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
 
         // The rest, in bounded batches: the replica equals the node.
         for chunk in log[20..].chunks(100) {
-            let (s, _) = push(&client, &url, Some(TOKEN), &batch(YUNCHENG, chunk)).await;
+            let (s, _) = push(
+                &client,
+                &url,
+                Some(node_token().as_str()),
+                &batch(YUNCHENG, chunk),
+            )
+            .await;
             assert_eq!(s, 200);
         }
         assert_eq!(
@@ -647,7 +790,7 @@ async fn a_wiped_replica_is_rebuilt_from_the_snapshot_and_verify_names_differenc
             .await
             .unwrap();
         let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
-        let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, TOKEN)
+        let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, &node_token())
             .await
             .unwrap();
         assert!(!report.in_sync());
@@ -832,9 +975,11 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
         .into_iter()
         .find(|(c, _)| *c == YUNCHENG)
         .unwrap();
-    let created = data(
+    let admin = federation_tests::token(auth::Role::CityAdmin, Some(YUNCHENG));
+    let created = federation_tests::data_as(
         &client,
         &yc,
+        &admin,
         r#"mutation { createUnit(input: { programmeId: "Programme:140800:yc-lead-specialties",
             institutionId: "Institution:140800:yc-central-hospital", kind: SPECIALTY,
             nameZh: "同步演示科室", nameEn: "Sync demo unit" }) { id } }"#,

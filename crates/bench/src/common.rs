@@ -20,6 +20,7 @@ pub(crate) async fn post(
     let started = Instant::now();
     let resp = client
         .post(url)
+        .bearer_auth(token())
         .json(&serde_json::json!({ "query": query }))
         .send()
         .await?;
@@ -32,4 +33,39 @@ pub(crate) async fn post(
 /// Microseconds as `12.3 ms`.
 pub(crate) fn ms(us: u64) -> String {
     format!("{:.1} ms", us as f64 / 1000.0)
+}
+
+static SECRET: std::sync::OnceLock<(std::path::PathBuf, Vec<u8>)> = std::sync::OnceLock::new();
+
+fn secret() -> &'static (std::path::PathBuf, Vec<u8>) {
+    SECRET.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("xingyi-bench-secret-{}", std::process::id()));
+        let secret = auth::load_or_create_secret(&path).expect("a bench JWT secret");
+        (path, secret)
+    })
+}
+
+/// The auth configuration every server of a benchmark shares (one HS256 secret per run).
+pub(crate) fn auth_config() -> auth::AuthConfig {
+    auth::AuthConfig {
+        secret_file: secret().0.clone(),
+        ..auth::AuthConfig::default()
+    }
+}
+
+/// A province admin token for the benchmark's requests.
+pub(crate) fn token() -> String {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN
+        .get_or_init(|| {
+            auth::Signer::hs256(&secret().1, &auth::AuthConfig::default())
+                .issue(
+                    "bench",
+                    auth::Role::ProvinceAdmin,
+                    None,
+                    Duration::from_secs(24 * 3600),
+                )
+                .expect("a bench token")
+        })
+        .clone()
 }

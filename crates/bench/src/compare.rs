@@ -240,6 +240,7 @@ async fn main() -> anyhow::Result<()> {
                 city: Some(city),
                 database: db.clone(),
                 data_dir: dir.path().to_path_buf(),
+                auth: crate::common::auth_config(),
                 ..city_node::Config::default()
             };
             let state = city_node::build(&config).await?;
@@ -292,6 +293,7 @@ async fn main() -> anyhow::Result<()> {
                     ..serving::GraphqlConfig::default()
                 },
                 compare_cache_entries: cache,
+                auth: crate::common::auth_config(),
                 ..province_hub::Config::default()
             };
             let hub = province_hub::build(&hub_config).await?;

@@ -108,6 +108,7 @@ async fn start_node(dir: &Path, city: RegionCode) -> anyhow::Result<SocketAddr> 
     let config = city_node::Config {
         city: Some(city),
         data_dir: dir.to_path_buf(),
+        auth: crate::common::auth_config(),
         ..city_node::Config::default()
     };
     let state = city_node::build(&config).await?;
@@ -195,8 +196,9 @@ async fn start_hub(
         l.local_addr()?.port()
     };
     let mut toml = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nnode_timeout_ms = 10000\n",
-        dir.display()
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nnode_timeout_ms = 10000\n\n[auth]\nsecret_file = \"{}\"\n",
+        dir.display(),
+        crate::common::auth_config().secret_file.display()
     );
     for (city, addr) in nodes {
         toml.push_str(&format!(

@@ -175,7 +175,6 @@ async fn lag_series(
     server: Option<&str>,
     args: &Args,
 ) -> anyhow::Result<(Histogram<u64>, usize, Duration)> {
-    let token = sync::protocol::random_token()?;
     // Node and hub databases.
     let node_db = (backend.fresh)("lag_node");
     let hub_db = (backend.fresh)("lag_hub");
@@ -194,13 +193,13 @@ async fn lag_series(
         listen: hub_addr,
         database: hub_db,
         nodes: vec![province_hub::registry::NodeConfig {
-            token: token.clone(),
             replica: replica_db,
             ..province_hub::registry::NodeConfig::new(
                 YUNCHENG,
                 format!("http://{node_addr}/graphql"),
             )
         }],
+        auth: common::auth_config(),
         ..province_hub::Config::default()
     };
     let hub = province_hub::build(&hub_config).await?;
@@ -223,9 +222,9 @@ async fn lag_series(
         database: node_db,
         sync: sync::node::PushConfig {
             hub_url: format!("http://{hub_addr}"),
-            token,
             ..sync::node::PushConfig::default()
         },
+        auth: common::auth_config(),
         ..city_node::Config::default()
     };
     let node = city_node::build(&node_config).await?;

@@ -29,6 +29,8 @@ pub struct Config {
     pub graphql: serving::GraphqlConfig,
     /// Pushing the change log to the hub (off while `sync.hub_url` is empty).
     pub sync: sync::node::PushConfig,
+    /// Tokens: algorithm, keys, issuer, audience, anonymous reading.
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             graphql: serving::GraphqlConfig::default(),
             sync: sync::node::PushConfig::default(),
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -88,6 +91,9 @@ pub enum Error {
     /// The seed could not be loaded.
     #[error(transparent)]
     Seed(#[from] seed::load::LoadError),
+    /// Tokens cannot be checked (no secret, no key set).
+    #[error("cannot set up token checking")]
+    Auth(#[from] auth::SetupError),
     /// The pusher's HTTP client cannot be built.
     #[error("cannot build the sync client")]
     SyncClient(#[source] reqwest::Error),
@@ -105,6 +111,8 @@ pub struct AppState {
     pub schema: city_schema::CitySchema,
     /// The pusher, once started ([`serve_state`] starts it when `sync.hub_url` is set).
     pub pusher: Option<sync::node::PusherHandle>,
+    /// Checks callers' tokens.
+    pub auth: std::sync::Arc<auth::Verifier>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -128,6 +136,8 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             source,
         })?;
     }
+    let auth =
+        std::sync::Arc::new(auth::Verifier::from_config(&config.auth, &config.data_dir).await?);
     let store = Store::connect(&db, city).await?;
     let outcome = seed::load::load(&store).await?;
     tracing::info!(%city, ?outcome, backend = store.backend_name(), "city node ready");
@@ -140,6 +150,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         store,
         schema,
         pusher: None,
+        auth,
     })
 }
 
@@ -166,9 +177,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics)
+        serving::graphql_routes(state.schema, metrics, state.auth.clone())
             .merge(health)
-            .merge(sync::node::routes(state.store, config.sync.token.clone())),
+            .merge(sync::node::routes(state.store, state.auth)),
         &config.graphql,
     )
 }
@@ -181,6 +192,29 @@ pub async fn serve(
 ) -> Result<(), Error> {
     let state = build(&config).await?;
     serve_state(state, &config, listener, shutdown).await
+}
+
+/// How long a node token the node signs for itself stays valid (it signs a new one at every
+/// start).
+const OWN_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
+/// With HS256 the node holds the shared secret anyway, so without a configured `sync.token` it
+/// signs its own `node` token for its city. With RS256/EdDSA it cannot: `sync.token` must be
+/// issued to it (`xingyi token --role node --city …`).
+fn own_node_token(config: &Config, city: RegionCode) -> Result<String, Error> {
+    if config.auth.algorithm != auth::Algorithm::HS256 {
+        return Err(Error::Auth(auth::SetupError::Config(
+            "sync.token is required with RS256/EdDSA (issue one with `xingyi token --role node`)"
+                .into(),
+        )));
+    }
+    let secret = auth::load_or_create_secret(&config.auth.secret_path(&config.data_dir))?;
+    Ok(auth::Signer::hs256(&secret, &config.auth).issue(
+        &format!("node-{city}"),
+        auth::Role::Node,
+        Some(city),
+        OWN_TOKEN_LIFETIME,
+    )?)
 }
 
 /// Serves an already built node.
@@ -198,12 +232,12 @@ pub async fn serve_state(
         let _ = rx.wait_for(|s| *s).await;
     };
     if state.pusher.is_none() {
-        state.pusher = sync::node::spawn(
-            state.store.clone(),
-            config.sync.clone(),
-            stopped(stop_rx.clone()),
-        )
-        .map_err(Error::SyncClient)?;
+        let mut push = config.sync.clone();
+        if push.token.is_empty() && !push.hub_url.is_empty() {
+            push.token = own_node_token(config, state.store.owner())?;
+        }
+        state.pusher = sync::node::spawn(state.store.clone(), push, stopped(stop_rx.clone()))
+            .map_err(Error::SyncClient)?;
     }
     tokio::spawn(async move {
         shutdown.await;

@@ -10,8 +10,10 @@
 //! - [`query`], [`mutation`]: root fields and federation entity resolvers.
 //! - [`types`], [`connection`], [`inputs`], [`enums`]: the schema's types.
 //! - [`error`]: stable `extensions.code`s.
+//! - [`access`]: who may read and write (the rules are `auth`'s).
 //! - [`splice`]: answers computed elsewhere, spliced in as typed values.
 
+pub mod access;
 pub mod connection;
 pub mod enums;
 pub mod error;
@@ -25,7 +27,7 @@ pub mod types;
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
 
 pub use error::ErrorCode;
-pub use mutation::{Actor, Mutation};
+pub use mutation::Mutation;
 pub use query::{NodeQuery, ProgrammeQuery, Query};
 
 /// The subgraph's schema type.
@@ -34,7 +36,9 @@ pub type CitySchema = Schema<Query, Mutation, EmptySubscription>;
 /// A builder with the subgraph's types and federation enabled, for servers to add limits and
 /// data to (`.data(store).finish()`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation, EmptySubscription).enable_federation()
+    Schema::build(Query::default(), Mutation, EmptySubscription)
+        .enable_federation()
+        .extension(access::AccessRules)
 }
 
 /// The subgraph over `store`.

@@ -3,26 +3,15 @@
 //! nothing and answers `VALIDATION_FAILED` with the offending field.
 
 use async_graphql::{Context, ID, Object, SimpleObject};
+use auth::WriteKind;
 use model::EntityKind;
 
 use crate::{
+    access::writer,
     error::{GqlResult, StoreResultExt},
     inputs::{ActualInput, PlanItemInput, TargetInput, UnitInput, local_id},
-    types::{Actual, PlanItem, Target, Unit, gid, store},
+    types::{Actual, PlanItem, Target, Unit, gid},
 };
-
-/// 操作者 — Who the current request acts as (request data; the security layer sets it from the
-/// caller's token). Without it writes are recorded as made by `anonymous`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
-
-/// The store, with writes recorded as made by the request's [`Actor`].
-fn writer(ctx: &Context<'_>) -> GqlResult<store::Store> {
-    let actor = ctx
-        .data_opt::<Actor>()
-        .map_or("anonymous", |a| a.0.as_str());
-    Ok(store(ctx)?.acting_as(actor))
-}
 
 /// 已删除 — What a delete removed.
 #[derive(SimpleObject, Debug, Clone)]
@@ -102,7 +91,7 @@ impl Mutation {
         dry_run: Option<bool>,
     ) -> GqlResult<ImportReport> {
         let dry_run = dry_run.unwrap_or(true);
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let local = local_id("unitId", &unit_id, EntityKind::Unit, s.owner())?;
         if s.unit(&local).await.gql()?.is_none() {
             return Err(
@@ -202,7 +191,7 @@ impl Mutation {
 
     /// 新建单元 — Create a unit.
     async fn create_unit(&self, ctx: &Context<'_>, input: UnitInput) -> GqlResult<Unit> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let row = s.create_unit(input.into_model(s.owner())?).await.gql()?;
         Ok(Unit(row, s.owner()))
     }
@@ -215,7 +204,7 @@ impl Mutation {
         input: UnitInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Unit> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let local = local_id("id", &id, EntityKind::Unit, s.owner())?;
         let row = s
             .update_unit(&local, input.into_model(s.owner())?, expected_version)
@@ -231,7 +220,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let local = local_id("id", &id, EntityKind::Unit, s.owner())?;
         let row = s.delete_unit(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -246,7 +235,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: PlanItemInput,
     ) -> GqlResult<PlanItem> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let row = s
             .create_plan_item(input.into_model(s.owner())?)
             .await
@@ -262,7 +251,7 @@ impl Mutation {
         input: PlanItemInput,
         expected_version: Option<i32>,
     ) -> GqlResult<PlanItem> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let local = local_id("id", &id, EntityKind::PlanItem, s.owner())?;
         let row = s
             .update_plan_item(&local, input.into_model(s.owner())?, expected_version)
@@ -278,7 +267,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let local = local_id("id", &id, EntityKind::PlanItem, s.owner())?;
         let row = s.delete_plan_item(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -289,7 +278,7 @@ impl Mutation {
 
     /// 新建目标 — Create a target.
     async fn create_target(&self, ctx: &Context<'_>, input: TargetInput) -> GqlResult<Target> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let row = s.create_target(input.into_model(s.owner())?).await.gql()?;
         Ok(Target(row, s.owner()))
     }
@@ -302,7 +291,7 @@ impl Mutation {
         input: TargetInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Target> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let local = local_id("id", &id, EntityKind::Target, s.owner())?;
         let row = s
             .update_target(&local, input.into_model(s.owner())?, expected_version)
@@ -318,7 +307,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let local = local_id("id", &id, EntityKind::Target, s.owner())?;
         let row = s.delete_target(&local, expected_version).await.gql()?;
         Ok(Deleted {
@@ -329,7 +318,7 @@ impl Mutation {
 
     /// 填报实绩 — Record an actual.
     async fn create_actual(&self, ctx: &Context<'_>, input: ActualInput) -> GqlResult<Actual> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let row = s.create_actual(input.into_model(s.owner())?).await.gql()?;
         Ok(Actual(row, s.owner()))
     }
@@ -342,7 +331,7 @@ impl Mutation {
         input: ActualInput,
         expected_version: Option<i32>,
     ) -> GqlResult<Actual> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Record).await?;
         let local = local_id("id", &id, EntityKind::Actual, s.owner())?;
         let row = s
             .update_actual(&local, input.into_model(s.owner())?, expected_version)
@@ -358,7 +347,7 @@ impl Mutation {
         id: ID,
         expected_version: Option<i32>,
     ) -> GqlResult<Deleted> {
-        let s = &writer(ctx)?;
+        let s = &writer(ctx, WriteKind::Administer).await?;
         let local = local_id("id", &id, EntityKind::Actual, s.owner())?;
         let row = s.delete_actual(&local, expected_version).await.gql()?;
         Ok(Deleted {

@@ -94,11 +94,16 @@ pub async fn find_node(
             .await
             .gql()?
             .map(|r| Node::Target(Target(r, owner))),
-        EntityKind::Actual => s
-            .actual(l)
-            .await
-            .gql()?
-            .map(|r| Node::Actual(Actual(r, owner))),
+        EntityKind::Actual => {
+            crate::access::access(ctx)
+                .principal
+                .private()
+                .map_err(|r| crate::access::refused(&r))?;
+            s.actual(l)
+                .await
+                .gql()?
+                .map(|r| Node::Actual(Actual(r, owner)))
+        }
         EntityKind::Document => None,
     })
 }
@@ -292,6 +297,7 @@ impl ProgrammeQuery {
     }
 
     /// 实绩 — Actuals, by indicator, year and scope.
+    #[graphql(guard = "crate::access::Private")]
     async fn actuals(
         &self,
         ctx: &Context<'_>,
@@ -309,6 +315,7 @@ impl ProgrammeQuery {
     /// with who made it, when, and the record before and after. Optionally only one table
     /// (`entity`: `unit`, `plan_item`, `target`, `actual` …) or one record (`id`, a global id).
     /// `afterSeq` pages on (the last `seq` seen); at most `first` (default 50, max 200).
+    #[graphql(guard = "crate::access::Private")]
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,
@@ -354,6 +361,25 @@ impl ProgrammeQuery {
                 .map(|e| crate::types::AuditEntry(e, s.owner()))
                 .collect(),
         )
+    }
+
+    /// 拒绝记录 — Refused write attempts on this server, newest first (who, when, which
+    /// mutation with its arguments, and why): for `province_admin` and this city's
+    /// `city_admin`. At most `first` (default 50, max 500).
+    #[graphql(guard = "crate::access::Admin")]
+    async fn refused_writes(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+    ) -> GqlResult<Vec<crate::types::RefusedWrite>> {
+        let first = u64::try_from(first.unwrap_or(50).clamp(1, 500)).unwrap_or(50);
+        Ok(store(ctx)?
+            .refusals(first)
+            .await
+            .gql()?
+            .into_iter()
+            .map(crate::types::RefusedWrite)
+            .collect())
     }
 
     /// 来源文件 — Source documents cited by this server's data.

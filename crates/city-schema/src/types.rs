@@ -142,6 +142,39 @@ fn kind_of(table: &str) -> Option<EntityKind> {
     EntityKind::ALL.into_iter().find(|k| table_of(*k) == table)
 }
 
+/// 拒绝记录 — One refused write attempt.
+#[derive(Debug, Clone)]
+pub struct RefusedWrite(pub store::entity::refusal::Model);
+
+/// 拒绝记录 — One refused write attempt: who, when, what, why.
+#[Object(shareable)]
+impl RefusedWrite {
+    /// 操作者 — Who tried (`anonymous` or `<role>:<sub>`).
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+    /// 时间 — When, in milliseconds since the Unix epoch (as a string).
+    async fn at_ms(&self) -> String {
+        self.0.at_ms.to_string()
+    }
+    /// 操作 — The mutation (or `sync.push`).
+    async fn operation(&self) -> &str {
+        &self.0.operation
+    }
+    /// 对象 — Its arguments, abbreviated to 500 characters.
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// 代码 — `UNAUTHENTICATED` or `FORBIDDEN`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// 原因 — Why it was refused.
+    async fn message(&self) -> &str {
+        &self.0.message
+    }
+}
+
 /// 审计条目 — One accepted write: who, when, what, before and after.
 #[derive(Debug, Clone)]
 pub struct AuditEntry(pub store::changes::AuditEntry, pub RegionCode);
@@ -390,6 +423,7 @@ impl Programme {
         .await
     }
     /// 项目实绩 — Actuals reported for the programme as a whole.
+    #[graphql(guard = "crate::access::Private")]
     async fn actuals(
         &self,
         ctx: &Context<'_>,
@@ -618,6 +652,7 @@ impl Institution {
         .await
     }
     /// 机构实绩 — Actuals reported for the institution.
+    #[graphql(guard = "crate::access::Private")]
     async fn actuals(
         &self,
         ctx: &Context<'_>,
@@ -652,6 +687,7 @@ impl Unit {
     /// 年度实绩表（CSV） — The unit's yearly actuals as a table (one row per indicator, one
     /// column per year), the shape `importUnitActuals` reads back. Periods shorter than a year
     /// are left out.
+    #[graphql(guard = "crate::access::Private")]
     async fn actuals_csv(&self, ctx: &Context<'_>) -> GqlResult<String> {
         let s = store(ctx)?;
         let filter = MeasureFilter {
@@ -777,6 +813,7 @@ impl Unit {
         .await
     }
     /// 实绩 — Actuals reported for this unit.
+    #[graphql(guard = "crate::access::Private")]
     async fn actuals(
         &self,
         ctx: &Context<'_>,

@@ -85,6 +85,46 @@ pub enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Issue a token (JWT) for an operator, a service or a test, and print it.
+    ///
+    /// HS256 (the default): signed with the secret in `--data-dir` (`jwt-secret`, created on
+    /// first start of any server there) or `--secret-file`. RS256/EdDSA: `--key` (PEM private
+    /// key) and `--kid` (the key's id in the JWKS the servers read).
+    Token {
+        /// `province_admin`, `province_viewer`, `city_admin`, `city_editor` or `node`.
+        #[arg(long)]
+        role: auth::Role,
+        /// The city of a city role or node (e.g. 140800).
+        #[arg(long)]
+        city: Option<RegionCode>,
+        /// Who the token is for (recorded in the audit trail).
+        #[arg(long)]
+        sub: String,
+        /// Lifetime in hours.
+        #[arg(long, default_value_t = 8)]
+        hours: u64,
+        /// Data directory holding the HS256 secret.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// The HS256 secret's file (overrides `--data-dir`).
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// `HS256`, `RS256` or `EdDSA`.
+        #[arg(long, default_value = "HS256")]
+        algorithm: String,
+        /// PEM private key (RS256/EdDSA).
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Key id (RS256/EdDSA).
+        #[arg(long)]
+        kid: Option<String>,
+        /// `iss` (must match the servers' `auth.issuer`).
+        #[arg(long, default_value = "xingyi")]
+        issuer: String,
+        /// `aud` (must match the servers' `auth.audience`).
+        #[arg(long, default_value = "xingyi")]
+        audience: String,
+    },
     /// Upward sync tools.
     Sync {
         /// What to do.
@@ -108,7 +148,7 @@ pub enum SyncCommand {
         /// The hub's base URL.
         #[arg(long, default_value = "http://127.0.0.1:8600")]
         hub: String,
-        /// The node's sync token.
+        /// A token for both: `province_admin`, or the city's `node` token.
         #[arg(long, env = "XINGYI_SYNC__TOKEN", hide_env_values = true)]
         token: String,
     },
@@ -203,6 +243,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             city_node::serve(cfg, listener, serving::shutdown_signal())
                 .await
                 .context("the node stopped")
+        }
+        Command::Token {
+            role,
+            city,
+            sub,
+            hours,
+            data_dir,
+            secret_file,
+            algorithm,
+            key,
+            kid,
+            issuer,
+            audience,
+        } => {
+            let config = auth::AuthConfig {
+                issuer,
+                audience,
+                ..auth::AuthConfig::default()
+            };
+            let algorithm: auth::Algorithm =
+                serde_json::from_value(serde_json::Value::String(algorithm.clone()))
+                    .with_context(|| format!("unknown algorithm `{algorithm}`"))?;
+            let signer = match algorithm {
+                auth::Algorithm::HS256 => {
+                    let path = secret_file.unwrap_or_else(|| config.secret_path(&data_dir));
+                    if !path.exists() {
+                        anyhow::bail!(
+                            "no secret at {}: start a server with this data directory first, or pass --secret-file",
+                            path.display()
+                        );
+                    }
+                    let secret = auth::load_or_create_secret(&path)?;
+                    auth::Signer::hs256(&secret, &config)
+                }
+                other => {
+                    let key = key.context("--key (a PEM private key) is needed for RS256/EdDSA")?;
+                    let kid = kid.context("--kid is needed for RS256/EdDSA")?;
+                    let pem = std::fs::read(&key)
+                        .with_context(|| format!("reading {}", key.display()))?;
+                    auth::Signer::from_pem(other, &pem, &kid, &config)?
+                }
+            };
+            let token = signer.issue(
+                &sub,
+                role,
+                city,
+                std::time::Duration::from_secs(hours.saturating_mul(3600)),
+            )?;
+            println!("{token}");
+            Ok(())
         }
         Command::Sync {
             command:

@@ -98,6 +98,10 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
+/// How long the node tokens `xingyi local` issues stay valid (a local run is restarted long
+/// before; every start issues new ones).
+const NODE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 /// Builds (migrates, seeds) and starts the three servers; returns once all listen.
 pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
     let (stop, rx) = watch::channel(false);
@@ -121,13 +125,25 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
         node_listeners.push((city, listener));
     }
 
-    // One fresh sync token per node and run: the hub accepts each node's pushes for its own
-    // city only.
+    // One HS256 secret for the three servers (created on first start, kept in the data
+    // directory), and a node token per city signed with it: the hub accepts each node's
+    // pushes for its own city only.
+    let auth_config = auth::AuthConfig::default();
+    let secret = auth::load_or_create_secret(&auth_config.secret_path(&opts.data_dir))
+        .context("preparing the local JWT secret")?;
+    let signer = auth::Signer::hs256(&secret, &auth_config);
     let mut tokens = std::collections::BTreeMap::new();
     for (city, _) in &nodes {
         tokens.insert(
             *city,
-            sync::protocol::random_token().context("generating a sync token")?,
+            signer
+                .issue(
+                    &format!("node-{city}"),
+                    auth::Role::Node,
+                    Some(*city),
+                    NODE_TOKEN_LIFETIME,
+                )
+                .context("issuing a node token")?,
         );
     }
     for (city, listener) in node_listeners {
@@ -156,9 +172,8 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
         data_dir: opts.data_dir.clone(),
         nodes: nodes
             .iter()
-            .map(|(city, addr)| province_hub::registry::NodeConfig {
-                token: tokens.get(city).cloned().unwrap_or_default(),
-                ..province_hub::registry::NodeConfig::new(*city, format!("http://{addr}/graphql"))
+            .map(|(city, addr)| {
+                province_hub::registry::NodeConfig::new(*city, format!("http://{addr}/graphql"))
             })
             .collect(),
         ..province_hub::Config::default()

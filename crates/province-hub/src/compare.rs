@@ -373,6 +373,8 @@ impl CompareQuery {
     /// 城市对比 — How the cities compare on `indicators`, by year, against their targets:
     /// answered from the hub's replicas with SQL (`cities`: default every replicated city;
     /// `years`: default all; `programmes`: global ids, default all; `level`: drill-down).
+    /// City staff compare their own city only (`FORBIDDEN` for another).
+    #[graphql(guard = "city_schema::access::Private")]
     async fn compare(
         &self,
         ctx: &Context<'_>,
@@ -430,6 +432,17 @@ impl CompareQuery {
             .filter(|(_, a)| **a == Aggregation::Latest)
             .map(|(c, _)| c.clone())
             .collect();
+        let own = city_schema::access::access(ctx).principal.city();
+        let cities = match (cities, own) {
+            (None, Some(own)) => Some(vec![own.to_string()]),
+            (Some(asked), Some(own)) if asked.iter().any(|c| *c != own.to_string()) => {
+                return Err(city_schema::access::refused(&auth::Refusal {
+                    code: auth::RefusalCode::Forbidden,
+                    message: format!("city staff of {own} compare their own city only"),
+                }));
+            }
+            (cities, _) => cities,
+        };
         let regions: Vec<&'static model::Region> = match cities {
             Some(codes) => codes
                 .iter()

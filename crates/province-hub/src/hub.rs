@@ -182,6 +182,9 @@ enum Answer {
     },
     /// The call failed.
     Failed(CallError),
+    /// The node (or the replica, by the node's rules) refused the whole request
+    /// (`UNAUTHENTICATED`, `FORBIDDEN`, a limit): its first request-level error.
+    Refused(NodeError),
 }
 
 /// 城市 — A city: its node's status and, delegated to the node, its programmes and data.
@@ -286,6 +289,11 @@ impl City {
                 Some(_) => Err(coded("INTERNAL", "internal error", Some(city))),
             },
             Answer::Failed(e) => Err(coded(e.code(), e.to_string(), Some(city))),
+            Answer::Refused(e) => {
+                let base = crate::delegate::client::response_path(ctx);
+                ctx.add_error(e.rebased(&base, 0, 0, city));
+                Ok(None)
+            }
             Answer::Data { data, errors } => {
                 let base = crate::delegate::client::response_path(ctx);
                 for e in errors
@@ -369,6 +377,7 @@ impl City {
 
     /// 同步状态 — The city's upward sync: node sequence, applied sequence, lag, last push,
     /// last error.
+    #[graphql(guard = "city_schema::access::Private")]
     async fn sync(&self) -> SyncStatus {
         let Some(replica) = &self.replica else {
             return SyncStatus {
@@ -557,10 +566,13 @@ pub(crate) fn freshness(
 
 /// Runs `doc` against the city subgraph over the replica, in process: the same document a
 /// node would get, answered by the same schema code over the replicated rows.
-async fn ask_replica(view: &ReplicaView, doc: &Forwarded) -> NodeResponse {
-    let req = async_graphql::Request::new(doc.query.clone()).variables(
-        async_graphql::Variables::from_json(serde_json::Value::Object(doc.variables.clone())),
-    );
+/// The caller's principal goes along, so the replica applies the node's own access rules.
+async fn ask_replica(view: &ReplicaView, doc: &Forwarded, access: &auth::Access) -> NodeResponse {
+    let req = async_graphql::Request::new(doc.query.clone())
+        .variables(async_graphql::Variables::from_json(
+            serde_json::Value::Object(doc.variables.clone()),
+        ))
+        .data(access.clone());
     let resp = view.schema.execute(req).await;
     let data = match resp.data {
         Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
@@ -576,16 +588,23 @@ async fn ask_replica(view: &ReplicaView, doc: &Forwarded) -> NodeResponse {
 }
 
 async fn from_replica(
+    ctx: &Context<'_>,
     view: &ReplicaView,
     doc: &Forwarded,
     stale: bool,
     notice: Option<String>,
 ) -> (Answer, Freshness) {
     let f = freshness(AnsweredBy::Replica, Some(&view.replica), stale, notice);
-    (answer_of(ask_replica(view, doc).await), f)
+    let access = city_schema::access::access(ctx);
+    (answer_of(ask_replica(view, doc, &access).await), f)
 }
 
 fn answer_of(r: NodeResponse) -> Answer {
+    if r.data.is_none()
+        && let Some(e) = r.errors.iter().find(|e| e.path.is_empty())
+    {
+        return Answer::Refused(e.clone());
+    }
     Answer::Data {
         data: r.data.unwrap_or_default(),
         errors: r.errors,
@@ -623,14 +642,14 @@ async fn ask(
             match (consistency, &node, view) {
                 (Consistency::Replica, _, Some(v)) => {
                     let stale = !v.replica.is_current(d.fresh);
-                    from_replica(v, doc, stale, None).await
+                    from_replica(ctx, v, doc, stale, None).await
                 }
                 (Consistency::Replica, _, None) => (
                     Answer::Failed(CallError::NoReplica),
                     freshness(AnsweredBy::None, None, false, None),
                 ),
                 (Consistency::Auto, _, Some(v)) if v.replica.is_current(d.fresh) => {
-                    from_replica(v, doc, false, None).await
+                    from_replica(ctx, v, doc, false, None).await
                 }
                 (_, Some(n), _) => match live(n.clone()).await {
                     Ok(r) => (
@@ -647,7 +666,7 @@ async fn ask(
                                 "the node of {code} cannot answer ({}: {e}); answered from the hub's replica, which may miss the node's latest changes",
                                 e.code()
                             );
-                            from_replica(v, doc, true, Some(notice)).await
+                            from_replica(ctx, v, doc, true, Some(notice)).await
                         }
                         _ => (
                             Answer::Failed(e),
@@ -659,7 +678,7 @@ async fn ask(
                     let notice = format!(
                         "no node is registered for {code}; answered from the hub's replica"
                     );
-                    from_replica(v, doc, true, Some(notice)).await
+                    from_replica(ctx, v, doc, true, Some(notice)).await
                 }
                 (_, None, _) => (
                     Answer::NotAsked,
@@ -758,11 +777,11 @@ impl HubQuery {
         let doc = forward(&[item], source(ctx));
         let key = item.node.response_key().node.to_string();
         let (data, errors, city) = if gid.owner == SHANXI {
-            let req = async_graphql::Request::new(doc.query.clone()).variables(
-                async_graphql::Variables::from_json(serde_json::Value::Object(
-                    doc.variables.clone(),
-                )),
-            );
+            let req = async_graphql::Request::new(doc.query.clone())
+                .variables(async_graphql::Variables::from_json(
+                    serde_json::Value::Object(doc.variables.clone()),
+                ))
+                .data(city_schema::access::access(ctx));
             let resp = d.province.execute(req).await;
             let json = serde_json::to_value(&resp).unwrap_or_default();
             let data: async_graphql::indexmap::IndexMap<String, Value> =

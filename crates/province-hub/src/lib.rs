@@ -48,6 +48,8 @@ pub struct Config {
     pub sync: sync::hub::HubSyncConfig,
     /// Comparisons kept for reuse while no asked-about replica changes (0 = none).
     pub compare_cache_entries: usize,
+    /// Tokens: algorithm, keys, issuer, audience, anonymous reading.
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -62,6 +64,7 @@ impl Default for Config {
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -121,6 +124,9 @@ pub enum Error {
     /// A registered node is not a Shanxi city.
     #[error("node {0} is not a city of Shanxi")]
     NotACity(model::RegionCode),
+    /// Tokens cannot be checked (no secret, no key set).
+    #[error("cannot set up token checking")]
+    Auth(#[from] auth::SetupError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -137,6 +143,8 @@ pub struct AppState {
     pub registry: std::sync::Arc<registry::Registry>,
     /// The replicas of the cities, and their sync state.
     pub replicas: std::sync::Arc<sync::hub::Replicas>,
+    /// Checks callers' tokens (GraphQL and sync).
+    pub auth: std::sync::Arc<auth::Verifier>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -189,7 +197,10 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             return Err(Error::NotACity(n.city));
         }
     }
+    let auth =
+        std::sync::Arc::new(auth::Verifier::from_config(&config.auth, &config.data_dir).await?);
     let store = Store::connect(&db, SHANXI).await?;
+
     let outcome = seed::load::load(&store).await?;
     let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
     let client = delegate::client::NodeClient::new(timeout).map_err(Error::Client)?;
@@ -208,7 +219,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             .limit_depth(config.graphql.max_depth)
             .limit_complexity(config.graphql.max_complexity)
             .finish();
-        let replica = sync::hub::Replica::open(n.city, replica_store, n.token.clone()).await?;
+        let replica = sync::hub::Replica::open(n.city, replica_store).await?;
         replicas.push((replica, schema));
     }
     let replicas = std::sync::Arc::new(sync::hub::Replicas::new(
@@ -256,6 +267,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         schema,
         registry,
         replicas,
+        auth,
     })
 }
 
@@ -272,9 +284,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics)
+        serving::graphql_routes(state.schema, metrics, state.auth.clone())
             .merge(health)
-            .merge(sync::hub::routes(state.replicas, state.store)),
+            .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
         &config.graphql,
     )
 }

@@ -23,21 +23,18 @@ pub struct NodeConfig {
     pub city: RegionCode,
     /// Its GraphQL URL, e.g. `http://127.0.0.1:8608/graphql`.
     pub url: String,
-    /// The token the node pushes its changes with; empty refuses its pushes.
-    #[serde(default)]
-    pub token: String,
     /// The hub's replica of the city; empty URL means `data_dir/replica-<city>.db`.
     #[serde(default)]
     pub replica: store::DatabaseConfig,
 }
 
 impl NodeConfig {
-    /// A node at `url` with no sync token and the default replica database.
+    /// A node at `url` with the default replica database. (It pushes with a `node` token for
+    /// its city; the hub keeps no per-node secret.)
     pub fn new(city: RegionCode, url: impl Into<String>) -> Self {
         Self {
             city,
             url: url.into(),
-            token: String::new(),
             replica: store::DatabaseConfig::default(),
         }
     }
@@ -48,7 +45,6 @@ impl std::fmt::Debug for NodeConfig {
         f.debug_struct("NodeConfig")
             .field("city", &self.city)
             .field("url", &self.url)
-            .field("token", &"<redacted>")
             .field("replica", &self.replica.redacted_url())
             .finish()
     }

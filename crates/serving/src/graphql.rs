@@ -36,6 +36,8 @@ pub struct GraphqlEndpoint<E> {
     /// Parsed documents by query text: clients (and the hub, delegating) send the same
     /// documents over and over, and parsing was a visible share of each request's CPU.
     pub documents: std::sync::Arc<DocumentCache>,
+    /// Checks the caller's token; its principal goes into every request's data.
+    pub auth: std::sync::Arc<auth::Verifier>,
 }
 
 /// A bounded cache of parsed GraphQL documents (least recently used out first). Validation
@@ -86,6 +88,7 @@ pub struct CallerAuthorization(pub Option<String>);
 pub fn graphql_routes<E: Executor + Clone>(
     executor: E,
     metrics: std::sync::Arc<crate::Metrics>,
+    auth: std::sync::Arc<auth::Verifier>,
 ) -> Router {
     Router::new()
         .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
@@ -93,6 +96,7 @@ pub fn graphql_routes<E: Executor + Clone>(
             executor,
             metrics,
             documents: std::sync::Arc::new(DocumentCache::new(512)),
+            auth,
         })
 }
 
@@ -170,9 +174,37 @@ async fn run<E: Executor>(
     ep.metrics
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("<not text>"));
+    let principal = match ep.auth.principal(authorization).await {
+        Ok(p) => p,
+        Err(e) => {
+            // The reason only: the token itself never reaches a log.
+            tracing::info!(reason = e.reason, "refused a bearer token");
+            let mut resp = request_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHENTICATED",
+                &format!("the token is not accepted ({e})"),
+                graphql_response,
+            );
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            return resp;
+        }
+    };
+    let access = auth::Access {
+        principal,
+        anonymous_read: ep.auth.anonymous_read(),
+    };
     let mut request = request;
     ep.documents.prepare(&mut request);
-    let mut response = ep.executor.execute(request.data(caller(headers))).await;
+    let mut response = ep
+        .executor
+        .execute(request.data(caller(headers)).data(access))
+        .await;
     // A response without data never reached execution (parse or validation failure).
     let failed_before_execution =
         response.data == async_graphql::Value::Null && !response.errors.is_empty();
@@ -190,10 +222,25 @@ async fn run<E: Executor>(
             }
         }
     }
-    let status = if graphql_response && failed_before_execution {
-        StatusCode::BAD_REQUEST
+    let refused = if failed_before_execution {
+        response.errors.first().and_then(|e| {
+            match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(c)) if c == "UNAUTHENTICATED" => {
+                    Some(StatusCode::UNAUTHORIZED)
+                }
+                Some(async_graphql::Value::String(c)) if c == "FORBIDDEN" => {
+                    Some(StatusCode::FORBIDDEN)
+                }
+                _ => None,
+            }
+        })
     } else {
-        StatusCode::OK
+        None
+    };
+    let status = match refused {
+        Some(s) if graphql_response => s,
+        _ if graphql_response && failed_before_execution => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
     };
     let body = match serde_json::to_string(&response) {
         Ok(b) => b,

@@ -27,6 +27,7 @@ pub mod error;
 pub mod migration;
 pub mod page;
 pub mod reads;
+pub mod refusals;
 pub mod replica;
 pub mod rollup;
 pub mod writes;

@@ -21,7 +21,6 @@ use store::{
     Store,
     replica::{Applied, CrashAfter},
 };
-use subtle::ConstantTimeEq;
 
 use crate::protocol::{PushReply, PushRequest, Refusal, RowHashes, SnapshotRequest, Violation};
 
@@ -82,16 +81,15 @@ pub struct Replica {
     pub city: RegionCode,
     /// The replica's database (owned by the city).
     pub store: Store,
-    token: String,
     state: Mutex<SyncState>,
     /// One apply at a time per city.
     apply: tokio::sync::Mutex<()>,
 }
 
 impl Replica {
-    /// A replica over `store` (already connected, owned by `city`), accepting pushes signed
-    /// with `token` (an empty token accepts none).
-    pub async fn open(city: RegionCode, store: Store, token: String) -> store::Result<Self> {
+    /// A replica over `store` (already connected, owned by `city`). Pushes are accepted from
+    /// `city`'s node token only (see [`routes`]).
+    pub async fn open(city: RegionCode, store: Store) -> store::Result<Self> {
         let applied_seq = store.applied_seq().await?;
         // Replicas made before the comparison's roll-ups existed get them now.
         if store.ensure_rollups().await? {
@@ -100,7 +98,6 @@ impl Replica {
         Ok(Self {
             city,
             store,
-            token,
             state: Mutex::new(SyncState {
                 applied_seq,
                 ..SyncState::default()
@@ -125,10 +122,6 @@ impl Replica {
             (Some(n), Some(at)) => at.elapsed() <= fresh && s.applied_seq >= n,
             _ => false,
         }
-    }
-
-    fn token_matches(&self, presented: &str) -> bool {
-        !self.token.is_empty() && bool::from(self.token.as_bytes().ct_eq(presented.as_bytes()))
     }
 
     fn update(&self, f: impl FnOnce(&mut SyncState)) {
@@ -185,31 +178,6 @@ impl Replicas {
     fn disarm_crash(&self) {
         *self.crash.lock().unwrap_or_else(PoisonError::into_inner) = CrashAfter::default();
     }
-
-    /// The replica whose token is presented in `headers`.
-    fn authenticate(&self, headers: &HeaderMap) -> Result<&Arc<Replica>, Rejection> {
-        let presented = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                Rejection::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHENTICATED",
-                    "a node token is required (Authorization: Bearer …)",
-                )
-            })?;
-        self.by_city
-            .values()
-            .find(|r| r.token_matches(presented))
-            .ok_or_else(|| {
-                Rejection::new(
-                    StatusCode::UNAUTHORIZED,
-                    "UNAUTHENTICATED",
-                    "the token is not a registered node's",
-                )
-            })
-    }
 }
 
 /// A refused request.
@@ -260,31 +228,134 @@ impl Rejection {
     }
 }
 
+impl From<crate::protocol::Refused> for Rejection {
+    fn from(r: crate::protocol::Refused) -> Self {
+        Self::new(r.status, r.code, r.message)
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         (self.0, Json(self.1)).into_response()
     }
 }
 
-type Shared = Arc<Replicas>;
+/// What the sync routes share.
+#[derive(Debug, Clone)]
+struct Shared {
+    replicas: Arc<Replicas>,
+    /// The hub's own store: the catalogue, and refused pushes are recorded there.
+    province: Store,
+    auth: Arc<auth::Verifier>,
+}
+
+impl Shared {
+    async fn caller(&self, headers: &HeaderMap) -> Result<auth::Principal, Rejection> {
+        Ok(crate::protocol::principal(&self.auth, headers).await?)
+    }
+
+    /// `principal` may push `city`'s changes — or the refusal, recorded at the hub.
+    async fn may_push(
+        &self,
+        principal: &auth::Principal,
+        city: RegionCode,
+        operation: &str,
+    ) -> Result<(), Rejection> {
+        let Err(r) = principal.sync(city) else {
+            return Ok(());
+        };
+        let actor = principal.actor();
+        tracing::warn!(actor = %actor, %city, operation, code = r.code.as_str(), "refused a sync write");
+        if let Err(e) = self
+            .province
+            .record_refusal(store::refusals::NewRefusal {
+                actor: &actor,
+                operation,
+                target: &city.to_string(),
+                code: r.code.as_str(),
+                message: &r.message,
+            })
+            .await
+        {
+            tracing::error!(error = %e, "cannot record a refused sync write");
+        }
+        Err(crate::protocol::Refused::from(r).into())
+    }
+
+    fn replica(&self, city: RegionCode) -> Result<&Arc<Replica>, Rejection> {
+        self.replicas.get(city).ok_or_else(|| {
+            Rejection::new(
+                StatusCode::NOT_FOUND,
+                "SYNC_UNKNOWN_CITY",
+                format!("the hub keeps no replica of {city}"),
+            )
+        })
+    }
+}
+
+/// Every record must be the pushing city's: a payload names the record the change is about,
+/// and an institution lies in the city.
+fn check_records<'a>(
+    city: RegionCode,
+    records: impl Iterator<Item = (String, &'a str, Option<&'a str>, serde_json::Value)>,
+) -> Result<(), Rejection> {
+    let mut foreign = Vec::new();
+    let mut malformed = Vec::new();
+    for (at, entity, entity_id, row) in records {
+        if row.is_null() {
+            continue;
+        }
+        // Indicators are keyed by their code, every other record by its id.
+        let key = if entity == "indicator" { "code" } else { "id" };
+        if let Some(id) = entity_id
+            && row.get(key).and_then(serde_json::Value::as_str) != Some(id)
+        {
+            malformed.push(Violation {
+                field: format!("{at}.{key}"),
+                rule: "ID_MISMATCH".into(),
+                message: format!("the payload is not the record `{id}`"),
+            });
+        }
+        if entity == "institution" {
+            let region = row.get("region").and_then(serde_json::Value::as_str);
+            let inside = region
+                .and_then(|r| r.parse::<RegionCode>().ok())
+                .is_some_and(|r| r.city() == city);
+            if !inside {
+                foreign.push(Violation {
+                    field: format!("{at}.region"),
+                    rule: "FOREIGN_REGION".into(),
+                    message: format!(
+                        "institution in {} cannot come from {city}'s node",
+                        region.unwrap_or("no region")
+                    ),
+                });
+            }
+        }
+    }
+    if !foreign.is_empty() {
+        let mut r = Rejection::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("{} record(s) are not {city}'s", foreign.len()),
+        );
+        r.1.violations = foreign;
+        return Err(r);
+    }
+    if !malformed.is_empty() {
+        let mut r = Rejection::new(
+            StatusCode::BAD_REQUEST,
+            "SYNC_MALFORMED",
+            "payloads do not match their changes",
+        );
+        r.1.violations = malformed;
+        return Err(r);
+    }
+    Ok(())
+}
 
 /// Body limit of a push: `max_batch` changes of ordinary rows fit with room to spare.
 const PUSH_BODY_BYTES: usize = 64 * 1024 * 1024;
-
-fn check_city(replica: &Replica, city: RegionCode) -> Result<(), Rejection> {
-    if city == replica.city {
-        Ok(())
-    } else {
-        Err(Rejection::new(
-            StatusCode::FORBIDDEN,
-            "SYNC_WRONG_CITY",
-            format!(
-                "this token belongs to the node of {}, not {city}",
-                replica.city
-            ),
-        ))
-    }
-}
 
 fn record(replica: &Replica, result: &Result<Applied, Rejection>, node_seq: i64, snapshot: bool) {
     replica.update(|s| {
@@ -307,12 +378,14 @@ fn record(replica: &Replica, result: &Result<Applied, Rejection>, node_seq: i64,
 }
 
 async fn push(
-    State(replicas): State<Shared>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushReply>, Rejection> {
-    let replica = replicas.authenticate(&headers)?;
-    check_city(replica, req.city)?;
+    let principal = shared.caller(&headers).await?;
+    shared.may_push(&principal, req.city, "sync.push").await?;
+    let replica = shared.replica(req.city)?;
+    let replicas = &shared.replicas;
     let max = replicas.config.max_batch;
     let result = if req.changes.len() > max {
         let mut r = Rejection::new(
@@ -321,6 +394,23 @@ async fn push(
             format!("{} changes in one batch; at most {max}", req.changes.len()),
         );
         r.1.max_batch = Some(max);
+        Err(r)
+    } else if let Err(r) = check_records(
+        req.city,
+        req.changes.iter().enumerate().map(|(i, c)| {
+            let row = c
+                .payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or(serde_json::Value::Null);
+            (
+                format!("changes[{i}].payload"),
+                c.entity.as_str(),
+                Some(c.entity_id.as_str()),
+                row,
+            )
+        }),
+    ) {
         Err(r)
     } else {
         let _one_at_a_time = replica.apply.lock().await;
@@ -346,13 +436,31 @@ async fn push(
 }
 
 async fn snapshot(
-    State(replicas): State<Shared>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     Json(req): Json<SnapshotRequest>,
 ) -> Result<Json<PushReply>, Rejection> {
-    let replica = replicas.authenticate(&headers)?;
-    check_city(replica, req.city)?;
-    let result = {
+    let principal = shared.caller(&headers).await?;
+    shared
+        .may_push(&principal, req.city, "sync.snapshot")
+        .await?;
+    let replica = shared.replica(req.city)?;
+    let checked = check_records(
+        req.city,
+        req.snapshot.tables.iter().flat_map(|(table, rows)| {
+            rows.iter().enumerate().map(move |(i, row)| {
+                (
+                    format!("snapshot.tables.{table}[{i}]"),
+                    table.as_str(),
+                    None,
+                    row.clone(),
+                )
+            })
+        }),
+    );
+    let result = if let Err(r) = checked {
+        Err(r)
+    } else {
         let _one_at_a_time = replica.apply.lock().await;
         replica
             .store
@@ -377,12 +485,12 @@ async fn snapshot(
     }))
 }
 
-fn replica_for<'a>(
-    replicas: &'a Replicas,
+async fn replica_for(
+    shared: &Shared,
     headers: &HeaderMap,
     city: &str,
-) -> Result<&'a Arc<Replica>, Rejection> {
-    let caller = replicas.authenticate(headers)?;
+) -> Result<Arc<Replica>, Rejection> {
+    let principal = shared.caller(headers).await?;
     let city: RegionCode = city.parse().map_err(|_| {
         Rejection::new(
             StatusCode::NOT_FOUND,
@@ -390,14 +498,10 @@ fn replica_for<'a>(
             format!("`{city}` is not a region code"),
         )
     })?;
-    check_city(caller, city)?;
-    replicas.get(city).ok_or_else(|| {
-        Rejection::new(
-            StatusCode::NOT_FOUND,
-            "SYNC_UNKNOWN_CITY",
-            format!("no replica of {city}"),
-        )
-    })
+    principal
+        .inspect_sync(city)
+        .map_err(|r| Rejection::from(crate::protocol::Refused::from(r)))?;
+    shared.replica(city).cloned()
 }
 
 /// Query of `GET /sync/catalogue`.
@@ -412,12 +516,32 @@ struct CatalogueQuery {
 const CATALOGUE_PAGE: u64 = 2_000;
 
 async fn catalogue(
-    State((replicas, province)): State<(Shared, Store)>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<CatalogueQuery>,
 ) -> Result<Json<store::catalogue::CataloguePage>, Rejection> {
-    replicas.authenticate(&headers)?;
-    province
+    // Any city's node (the catalogue is the province's, the same for all), or the admin.
+    let principal = shared.caller(&headers).await?;
+    match principal.subject().map(|s| s.role) {
+        Some(auth::Role::Node | auth::Role::ProvinceAdmin) => {}
+        _ => {
+            return Err(Rejection::new(
+                if principal == auth::Principal::Anonymous {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+                if principal == auth::Principal::Anonymous {
+                    "UNAUTHENTICATED"
+                } else {
+                    "FORBIDDEN"
+                },
+                "the catalogue feed is for node tokens",
+            ));
+        }
+    }
+    shared
+        .province
         .catalogue_after(q.after.max(0), CATALOGUE_PAGE)
         .await
         .map(Json)
@@ -425,11 +549,11 @@ async fn catalogue(
 }
 
 async fn digest(
-    State(replicas): State<Shared>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     Path(city): Path<String>,
 ) -> Result<Json<store::replica::Digests>, Rejection> {
-    let replica = replica_for(&replicas, &headers, &city)?;
+    let replica = replica_for(&shared, &headers, &city).await?;
     replica
         .store
         .digests()
@@ -439,11 +563,11 @@ async fn digest(
 }
 
 async fn rows(
-    State(replicas): State<Shared>,
+    State(shared): State<Shared>,
     headers: HeaderMap,
     Path((city, table)): Path<(String, String)>,
 ) -> Result<Json<RowHashes>, Rejection> {
-    let replica = replica_for(&replicas, &headers, &city)?;
+    let replica = replica_for(&shared, &headers, &city).await?;
     let rows = replica
         .store
         .row_hashes(&table)
@@ -453,13 +577,17 @@ async fn rows(
 }
 
 /// The hub's sync routes (`/sync/push`, `/sync/snapshot`, `/sync/digest/{city}`,
-/// `/sync/rows/{city}/{table}`, and `/sync/catalogue` over the hub's own store `province`).
-pub fn routes(replicas: Shared, province: Store) -> Router {
+/// `/sync/rows/{city}/{table}`, and `/sync/catalogue` over the hub's own store `province`),
+/// checking callers with `auth`.
+pub fn routes(replicas: Arc<Replicas>, province: Store, auth: Arc<auth::Verifier>) -> Router {
     let snapshot_limit = replicas.config.max_snapshot_bytes;
-    let down = Router::new()
-        .route("/sync/catalogue", get(catalogue))
-        .with_state((replicas.clone(), province));
+    let shared = Shared {
+        replicas,
+        province,
+        auth,
+    };
     Router::new()
+        .route("/sync/catalogue", get(catalogue))
         .route(
             "/sync/push",
             post(push).layer(DefaultBodyLimit::max(PUSH_BODY_BYTES)),
@@ -470,6 +598,5 @@ pub fn routes(replicas: Shared, province: Store) -> Router {
         )
         .route("/sync/digest/{city}", get(digest))
         .route("/sync/rows/{city}/{table}", get(rows))
-        .with_state(replicas)
-        .merge(down)
+        .with_state(shared)
 }

@@ -23,7 +23,6 @@ use axum::{
 use backon::BackoffBuilder;
 use serde::{Deserialize, Serialize};
 use store::Store;
-use subtle::ConstantTimeEq;
 
 use crate::protocol::{PushReply, PushRequest, Refusal, RowHashes, SnapshotRequest, bearer};
 
@@ -383,7 +382,7 @@ fn refusal_of(status: reqwest::StatusCode, bytes: &[u8]) -> Refusal {
 #[derive(Debug, Clone)]
 struct NodeShared {
     store: Store,
-    token: String,
+    auth: std::sync::Arc<auth::Verifier>,
 }
 
 struct Denied(StatusCode, &'static str, String);
@@ -394,21 +393,18 @@ impl IntoResponse for Denied {
     }
 }
 
-fn authorized(shared: &NodeShared, headers: &HeaderMap) -> Result<(), Denied> {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !shared.token.is_empty() && bool::from(shared.token.as_bytes().ct_eq(presented.as_bytes())) {
-        Ok(())
-    } else {
-        Err(Denied(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "the node's sync token is required".into(),
-        ))
+impl From<crate::protocol::Refused> for Denied {
+    fn from(r: crate::protocol::Refused) -> Self {
+        Self(r.status, r.code, r.message)
     }
+}
+
+/// The province admin, or this city's node token.
+async fn authorized(shared: &NodeShared, headers: &HeaderMap) -> Result<(), Denied> {
+    let principal = crate::protocol::principal(&shared.auth, headers).await?;
+    principal
+        .inspect_sync(shared.store.owner())
+        .map_err(|r| Denied::from(crate::protocol::Refused::from(r)))
 }
 
 fn internal(e: &store::Error) -> Denied {
@@ -424,7 +420,7 @@ async fn node_digest(
     State(shared): State<NodeShared>,
     headers: HeaderMap,
 ) -> Result<Json<store::replica::Digests>, Denied> {
-    authorized(&shared, &headers)?;
+    authorized(&shared, &headers).await?;
     shared
         .store
         .digests()
@@ -438,7 +434,7 @@ async fn node_rows(
     headers: HeaderMap,
     Path(table): Path<String>,
 ) -> Result<Json<RowHashes>, Denied> {
-    authorized(&shared, &headers)?;
+    authorized(&shared, &headers).await?;
     match shared.store.row_hashes(&table).await {
         Ok(rows) => Ok(Json(RowHashes { table, rows })),
         Err(store::Error::Invalid(v)) => Err(Denied(
@@ -450,11 +446,11 @@ async fn node_rows(
     }
 }
 
-/// The node's read-only sync routes (`/sync/digest`, `/sync/rows/{table}`), guarded by its
-/// token.
-pub fn routes(store: Store, token: String) -> Router {
+/// The node's read-only sync routes (`/sync/digest`, `/sync/rows/{table}`), for the province
+/// admin and the city's own node token.
+pub fn routes(store: Store, auth: std::sync::Arc<auth::Verifier>) -> Router {
     Router::new()
         .route("/sync/digest", get(node_digest))
         .route("/sync/rows/{table}", get(node_rows))
-        .with_state(NodeShared { store, token })
+        .with_state(NodeShared { store, auth })
 }

@@ -1,5 +1,7 @@
 //! The messages between a node and the hub, as JSON over HTTP. Every request carries
-//! `Authorization: Bearer <node token>`; the hub knows which city each token belongs to.
+//! `Authorization: Bearer <JWT>`: a `node` token whose `city` claim is the city pushed (the
+//! hub refuses any other city's changes), or — for the read-only digest and rows routes — a
+//! `province_admin` token.
 //!
 //! | route (hub)               | body                  | success                 |
 //! |---------------------------|-----------------------|-------------------------|
@@ -12,8 +14,8 @@
 //! A node serves `GET /sync/digest` and `GET /sync/rows/{table}` for `xingyi sync verify`.
 //!
 //! Refusals are `4xx` with a [`Refusal`] body whose `code` is stable:
-//! `UNAUTHENTICATED` (401, no or unknown token), `SYNC_WRONG_CITY` (403, the batch names another
-//! city than the token's), `SYNC_BATCH_TOO_LARGE` (413, more than `max_batch` changes),
+//! `UNAUTHENTICATED` (401, no token or a token that fails validation), `FORBIDDEN` (403, the
+//! token's role or city does not allow it: another city's batch, a record of another region), `SYNC_BATCH_TOO_LARGE` (413, more than `max_batch` changes),
 //! `SYNC_GAP` (409, the batch skips ahead; `expected_seq` says where to resume),
 //! `SYNC_MALFORMED` (400, a change the replica cannot apply; `violations` name it),
 //! `SYNC_UNKNOWN_CITY` (404) and `INTERNAL` (500).
@@ -111,13 +113,41 @@ pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-/// A new random token (256 bits, hex), for local federations and first-time setup.
-pub fn random_token() -> Result<String, getrandom::Error> {
-    use std::fmt::Write;
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    }))
+/// An access refusal at a sync endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub(crate) status: axum::http::StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl From<auth::Refusal> for Refused {
+    fn from(r: auth::Refusal) -> Self {
+        Self {
+            status: match r.code {
+                auth::RefusalCode::Unauthenticated => axum::http::StatusCode::UNAUTHORIZED,
+                auth::RefusalCode::Forbidden => axum::http::StatusCode::FORBIDDEN,
+            },
+            code: r.code.as_str(),
+            message: r.message,
+        }
+    }
+}
+
+/// The caller of a sync endpoint (anonymous without a token; a bad token is refused).
+pub(crate) async fn principal(
+    verifier: &auth::Verifier,
+    headers: &axum::http::HeaderMap,
+) -> Result<auth::Principal, Refused> {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("<not text>"));
+    verifier.principal(authorization).await.map_err(|e| {
+        tracing::info!(reason = e.reason, "refused a sync token");
+        Refused {
+            status: axum::http::StatusCode::UNAUTHORIZED,
+            code: "UNAUTHENTICATED",
+            message: format!("the token is not accepted ({e})"),
+        }
+    })
 }

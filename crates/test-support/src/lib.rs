@@ -131,3 +131,58 @@ pub fn assert_schema_file(file: &str, sdl: &str, refresh: &str) {
         );
     }
 }
+
+/// The HS256 secret every test server shares (test-only).
+pub const TEST_SECRET: &[u8] = b"xingyi test secret, never used outside tests";
+
+static SECRET_FILE: std::sync::OnceLock<tempfile::TempPath> = std::sync::OnceLock::new();
+
+/// Writes [`TEST_SECRET`] to `path` in the secret file's format (for `xingyi local`'s data
+/// directory: `dir/jwt-secret`).
+pub fn write_secret(path: &std::path::Path) {
+    use base64::Engine as _;
+    std::fs::write(
+        path,
+        base64::engine::general_purpose::STANDARD.encode(TEST_SECRET),
+    )
+    .unwrap_or_else(|e| panic!("writing the test secret to {}: {e}", path.display()));
+}
+
+/// The auth configuration of every test server: HS256 over [`TEST_SECRET`].
+pub fn auth_config() -> auth::AuthConfig {
+    let path = SECRET_FILE.get_or_init(|| {
+        let file = tempfile::NamedTempFile::new()
+            .unwrap_or_else(|e| panic!("creating the test secret file: {e}"));
+        let path = file.into_temp_path();
+        write_secret(&path);
+        path
+    });
+    auth::AuthConfig {
+        secret_file: path.to_path_buf(),
+        ..auth::AuthConfig::default()
+    }
+}
+
+/// A token (without `Bearer `) for `role` of `city`, valid for an hour, signed with
+/// [`TEST_SECRET`].
+pub fn token(role: auth::Role, city: Option<RegionCode>) -> String {
+    let sub = match city {
+        Some(c) => format!("test-{}-{c}", role.as_str()),
+        None => format!("test-{}", role.as_str()),
+    };
+    auth::Signer::hs256(TEST_SECRET, &auth::AuthConfig::default())
+        .issue(&sub, role, city, std::time::Duration::from_secs(3600))
+        .unwrap_or_else(|e| panic!("issuing a test token: {e}"))
+}
+
+/// The principal data a test puts into in-process schema requests.
+pub fn access(role: auth::Role, city: Option<RegionCode>) -> auth::Access {
+    auth::Access {
+        principal: auth::Principal::Authenticated(auth::Subject {
+            sub: "test".into(),
+            role,
+            city,
+        }),
+        anonymous_read: false,
+    }
+}

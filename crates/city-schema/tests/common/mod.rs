@@ -20,7 +20,17 @@ pub async fn seeded(owner: RegionCode, label: &str) -> Vec<Seeded> {
     for db in test_support::databases(label).await {
         let store = db.store(owner).await;
         seed::load::load(&store).await.unwrap();
-        let schema = city_schema::build_schema(store.clone());
+        // Requests act as the region's admin unless a test says otherwise (request data
+        // overrides this schema-level default).
+        let access = if owner.is_province() {
+            test_support::access(auth::Role::ProvinceAdmin, None)
+        } else {
+            test_support::access(auth::Role::CityAdmin, Some(owner))
+        };
+        let schema = city_schema::schema_builder()
+            .data(store.clone())
+            .data(access)
+            .finish();
         out.push(Seeded {
             backend: db.backend,
             schema,

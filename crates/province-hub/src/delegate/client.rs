@@ -174,7 +174,13 @@ impl NodeClient {
             let status = resp.status();
             let bytes = resp.bytes().await.map_err(|e| classify(&e, ms))?;
             if !status.is_success() {
-                return Err(CallError::Error(format!("HTTP {status}")));
+                // A refused token is the caller's problem, not the node's: pass its GraphQL
+                // errors (UNAUTHENTICATED / FORBIDDEN) through.
+                let refused = matches!(status.as_u16(), 401 | 403);
+                return match serde_json::from_slice::<NodeResponse>(&bytes) {
+                    Ok(parsed) if refused && !parsed.errors.is_empty() => Ok(parsed),
+                    _ => Err(CallError::Error(format!("HTTP {status}"))),
+                };
             }
             let parsed: NodeResponse = serde_json::from_slice(&bytes)
                 .map_err(|e| CallError::Error(format!("malformed GraphQL response: {e}")))?;

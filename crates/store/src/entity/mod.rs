@@ -13,6 +13,7 @@ pub mod institution;
 pub mod meta;
 pub mod plan_item;
 pub mod programme;
+pub mod refusal;
 pub mod target;
 pub mod unit;
 pub mod upstream;

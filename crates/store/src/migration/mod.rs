@@ -10,6 +10,7 @@ mod m20261126_000003_upstream;
 mod m20261126_000004_change_actor;
 mod m20261126_000005_compare_indexes;
 mod m20261126_000006_rollups;
+mod m20261126_000007_refusals;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_change_actor::Migration),
             Box::new(m20261126_000005_compare_indexes::Migration),
             Box::new(m20261126_000006_rollups::Migration),
+            Box::new(m20261126_000007_refusals::Migration),
         ]
     }
 }
