@@ -53,6 +53,16 @@ pub(crate) fn auth_config() -> auth::AuthConfig {
     }
 }
 
+/// Request limits of every benchmark server: the defaults without rate limits (a benchmark
+/// is one principal from one address, on purpose far above any per-caller rate).
+#[allow(dead_code)] // not every benchmark binary starts servers of both kinds
+pub(crate) fn graphql_config() -> serving::GraphqlConfig {
+    serving::GraphqlConfig {
+        rate_limit: serving::RateLimitConfig::off(),
+        ..serving::GraphqlConfig::default()
+    }
+}
+
 /// A province admin token for the benchmark's requests.
 pub(crate) fn token() -> String {
     static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();

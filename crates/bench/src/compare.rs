@@ -237,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             };
             let config = city_node::Config {
+                graphql: crate::common::graphql_config(),
                 city: Some(city),
                 database: db.clone(),
                 data_dir: dir.path().to_path_buf(),
@@ -290,7 +291,7 @@ async fn main() -> anyhow::Result<()> {
                 nodes: nodes.clone(),
                 graphql: serving::GraphqlConfig {
                     max_complexity: 100_000,
-                    ..serving::GraphqlConfig::default()
+                    ..crate::common::graphql_config()
                 },
                 compare_cache_entries: cache,
                 auth: crate::common::auth_config(),

@@ -106,6 +106,7 @@ fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
 
 async fn start_node(dir: &Path, city: RegionCode) -> anyhow::Result<SocketAddr> {
     let config = city_node::Config {
+        graphql: crate::common::graphql_config(),
         city: Some(city),
         data_dir: dir.to_path_buf(),
         auth: crate::common::auth_config(),
@@ -196,7 +197,7 @@ async fn start_hub(
         l.local_addr()?.port()
     };
     let mut toml = format!(
-        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nnode_timeout_ms = 10000\n\n[auth]\nsecret_file = \"{}\"\n",
+        "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nnode_timeout_ms = 10000\n\n[auth]\nsecret_file = \"{}\"\n\n[graphql.rate_limit]\nper_principal_per_s = 0\nper_address_per_s = 0\n",
         dir.display(),
         crate::common::auth_config().secret_file.display()
     );

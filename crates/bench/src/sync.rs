@@ -190,6 +190,7 @@ async fn lag_series(
     let (hub_addr, node_addr) = (hub_listener.local_addr()?, node_listener.local_addr()?);
 
     let hub_config = province_hub::Config {
+        graphql: crate::common::graphql_config(),
         listen: hub_addr,
         database: hub_db,
         nodes: vec![province_hub::registry::NodeConfig {
@@ -217,6 +218,7 @@ async fn lag_series(
         }
     });
     let node_config = city_node::Config {
+        graphql: crate::common::graphql_config(),
         city: Some(YUNCHENG),
         listen: node_addr,
         database: node_db,

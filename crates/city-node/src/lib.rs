@@ -97,6 +97,9 @@ pub enum Error {
     /// The pusher's HTTP client cannot be built.
     #[error("cannot build the sync client")]
     SyncClient(#[source] reqwest::Error),
+    /// A `[graphql]` setting cannot be used.
+    #[error(transparent)]
+    Config(#[from] serving::ConfigError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -156,7 +159,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
 
 /// The node's routes: `/graphql`, `/health` (with the pusher's status under `sync`) and the
 /// read-only `/sync/*` routes `xingyi sync verify` uses.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     let store = state.store.clone();
     let info = serde_json::json!({
         "role": "node",
@@ -177,11 +180,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics, state.auth.clone())
+        serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
             .merge(sync::node::routes(state.store, state.auth)),
         &config.graphql,
     )
+    .map_err(Error::from)
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -243,7 +247,8 @@ pub async fn serve_state(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    axum::serve(listener, router(state, config))
+    let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(stopped(stop_rx))
         .await
         .map_err(Error::Serve)

@@ -127,6 +127,9 @@ pub enum Error {
     /// Tokens cannot be checked (no secret, no key set).
     #[error("cannot set up token checking")]
     Auth(#[from] auth::SetupError),
+    /// A `[graphql]` setting cannot be used.
+    #[error(transparent)]
+    Config(#[from] serving::ConfigError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -272,7 +275,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
 }
 
 /// The hub's routes: `/graphql`, `/health` and the `/sync/*` routes nodes push to.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     let store = state.store.clone();
     let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
     let metrics = std::sync::Arc::new(serving::Metrics::default());
@@ -284,11 +287,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
         }
     });
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics, state.auth.clone())
+        serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
             .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
         &config.graphql,
     )
+    .map_err(Error::from)
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -310,7 +314,8 @@ pub async fn serve_state(
 ) -> Result<(), Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, "province hub listening");
-    axum::serve(listener, router(state, config))
+    let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(Error::Serve)

@@ -38,6 +38,10 @@ pub struct GraphqlEndpoint<E> {
     pub documents: std::sync::Arc<DocumentCache>,
     /// Checks the caller's token; its principal goes into every request's data.
     pub auth: std::sync::Arc<auth::Verifier>,
+    /// Request limits (`[graphql]`).
+    pub config: std::sync::Arc<crate::GraphqlConfig>,
+    /// Rate limiters per principal and per address.
+    pub rates: std::sync::Arc<crate::limits::RateLimits>,
 }
 
 /// A bounded cache of parsed GraphQL documents (least recently used out first). Validation
@@ -84,20 +88,70 @@ impl DocumentCache {
 #[derive(Clone, Debug, Default)]
 pub struct CallerAuthorization(pub Option<String>);
 
-/// Routes `/graphql` (GET and POST) to `executor`.
+/// Routes `/graphql` (GET and POST) to `executor`, and `/graphiql` when the playground is on.
 pub fn graphql_routes<E: Executor + Clone>(
     executor: E,
     metrics: std::sync::Arc<crate::Metrics>,
     auth: std::sync::Arc<auth::Verifier>,
+    config: &crate::GraphqlConfig,
 ) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
         .with_state(GraphqlEndpoint {
             executor,
             metrics,
             documents: std::sync::Arc::new(DocumentCache::new(512)),
             auth,
-        })
+            config: std::sync::Arc::new(config.clone()),
+            rates: std::sync::Arc::new(crate::limits::RateLimits::new(&config.rate_limit)),
+        });
+    if config.playground {
+        let page = async_graphql::http::GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("xingyi")
+            .finish();
+        router.route(
+            "/graphiql",
+            get(move || async move { axum::response::Html(page) }),
+        )
+    } else {
+        router
+    }
+}
+
+/// The peer address, when the server was started with connect info.
+fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// `429` with `Retry-After` (whole seconds, at least 1).
+fn rate_limited(wait: std::time::Duration, what: &str, graphql_response: bool) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let secs = secs.max(1);
+    let mut resp = request_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        &format!("too many requests from this {what}; retry in {secs} s"),
+        graphql_response,
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+/// A request refused before execution by a limit of ours: `400` with
+/// `application/graphql-response+json`, `200` with plain JSON (as async-graphql's own
+/// validation failures).
+fn limit_error(code: &str, message: &str, graphql_response: bool) -> Response {
+    let status = if graphql_response {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    request_error(status, code, message, graphql_response)
 }
 
 fn caller(headers: &HeaderMap) -> CallerAuthorization {
@@ -169,11 +223,18 @@ async fn run<E: Executor>(
     ep: &GraphqlEndpoint<E>,
     request: async_graphql::Request,
     headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
     graphql_response: bool,
 ) -> Response {
     ep.metrics
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(ip) = peer
+        && let Err(wait) = ep.rates.check_address(ip)
+    {
+        tracing::info!(%ip, "rate limited (address)");
+        return rate_limited(wait, "address", graphql_response);
+    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("<not text>"));
@@ -195,16 +256,66 @@ async fn run<E: Executor>(
             return resp;
         }
     };
+    if let auth::Principal::Authenticated(s) = &principal {
+        let key = format!(
+            "{}/{}/{}",
+            s.role.as_str(),
+            s.city.map(|c| c.to_string()).unwrap_or_default(),
+            s.sub
+        );
+        if let Err(wait) = ep.rates.check_principal(&key) {
+            tracing::info!(role = s.role.as_str(), sub = %s.sub, "rate limited (principal)");
+            return rate_limited(wait, "principal", graphql_response);
+        }
+    }
+    if let Err(n) = crate::limits::check_tokens(&request.query, ep.config.max_tokens) {
+        return limit_error(
+            "QUERY_TOO_MANY_TOKENS",
+            &format!(
+                "the document has more than {} tokens (counted {n} before stopping)",
+                ep.config.max_tokens
+            ),
+            graphql_response,
+        );
+    }
     let access = auth::Access {
         principal,
         anonymous_read: ep.auth.anonymous_read(),
     };
     let mut request = request;
     ep.documents.prepare(&mut request);
-    let mut response = ep
+    if let Ok(doc) = request.parsed_query() {
+        let aliases = crate::limits::count_aliases(doc);
+        if aliases > ep.config.max_aliases {
+            return limit_error(
+                "QUERY_TOO_MANY_ALIASES",
+                &format!(
+                    "the document has {aliases} aliases; at most {} are accepted",
+                    ep.config.max_aliases
+                ),
+                graphql_response,
+            );
+        }
+    }
+    if !ep.config.introspection {
+        request = request.disable_introspection();
+    }
+    let execution = ep
         .executor
-        .execute(request.data(caller(headers)).data(access))
-        .await;
+        .execute(request.data(caller(headers)).data(access));
+    let timeout = std::time::Duration::from_millis(ep.config.timeout_ms);
+    let Ok(mut response) = tokio::time::timeout(timeout, execution).await else {
+        tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
+        return request_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "REQUEST_TIMEOUT",
+            &format!(
+                "the request did not finish within {} ms and was cancelled",
+                ep.config.timeout_ms
+            ),
+            graphql_response,
+        );
+    };
     // A response without data never reached execution (parse or validation failure).
     let failed_before_execution =
         response.data == async_graphql::Value::Null && !response.errors.is_empty();
@@ -242,7 +353,14 @@ async fn run<E: Executor>(
         _ if graphql_response && failed_before_execution => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let body = match serde_json::to_string(&response) {
+    // A request that never reached execution has no `data` entry at all in the
+    // graphql-response media type (GraphQL over HTTP; `null` would mean execution began).
+    let serialised = if graphql_response && failed_before_execution {
+        serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body = match serialised {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a GraphQL response");
@@ -282,8 +400,9 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 async fn post_handler<E: Executor>(
     State(ep): State<GraphqlEndpoint<E>>,
+    extensions: axum::http::Extensions,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let graphql_response = wants_graphql_response(&headers);
     if !accepts_something_we_serve(&headers) {
@@ -307,6 +426,27 @@ async fn post_handler<E: Executor>(
             graphql_response,
         );
     }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "PAYLOAD_TOO_LARGE"
+            } else {
+                "BAD_REQUEST"
+            };
+            return request_error(
+                status,
+                code,
+                &format!(
+                    "the body cannot be read ({}; at most {} bytes are accepted)",
+                    e.body_text(),
+                    ep.config.max_body_bytes
+                ),
+                graphql_response,
+            );
+        }
+    };
     let request: async_graphql::Request = match serde_json::from_slice::<serde_json::Value>(&body) {
         Err(e) => {
             return request_error(
@@ -336,11 +476,12 @@ async fn post_handler<E: Executor>(
             }
         },
     };
-    run(&ep, request, &headers, graphql_response).await
+    run(&ep, request, &headers, peer(&extensions), graphql_response).await
 }
 
 async fn get_handler<E: Executor>(
     State(ep): State<GraphqlEndpoint<E>>,
+    extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -403,7 +544,7 @@ async fn get_handler<E: Executor>(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    run(&ep, request, &headers, graphql_response).await
+    run(&ep, request, &headers, peer(&extensions), graphql_response).await
 }
 
 #[cfg(test)]

@@ -9,11 +9,14 @@
 //!
 //! # Layout
 //! - [`graphql`]: the handler.
+//! - [`limits`]: token and alias limits, rate limits.
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
 pub mod graphql;
+pub mod limits;
 
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
+pub use limits::RateLimitConfig;
 
 /// Counters a server reports on `/health`.
 #[derive(Debug, Default)]
@@ -51,7 +54,7 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received");
 }
 
-/// Limits on GraphQL requests, shared by every server's config.
+/// Limits on GraphQL requests, shared by every server's config (`[graphql]`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GraphqlConfig {
@@ -59,8 +62,24 @@ pub struct GraphqlConfig {
     pub max_depth: usize,
     /// Largest query complexity (fields counted, lists weighted) accepted.
     pub max_complexity: usize,
-    /// Largest request body in bytes.
+    /// Most aliased fields in one document (the hub's batched calls to a node use one alias per
+    /// parent, at most 64: keep this above that at nodes).
+    pub max_aliases: usize,
+    /// Most lexical tokens in one document, counted before parsing.
+    pub max_tokens: usize,
+    /// Largest request body in bytes (the query and its variables).
     pub max_body_bytes: usize,
+    /// Longest a request may run, in milliseconds (then `503 REQUEST_TIMEOUT`; a mutation cut
+    /// short rolls back).
+    pub timeout_ms: u64,
+    /// Whether `__schema` / `__type` introspection is answered.
+    pub introspection: bool,
+    /// Whether `GET /graphiql` serves the GraphiQL IDE.
+    pub playground: bool,
+    /// Origins browsers may call from (CORS); empty: no cross-origin calls.
+    pub cors_origins: Vec<String>,
+    /// Rate limits per principal and per address.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for GraphqlConfig {
@@ -68,7 +87,14 @@ impl Default for GraphqlConfig {
         Self {
             max_depth: 15,
             max_complexity: 5_000,
+            max_aliases: 100,
+            max_tokens: 10_000,
             max_body_bytes: 1024 * 1024,
+            timeout_ms: 30_000,
+            introspection: true,
+            playground: true,
+            cors_origins: Vec::new(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -119,9 +145,50 @@ where
     )
 }
 
-/// Adds the layers every server wants: request tracing and the body limit.
-pub fn with_common_layers(router: axum::Router, config: &GraphqlConfig) -> axum::Router {
-    router
-        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+/// Adds the layers every server wants: request tracing, the body limit and CORS.
+pub fn with_common_layers(
+    router: axum::Router,
+    config: &GraphqlConfig,
+) -> Result<axum::Router, ConfigError> {
+    let router = router.layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
+    let router = if config.cors_origins.is_empty() {
+        router
+    } else {
+        router.layer(cors(&config.cors_origins)?)
+    };
+    Ok(router.layer(tower_http::trace::TraceLayer::new_for_http()))
+}
+
+/// A configuration value that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("graphql.{field}: {message}")]
+pub struct ConfigError {
+    /// The setting.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn cors(origins: &[String]) -> Result<tower_http::cors::CorsLayer, ConfigError> {
+    use axum::http::{HeaderValue, Method, header};
+    let origins = origins
+        .iter()
+        .map(|o| {
+            if o == "*" {
+                return Err(ConfigError {
+                    field: "cors_origins",
+                    message: "`*` is not allowed: list the origins".into(),
+                });
+            }
+            HeaderValue::from_str(o.trim_end_matches('/')).map_err(|e| ConfigError {
+                field: "cors_origins",
+                message: format!("`{o}` is not an origin ({e})"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .max_age(std::time::Duration::from_secs(600)))
 }

@@ -136,6 +136,9 @@ impl Loader<Key> for CityProgrammesLoader {
     }
 }
 
+/// Most parents one batched call to a node asks for (one alias each).
+pub const MAX_PARENTS_PER_CALL: usize = 64;
+
 /// The hub's [`ImplementingProgrammes`]: every city's node, batched.
 pub struct HubImplementing {
     loader: DataLoader<CityProgrammesLoader>,
@@ -151,7 +154,10 @@ impl HubImplementing {
     /// A source over `registry`'s nodes.
     pub fn new(registry: Arc<Registry>) -> Self {
         Self {
-            loader: DataLoader::new(CityProgrammesLoader { registry }, tokio::spawn),
+            // One alias per parent in a node's document: stay well under the nodes'
+            // `graphql.max_aliases` (default 100).
+            loader: DataLoader::new(CityProgrammesLoader { registry }, tokio::spawn)
+                .max_batch_size(MAX_PARENTS_PER_CALL),
         }
     }
 }

@@ -1,0 +1,295 @@
+//! Limits on what one request may ask, checked before execution, and rate limits per principal
+//! and per address.
+//!
+//! Depth and complexity are async-graphql's own (`Schema::limit_depth` / `limit_complexity`,
+//! set where each schema is built). This module adds what it lacks:
+//! - a **token** limit, counted by a small lexer before the document is parsed, so a huge or
+//!   pathological document costs a linear scan and never a parse;
+//! - an **alias** limit over the parsed document (one field asked many times under different
+//!   names multiplies the work while depth and complexity stay small per selection);
+//! - **rate limits** (GCRA, `governor`) keyed by the token's subject and by the peer address.
+
+use std::{
+    collections::HashSet,
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock};
+
+/// Rate limits of `/graphql`, in `[graphql.rate_limit]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second one principal (a token's role, city and subject) may
+    /// make, wherever it calls from; 0 turns the limit off.
+    pub per_principal_per_s: u32,
+    /// Requests a principal may make at once above the sustained rate.
+    pub principal_burst: u32,
+    /// Sustained requests per second from one peer address, whoever calls; 0 turns it off.
+    pub per_address_per_s: u32,
+    /// Requests an address may make at once above the sustained rate.
+    pub address_burst: u32,
+    /// Peer addresses the per-address limit does not apply to (e.g. the hub's address at a
+    /// node: it carries many callers, each still limited as a principal).
+    pub exempt_addresses: Vec<IpAddr>,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            per_principal_per_s: 50,
+            principal_burst: 200,
+            per_address_per_s: 100,
+            address_burst: 400,
+            exempt_addresses: Vec::new(),
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// No rate limits (benchmarks).
+    pub fn off() -> Self {
+        Self {
+            per_principal_per_s: 0,
+            per_address_per_s: 0,
+            ..Self::default()
+        }
+    }
+}
+
+/// How many checks between two clean-ups of idle keys.
+const TIDY_EVERY: u64 = 4096;
+
+/// The keyed rate limiters of one server.
+#[derive(Debug)]
+pub struct RateLimits {
+    principal: Option<DefaultKeyedRateLimiter<String>>,
+    address: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    exempt: HashSet<IpAddr>,
+    checks: AtomicU64,
+}
+
+fn quota(per_s: u32, burst: u32) -> Option<Quota> {
+    let rate = NonZeroU32::new(per_s)?;
+    let burst = NonZeroU32::new(burst.max(per_s)).unwrap_or(rate);
+    Some(Quota::per_second(rate).allow_burst(burst))
+}
+
+impl RateLimits {
+    /// Limiters for `config`.
+    pub fn new(config: &RateLimitConfig) -> Self {
+        Self {
+            principal: quota(config.per_principal_per_s, config.principal_burst)
+                .map(RateLimiter::keyed),
+            address: quota(config.per_address_per_s, config.address_burst).map(RateLimiter::keyed),
+            exempt: config.exempt_addresses.iter().copied().collect(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// One request from `ip`: `Err(wait)` when the address is over its rate.
+    pub fn check_address(&self, ip: IpAddr) -> Result<(), Duration> {
+        self.tidy();
+        match &self.address {
+            Some(l) if !self.exempt.contains(&ip) => l.check_key(&ip).map_err(|not_until| {
+                not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// One request by the principal `key`: `Err(wait)` when it is over its rate.
+    pub fn check_principal(&self, key: &str) -> Result<(), Duration> {
+        match &self.principal {
+            Some(l) => l.check_key(&key.to_owned()).map_err(|not_until| {
+                not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets keys whose state is back at rest, so memory follows the active callers, not
+    /// every address ever seen.
+    fn tidy(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % TIDY_EVERY != TIDY_EVERY - 1 {
+            return;
+        }
+        if let Some(l) = &self.principal {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.address {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+/// Counts the lexical tokens of a GraphQL document (punctuators, names, numbers, strings;
+/// whitespace, commas and comments are ignored, as in the spec), stopping once `max` is
+/// passed: `Err(n)` with `n > max` then.
+pub fn check_tokens(query: &str, max: usize) -> Result<usize, usize> {
+    let b = query.as_bytes();
+    let mut i = 0;
+    let mut n = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => {
+                i += 1;
+                continue;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if b[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < b.len() && !b[i..].starts_with(b"\"\"\"") {
+                    i += if b[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 3;
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'.' if b[i..].starts_with(b"...") => i += 3,
+            c if c == b'_' || c.is_ascii_alphabetic() => {
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+            }
+            c if c == b'-' || c.is_ascii_digit() => {
+                i += 1;
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || b[i] == b'.'
+                        || ((b[i] == b'+' || b[i] == b'-') && matches!(b[i - 1], b'e' | b'E')))
+                {
+                    i += 1;
+                }
+            }
+            // A byte order mark is ignored.
+            0xEF if b[i..].starts_with("\u{feff}".as_bytes()) => {
+                i += 3;
+                continue;
+            }
+            // Punctuators, and anything else (one token each; the parser reports it).
+            _ => i += 1,
+        }
+        n += 1;
+        if n > max {
+            return Err(n);
+        }
+    }
+    Ok(n)
+}
+
+/// The aliased fields of `doc` (every operation and fragment, each written occurrence once).
+pub fn count_aliases(doc: &ExecutableDocument) -> usize {
+    fn walk(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|s| match &s.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| walk(&op.node.selection_set.node))
+        .chain(
+            doc.fragments
+                .values()
+                .map(|f| walk(&f.node.selection_set.node)),
+        )
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_as_the_spec_lexes_them() {
+        assert_eq!(check_tokens("{ a }", 10), Ok(3));
+        assert_eq!(
+            check_tokens("query Q($x: Int = -1.5e+3) { a(x: $x) }", 100),
+            Ok(19)
+        );
+        assert_eq!(
+            check_tokens("# comment { { {\n{ a, b, c }", 100),
+            Ok(5),
+            "comments and commas are ignored"
+        );
+        assert_eq!(
+            check_tokens(r#"{ a(s: "x \" { } y", t: """ { " } \""" """) }"#, 100),
+            Ok(11),
+            "strings are one token, with their escapes"
+        );
+        assert_eq!(check_tokens("{ ...F } fragment F on Q { a }", 100), Ok(11));
+        assert_eq!(check_tokens("\u{feff}{ a }", 10), Ok(3));
+        assert_eq!(
+            check_tokens(&"{ a ".repeat(1000), 50),
+            Err(51),
+            "stops early"
+        );
+        assert_eq!(check_tokens("\"unterminated", 10), Ok(1));
+    }
+
+    #[test]
+    fn aliases_are_counted_in_operations_fragments_and_inline_fragments() {
+        let doc = async_graphql::parser::parse_query(
+            "{ a: x b: x ... on Q { c: x } y { d: x } ...F } fragment F on Q { e: x f: x }",
+        )
+        .unwrap();
+        assert_eq!(count_aliases(&doc), 6);
+    }
+
+    #[test]
+    fn a_principal_or_an_address_over_its_rate_waits_and_exempt_addresses_do_not() {
+        let limits = RateLimits::new(&RateLimitConfig {
+            per_principal_per_s: 1,
+            principal_burst: 2,
+            per_address_per_s: 1,
+            address_burst: 3,
+            exempt_addresses: vec!["10.0.0.9".parse().unwrap()],
+        });
+        assert!(limits.check_principal("a").is_ok());
+        assert!(limits.check_principal("a").is_ok());
+        let wait = limits.check_principal("a").unwrap_err();
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
+        assert!(limits.check_principal("b").is_ok(), "keys are separate");
+        let ip: IpAddr = "10.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(limits.check_address(ip).is_ok());
+        }
+        assert!(limits.check_address(ip).is_err());
+        let hub: IpAddr = "10.0.0.9".parse().unwrap();
+        for _ in 0..10 {
+            assert!(limits.check_address(hub).is_ok());
+        }
+        let off = RateLimits::new(&RateLimitConfig::off());
+        for _ in 0..1000 {
+            assert!(off.check_principal("a").is_ok() && off.check_address(ip).is_ok());
+        }
+    }
+}
