@@ -7,6 +7,7 @@ mod compare;
 mod compose;
 mod delegation;
 mod graphql_http;
+mod hostile;
 mod local_mode;
 mod partial_failure;
 mod postgres_servers;

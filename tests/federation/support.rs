@@ -180,6 +180,21 @@ impl TestHub {
         timeout_ms: u64,
         breaker: province_hub::registry::BreakerConfig,
     ) -> Self {
+        Self::start_with(
+            nodes,
+            timeout_ms,
+            breaker,
+            serving::GraphqlConfig::default(),
+        )
+        .await
+    }
+
+    pub(crate) async fn start_with(
+        nodes: Vec<(RegionCode, String)>,
+        timeout_ms: u64,
+        breaker: province_hub::registry::BreakerConfig,
+        graphql: serving::GraphqlConfig,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = province_hub::Config {
             data_dir: dir.path().to_path_buf(),
@@ -189,6 +204,7 @@ impl TestHub {
                 .collect(),
             node_timeout_ms: timeout_ms,
             breaker,
+            graphql,
             auth: test_support::auth_config(),
             ..province_hub::Config::default()
         };
@@ -209,6 +225,64 @@ impl TestHub {
             task,
             _dir: dir,
         }
+    }
+
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// A 运城 node (own temp SQLite file, seeded) with the given request limits and token
+/// settings, serving on a free port.
+pub(crate) struct TestNode {
+    pub(crate) url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    pub(crate) async fn start(graphql: serving::GraphqlConfig, auth: auth::AuthConfig) -> Self {
+        Self::start_on(store::DatabaseConfig::default(), graphql, auth).await
+    }
+
+    /// The same on `database` (empty URL: the SQLite file in a temp dir).
+    pub(crate) async fn start_on(
+        database: store::DatabaseConfig,
+        graphql: serving::GraphqlConfig,
+        auth: auth::AuthConfig,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = city_node::Config {
+            city: Some(model::region::YUNCHENG),
+            data_dir: dir.path().to_path_buf(),
+            database,
+            graphql,
+            auth,
+            ..city_node::Config::default()
+        };
+        let state = city_node::build(&config).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            city_node::serve_state(state, &config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        Self {
+            url,
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub(crate) fn base(&self) -> &str {
+        self.url.trim_end_matches("/graphql")
     }
 
     pub(crate) async fn stop(self) {

@@ -298,6 +298,15 @@ async fn run<E: Executor>(
         }
     }
     if !ep.config.introspection {
+        if let Ok(doc) = request.parsed_query()
+            && crate::limits::asks_introspection(doc)
+        {
+            return limit_error(
+                "INTROSPECTION_DISABLED",
+                "schema introspection is turned off on this server (graphql.introspection)",
+                graphql_response,
+            );
+        }
         request = request.disable_introspection();
     }
     let execution = ep

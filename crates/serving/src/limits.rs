@@ -224,6 +224,28 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
         .sum()
 }
 
+/// Whether `doc` asks for schema introspection (`__schema` or `__type`, anywhere).
+/// `__typename` is not introspection of the schema and does not count.
+pub fn asks_introspection(doc: &ExecutableDocument) -> bool {
+    fn walk(set: &SelectionSet) -> bool {
+        set.items.iter().any(|s| match &s.node {
+            Selection::Field(f) => {
+                matches!(f.node.name.node.as_str(), "__schema" | "__type")
+                    || walk(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    doc.operations
+        .iter()
+        .any(|(_, op)| walk(&op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| walk(&f.node.selection_set.node))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +284,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count_aliases(&doc), 6);
+    }
+
+    #[test]
+    fn introspection_is_found_anywhere_but_typename_is_not_it() {
+        let asks = |q: &str| asks_introspection(&async_graphql::parser::parse_query(q).unwrap());
+        assert!(asks("{ __schema { types { name } } }"));
+        assert!(asks("{ a { ... on Q { __type(name: \"X\") { name } } } }"));
+        assert!(asks(
+            "{ ...F } fragment F on Query { b { __schema { queryType { name } } } }"
+        ));
+        assert!(!asks("{ __typename a { __typename } }"));
     }
 
     #[test]
