@@ -3,12 +3,12 @@
 # server audits: starts `xingyi local` on spare ports with a fresh data dir, issues a
 # province_admin token and runs tools/graphql-http-audit/audit.mjs against all three /graphql
 # endpoints. Fails if any MUST audit fails; SHOULD/MAY findings are only reported.
-# The binary is ${XINGYI_BIN:-target/debug/xingyi} (relative to the repo root); ports can be
+# The binary is ${XINGYI_BIN:-${CARGO_TARGET_DIR:-target}/debug/xingyi} (relative to the repo root); ports can be
 # overridden with XINGYI_AUDIT_HUB_PORT / XINGYI_AUDIT_YUNCHENG_PORT / XINGYI_AUDIT_LINFEN_PORT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bin="${XINGYI_BIN:-target/debug/xingyi}"
+bin="${XINGYI_BIN:-${CARGO_TARGET_DIR:-target}/debug/xingyi}"
 hub_port="${XINGYI_AUDIT_HUB_PORT:-18600}"
 yuncheng_port="${XINGYI_AUDIT_YUNCHENG_PORT:-18608}"
 linfen_port="${XINGYI_AUDIT_LINFEN_PORT:-18610}"

@@ -31,6 +31,47 @@ async fn get_runs_queries_and_refuses_mutations() {
         .unwrap();
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "POST");
+    // HEAD is routed like GET: no mutation runs over it either.
+    let resp = client
+        .head(&url)
+        .query(&[("query", m)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    let body: Value = client
+        .post(&url)
+        .json(&serde_json::json!({ "query": "{ unit(id: \"Unit:140800:central-cardiology\") { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["unit"]["id"], "Unit:140800:central-cardiology",
+        "the unit is still there: {body}"
+    );
+
+    // An error during execution that nulls the whole result (a non-null mutation field) is
+    // not a request error: 200, with `data: null` present, in both media types.
+    let conflict = serde_json::json!({ "query": "mutation { deleteUnit(id: \"Unit:140800:central-cardiology\", expectedVersion: 999) { id } }" });
+    for accept in ["application/graphql-response+json", "application/json"] {
+        let resp = client
+            .post(&url)
+            .header("accept", accept)
+            .json(&conflict)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{accept}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body.get("data").is_some_and(Value::is_null),
+            "{accept}: {body}"
+        );
+        assert_eq!(body["errors"][0]["path"][0], "deleteUnit", "{body}");
+    }
     fed.stop().await;
 }
 

@@ -298,6 +298,25 @@ async fn introspection_and_graphiql_follow_the_configuration() {
             assert_eq!(code(&b), "INTROSPECTION_DISABLED", "{b}");
             assert!(b.get("data").is_none(), "{b}");
         }
+        // Nor the federation SDL.
+        let b = graphql_as(
+            &client,
+            &node.url,
+            Some(&admin()),
+            "{ _service { sdl } }",
+            json!({}),
+        )
+        .await;
+        if on {
+            assert!(
+                b["data"]["_service"]["sdl"]
+                    .as_str()
+                    .unwrap()
+                    .contains("type Unit")
+            );
+        } else {
+            assert_eq!(code(&b), "INTROSPECTION_DISABLED", "{b}");
+        }
         // __typename is not introspection of the schema: always answered.
         let b = graphql_as(
             &client,

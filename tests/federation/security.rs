@@ -277,5 +277,83 @@ async fn every_role_reaches_exactly_its_own_data_through_every_door() {
     )
     .await;
     assert_eq!(outcome(&b).as_deref(), Some("FORBIDDEN"));
+
+    // The hub applies the read rule to its own data too: no anonymous reading (off by
+    // default), and a node token reads nothing.
+    for (t, code) in [
+        (None, "UNAUTHENTICATED"),
+        (Some(token(Node, Some(YUNCHENG))), "FORBIDDEN"),
+    ] {
+        let b = graphql_as(
+            &client,
+            &hub,
+            t.as_deref(),
+            "{ programmes(first: 1) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+        assert_eq!(outcome(&b).as_deref(), Some(code), "{b}");
+        assert!(b.get("data").is_none_or(Value::is_null), "{b}");
+    }
+    // A city's staff token never reaches another city's node: the hub refuses first.
+    let before = crate::support::requests_seen(&client, &fed).await;
+    let yc_admin = token(CityAdmin, Some(YUNCHENG));
+    let b = graphql_as(
+        &client,
+        &hub,
+        Some(&yc_admin),
+        "{ city(code: \"141000\", consistency: LIVE) { owner { code } } programme(id: \"Programme:140000:p136\") { cityProgrammes { owner { code } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(outcome(&b).as_deref(), Some("FORBIDDEN"), "{b}");
+    let owners: Vec<&str> = b["data"]["programme"]["cityProgrammes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["owner"]["code"].as_str())
+        .collect();
+    assert!(
+        !owners.is_empty() && owners.iter().all(|c| *c == "140800"),
+        "only the caller's own city's programmes: {owners:?}"
+    );
+    let after = crate::support::requests_seen(&client, &fed).await;
+    let seen = |v: &[(RegionCode, u64)], c: RegionCode| v.iter().find(|(x, _)| *x == c).unwrap().1;
+    assert_eq!(
+        seen(&after, LINFEN),
+        seen(&before, LINFEN),
+        "临汾's node was not called with 运城's token"
+    );
+    assert!(seen(&after, YUNCHENG) > seen(&before, YUNCHENG));
+    // City staff see their own city's sync state, not another's.
+    let b = graphql_as(
+        &client,
+        &hub,
+        Some(&yc_admin),
+        "{ cities { code sync { appliedSeq } } }",
+        json!({}),
+    )
+    .await;
+    let errors = b["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["extensions"]["code"] == "FORBIDDEN" && e["path"][2] == "sync"),
+        "{b}"
+    );
+    let cities = b["data"]["cities"].as_array().unwrap();
+    for c in cities {
+        assert_eq!(c["sync"].is_null(), c["code"] != "140800", "{c}");
+    }
+    // Asking for one city many times is one city (one node call), not a fan-out.
+    let b = graphql_as(
+        &client,
+        &hub,
+        Some(&admin),
+        "query($c: [String!]) { cities(codes: $c, consistency: LIVE) { code } }",
+        json!({ "c": vec!["140800"; 1000] }),
+    )
+    .await;
+    assert_eq!(b["data"]["cities"].as_array().unwrap().len(), 1, "{b}");
     fed.stop().await;
 }

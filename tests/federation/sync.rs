@@ -534,6 +534,39 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
                 "{role:?}"
             );
         }
+        // A caller who can never push is refused before the body is read: a body that is not
+        // JSON gets the token's answer, not a parse error.
+        for (t, expected) in [
+            (None, (401, Some("UNAUTHENTICATED"))),
+            (
+                Some(test_support::token(auth::Role::ProvinceAdmin, None)),
+                (403, Some("FORBIDDEN")),
+            ),
+        ] {
+            for route in ["push", "snapshot"] {
+                let mut req = client
+                    .post(format!("{url}/sync/{route}"))
+                    .header("content-type", "application/json")
+                    .body("{ not json");
+                if let Some(t) = &t {
+                    req = req.bearer_auth(t);
+                }
+                let resp = req.send().await.unwrap();
+                let s = resp.status().as_u16();
+                let r: Value = resp.json().await.unwrap();
+                assert_eq!((s, r["code"].as_str()), expected, "{route}: {r}");
+            }
+        }
+        // A node token's body is read (and a bad one refused as such).
+        let resp = client
+            .post(format!("{url}/sync/push"))
+            .bearer_auth(node_token())
+            .header("content-type", "application/json")
+            .body("{ not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
         // An expired node token.
         let expired = {
             let signer =

@@ -285,6 +285,21 @@ impl Principal {
         }
     }
 
+    /// Whether this principal could push any city's changes (a node token): checked before a
+    /// push's body is read, so a caller who can never push costs no body read or parse.
+    pub fn sync_any(&self) -> Result<(), Refusal> {
+        match self {
+            Self::Anonymous => Err(Refusal::unauthenticated(
+                "a node token is required (Authorization: Bearer …)",
+            )),
+            Self::Authenticated(s) if s.role == Role::Node => Ok(()),
+            Self::Authenticated(s) => Err(Refusal::forbidden(format!(
+                "only a city's node token may push its changes, not a {}",
+                s.role.as_str()
+            ))),
+        }
+    }
+
     /// Whether this principal may read `city`'s sync digests and rows (`xingyi sync verify`):
     /// the province admin, or the city's own node token.
     pub fn inspect_sync(&self, city: RegionCode) -> Result<(), Refusal> {

@@ -59,6 +59,8 @@ struct Jwks {
     refresh: Duration,
     client: reqwest::Client,
     state: RwLock<JwksState>,
+    /// Held by the one caller reloading the set.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Jwks {
@@ -94,41 +96,64 @@ impl Jwks {
     }
 
     async fn key(&self, kid: &str) -> Result<DecodingKey, AuthError> {
-        {
+        let (known, stale, may_reload_for_miss) = {
             let state = self.state.read().await;
-            if state.loaded.elapsed() < self.refresh
-                && let Some(k) = state.keys.get(kid)
-            {
-                return Ok(k.clone());
+            let stale = state.loaded.elapsed() >= self.refresh;
+            match state.keys.get(kid) {
+                Some(k) if !stale => return Ok(k.clone()),
+                k => (
+                    k.cloned(),
+                    stale,
+                    state
+                        .last_miss_reload
+                        .is_none_or(|t| t.elapsed() >= MISS_RELOAD_GAP),
+                ),
+            }
+        };
+        let reload = stale || (known.is_none() && may_reload_for_miss);
+        if reload {
+            match self.reloading.try_lock() {
+                // One caller reloads, holding no lock on the keys while it fetches, so token
+                // checks go on meanwhile.
+                Ok(_one) => self.reload(known.is_none()).await,
+                // Someone else is reloading: a known key serves meanwhile; an unknown one waits
+                // for that reload.
+                Err(_) if known.is_none() => drop(self.reloading.lock().await),
+                Err(_) => {}
             }
         }
-        let mut state = self.state.write().await;
-        let stale = state.loaded.elapsed() >= self.refresh;
-        let missing = !state.keys.contains_key(kid);
-        let may_reload_for_miss = state
-            .last_miss_reload
-            .is_none_or(|t| t.elapsed() >= MISS_RELOAD_GAP);
-        if stale || (missing && may_reload_for_miss) {
-            if missing {
-                state.last_miss_reload = Some(Instant::now());
-            }
-            match self.fetch().await {
-                Ok(keys) => {
-                    tracing::info!(keys = keys.len(), "reloaded the JWKS");
-                    state.keys = keys;
-                    state.loaded = Instant::now();
-                }
-                // Keep the keys we have: a JWKS outage must not lock everyone out.
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot reload the JWKS; keeping the old keys")
-                }
-            }
+        if let Some(k) = self.state.read().await.keys.get(kid) {
+            return Ok(k.clone());
         }
-        state
-            .keys
-            .get(kid)
-            .cloned()
+        // A stale set that no longer names the key, or a key removed by the reload.
+        known
+            .filter(|_| !reload)
             .ok_or_else(|| AuthError::new("UNKNOWN_KID", format!("no key `{kid}` in the key set")))
+    }
+
+    /// Fetches the key set and swaps it in. On failure the old keys stay, and the next attempt
+    /// waits [`MISS_RELOAD_GAP`] (not the whole refresh interval, not every request).
+    async fn reload(&self, for_miss: bool) {
+        if for_miss {
+            self.state.write().await.last_miss_reload = Some(Instant::now());
+        }
+        let fetched = self.fetch().await;
+        let mut state = self.state.write().await;
+        match fetched {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), "reloaded the JWKS");
+                state.keys = keys;
+                state.loaded = Instant::now();
+            }
+            // Keep the keys we have: a JWKS outage must not lock everyone out.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reload the JWKS; keeping the old keys");
+                let retry_in = MISS_RELOAD_GAP.min(self.refresh);
+                state.loaded = Instant::now()
+                    .checked_sub(self.refresh.saturating_sub(retry_in))
+                    .unwrap_or_else(Instant::now);
+            }
+        }
     }
 }
 
@@ -203,6 +228,7 @@ impl Verifier {
                         loaded: Instant::now(),
                         last_miss_reload: None,
                     }),
+                    reloading: tokio::sync::Mutex::new(()),
                 };
                 // The first load must work: a server that cannot check any token should not
                 // start.
@@ -317,7 +343,8 @@ fn subject(c: Claims) -> Result<Subject, AuthError> {
                     format!("`city` `{code}` is not a region code"),
                 )
             })?;
-            if code.is_province() || model::region::region(code).is_none() {
+            // A city itself: not the province, not a county or district of a city.
+            if code.is_province() || code.city() != code || model::region::region(code).is_none() {
                 return Err(AuthError::new(
                     "BAD_CLAIMS",
                     format!("`city` `{code}` is not a city of Shanxi"),

@@ -126,6 +126,10 @@ async fn hostile_hs256_tokens_are_refused_with_their_reason() {
             "the province as a city",
         ),
         (
+            serde_json::json!({"sub": "x", "role": "city_editor", "city": "140802", "iss": "xingyi", "aud": "xingyi", "exp": now() + 60, "nbf": now(), "iat": now()}),
+            "a district of 运城 as a city",
+        ),
+        (
             serde_json::json!({"sub": "x", "role": "province_viewer", "city": LINFEN.to_string(), "iss": "xingyi", "aud": "xingyi", "exp": now() + 60, "nbf": now(), "iat": now()}),
             "province role with a city",
         ),
@@ -215,11 +219,18 @@ async fn rs256_keys_come_from_the_jwks_by_kid_and_rotate_without_restart() {
 }
 
 #[tokio::test]
-async fn eddsa_keys_work_from_a_jwks_served_over_http() {
-    // A one-route HTTP server for the key set.
+async fn eddsa_keys_work_from_a_jwks_served_over_http_and_survive_its_outage() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    };
+    // A one-route HTTP server for the key set, counting fetches; it can be made to fail.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let body = String::from_utf8(key("ed-1.jwks.json")).unwrap();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let down = Arc::new(AtomicBool::new(false));
+    let (count, failing) = (fetches.clone(), down.clone());
     tokio::spawn(async move {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         loop {
@@ -228,10 +239,16 @@ async fn eddsa_keys_work_from_a_jwks_served_over_http() {
             };
             let mut buf = [0u8; 1024];
             let _ = sock.read(&mut buf).await;
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            count.fetch_add(1, Ordering::SeqCst);
+            let resp = if failing.load(Ordering::SeqCst) {
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_owned()
+            } else {
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
             let _ = sock.write_all(resp.as_bytes()).await;
         }
     });
@@ -239,6 +256,7 @@ async fn eddsa_keys_work_from_a_jwks_served_over_http() {
     let cfg = AuthConfig {
         algorithm: Algorithm::EdDSA,
         jwks: format!("http://{addr}/jwks.json"),
+        jwks_refresh_s: 1,
         ..config()
     };
     let v = Verifier::from_config(&cfg, dir.path()).await.unwrap();
@@ -248,8 +266,22 @@ async fn eddsa_keys_work_from_a_jwks_served_over_http() {
     assert_eq!((subject.role, subject.city), (Role::Node, Some(LINFEN)));
     // An RS256 token at an EdDSA server.
     let rs = Signer::from_pem(Algorithm::RS256, &key("rsa-1.pem"), "ed-1", &config()).unwrap();
-    let t = rs.issue("n", Role::Node, Some(LINFEN), HOUR).unwrap();
-    assert_eq!(reason(&v, &t).await, "ALGORITHM_NOT_ALLOWED");
+    let rs_token = rs.issue("n", Role::Node, Some(LINFEN), HOUR).unwrap();
+    assert_eq!(reason(&v, &rs_token).await, "ALGORITHM_NOT_ALLOWED");
+
+    // The key server goes down and the set goes stale: tokens of known keys still verify,
+    // and the hub does not refetch on every request (one failed fetch, then a pause).
+    down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let before = fetches.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        assert!(v.verify(&t).await.is_ok(), "the old keys serve meanwhile");
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst) - before,
+        1,
+        "one reload attempt, not one per request"
+    );
 }
 
 #[tokio::test]

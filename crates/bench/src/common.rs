@@ -17,13 +17,24 @@ pub(crate) async fn post(
     url: &str,
     query: &str,
 ) -> anyhow::Result<Duration> {
+    post_as(client, url, query, Some(&token())).await
+}
+
+/// POSTs `query` with `token` (none: anonymous); fails on GraphQL errors; returns the time.
+pub(crate) async fn post_as(
+    client: &reqwest::Client,
+    url: &str,
+    query: &str,
+    token: Option<&str>,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let resp = client
+    let mut req = client
         .post(url)
-        .bearer_auth(token())
-        .json(&serde_json::json!({ "query": query }))
-        .send()
-        .await?;
+        .json(&serde_json::json!({ "query": query }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await?;
     let body: serde_json::Value = resp.json().await?;
     let took = started.elapsed();
     anyhow::ensure!(body.get("errors").is_none(), "errors from {url}: {body}");

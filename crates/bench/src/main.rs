@@ -4,7 +4,7 @@
 //! as a separate `xingyi hub` process (so its memory can be read from /proc), then measures:
 //! (a) the same one-city query sent to the node directly and through the hub, interleaved in
 //! the same run; (b) a query fanning out to K = 1, 2, 4, 8, 11 nodes; (c) 50 concurrent
-//! clients. Cities other than 运城 and 临汾 have no documents, so their nodes get **synthetic**
+//! clients; (d) the HTTP edge's own cost (token check, rate limits) on one node. Cities other than 运城 and 临汾 have no documents, so their nodes get **synthetic**
 //! data (programme, units and plan items whose names start with `SYNTHETIC`), loaded only into
 //! the benchmark's temporary databases.
 //!
@@ -20,7 +20,7 @@ use std::{
 
 use anyhow::Context;
 use clap::Parser;
-use common::{hist, post};
+use common::{hist, post, post_as};
 use hdrhistogram::Histogram;
 use model::{PlanCategory, PlanItem, Programme, RegionCode, Source, Unit, UnitKind};
 
@@ -105,11 +105,26 @@ fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
 }
 
 async fn start_node(dir: &Path, city: RegionCode) -> anyhow::Result<SocketAddr> {
+    start_node_with(
+        dir,
+        city,
+        crate::common::graphql_config(),
+        crate::common::auth_config(),
+    )
+    .await
+}
+
+async fn start_node_with(
+    dir: &Path,
+    city: RegionCode,
+    graphql: serving::GraphqlConfig,
+    auth: auth::AuthConfig,
+) -> anyhow::Result<SocketAddr> {
     let config = city_node::Config {
-        graphql: crate::common::graphql_config(),
+        graphql,
         city: Some(city),
         data_dir: dir.to_path_buf(),
-        auth: crate::common::auth_config(),
+        auth,
         ..city_node::Config::default()
     };
     let state = city_node::build(&config).await?;
@@ -252,21 +267,101 @@ async fn interleaved(
     series: &[(&str, &str)],
     n: usize,
 ) -> anyhow::Result<Vec<Stats>> {
-    for (url, q) in series {
+    let token = common::token();
+    let series: Vec<(&str, &str, Option<&str>)> = series
+        .iter()
+        .map(|(u, q)| (*u, *q, Some(token.as_str())))
+        .collect();
+    interleaved_as(client, &series, n).await
+}
+
+/// [`interleaved`] with each series' own token (none: anonymous).
+async fn interleaved_as(
+    client: &reqwest::Client,
+    series: &[(&str, &str, Option<&str>)],
+    n: usize,
+) -> anyhow::Result<Vec<Stats>> {
+    for (url, q, t) in series {
         for _ in 0..50 {
-            post(client, url, q).await?;
+            post_as(client, url, q, *t).await?;
         }
     }
     let mut hs: Vec<Histogram<u64>> = series.iter().map(|_| hist()).collect();
     let mut walls = vec![Duration::ZERO; series.len()];
     for _ in 0..n {
-        for (i, (url, q)) in series.iter().enumerate() {
-            let d = post(client, url, q).await?;
+        for (i, (url, q, t)) in series.iter().enumerate() {
+            let d = post_as(client, url, q, *t).await?;
             walls[i] += d;
             hs[i].record(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))?;
         }
     }
     Ok(hs.iter().zip(walls).map(|(h, w)| stats(h, w)).collect())
+}
+
+/// (d) The edge's cost on one 运城 node: anonymous (anonymous reading on, no token to check)
+/// vs a province admin token, both with rate limits checked (at a rate never reached), vs the
+/// token on a node without rate limits.
+async fn edge(
+    client: &reqwest::Client,
+    dir: &Path,
+    plain_url: &str,
+    requests: usize,
+) -> anyhow::Result<()> {
+    let never = serving::RateLimitConfig {
+        per_principal_per_s: 1_000_000,
+        principal_burst: 1_000_000,
+        per_address_per_s: 1_000_000,
+        address_burst: 1_000_000,
+        exempt_addresses: Vec::new(),
+    };
+    let edge_dir = dir.join("edge");
+    std::fs::create_dir_all(&edge_dir)?;
+    let addr = start_node_with(
+        &edge_dir,
+        model::region::YUNCHENG,
+        serving::GraphqlConfig {
+            rate_limit: never,
+            ..crate::common::graphql_config()
+        },
+        auth::AuthConfig {
+            anonymous_read: true,
+            ..crate::common::auth_config()
+        },
+    )
+    .await?;
+    let url = format!("http://{addr}/graphql");
+    let token = common::token();
+    let q = "{ owner { code } }";
+    let r = interleaved_as(
+        client,
+        &[
+            (url.as_str(), q, None),
+            (url.as_str(), q, Some(token.as_str())),
+            (plain_url, q, Some(token.as_str())),
+        ],
+        requests,
+    )
+    .await?;
+    println!("## (d) The HTTP edge's cost (运城 node, `{{ owner {{ code }} }}`)\n");
+    println!("| request | p50 ms | p99 ms | req/s (1 client) |\n|---|---|---|---|");
+    for (label, s) in [
+        ("anonymous, rate limits checked", &r[0]),
+        ("HS256 token, rate limits checked", &r[1]),
+        ("HS256 token, no rate limits", &r[2]),
+    ] {
+        println!(
+            "| {label} | {} | {} | {:.0} |",
+            ms(s.p50_us),
+            ms(s.p99_us),
+            s.rps
+        );
+    }
+    println!(
+        "\ntoken check: **{:+.3} ms** p50 (token − anonymous); rate limits: **{:+.3} ms** p50 (checked − none)\n",
+        (r[1].p50_us as f64 - r[0].p50_us as f64) / 1000.0,
+        (r[1].p50_us as f64 - r[2].p50_us as f64) / 1000.0
+    );
+    Ok(())
 }
 
 async fn concurrent(
@@ -429,6 +524,9 @@ async fn main() -> anyhow::Result<()> {
         ms(s.p99_us),
         s.rps
     );
+    println!();
+    edge(&client, dir.path(), &yc_url, args.requests).await?;
+
     match hub.peak_rss_kib() {
         Some(kib) => println!(
             "\nhub peak RSS (VmHWM) after all series: **{:.1} MiB** (target ≤ 64 MiB)",

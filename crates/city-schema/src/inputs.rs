@@ -137,6 +137,19 @@ impl ScopeInput {
                     .id
                     .parse()
                     .map_err(|e: model::ValidationError| invalid(field, e.rule, e.message))?;
+                // A city records for itself and its counties; the province for any region in it.
+                let inside = if owner.is_province() {
+                    code.province() == owner
+                } else {
+                    code.city() == owner
+                };
+                if !inside {
+                    return Err(invalid(
+                        field,
+                        "WRONG_OWNER",
+                        format!("region {code} is not inside {owner}"),
+                    ));
+                }
                 return Ok(model::Scope {
                     kind,
                     id: code.to_string(),

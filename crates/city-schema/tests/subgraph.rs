@@ -214,6 +214,11 @@ async fn a_refused_mutation_names_the_field_and_writes_nothing() {
                 "NOT_AN_INTEGER",
             ),
             (
+                r#"mutation { createTarget(input: {indicator: "beds_added", scope: {kind: REGION, id: "141000"}, period: "2021", comparator: EXACT, value: 3}) { id } }"#,
+                "scope.id",
+                "WRONG_OWNER",
+            ),
+            (
                 r#"mutation { createUnit(input: {programmeId: "Programme:141000:lf-tzqy", kind: SPECIALTY, nameZh: "x", nameEn: "x"}) { id } }"#,
                 "programmeId",
                 "WRONG_OWNER",

@@ -444,10 +444,7 @@ impl CompareQuery {
             (cities, _) => cities,
         };
         let regions: Vec<&'static model::Region> = match cities {
-            Some(codes) => codes
-                .iter()
-                .map(|c| crate::hub::parse_city(c))
-                .collect::<async_graphql::Result<_>>()?,
+            Some(codes) => crate::hub::parse_cities(&codes)?,
             None => d
                 .replicas
                 .keys()

@@ -377,10 +377,17 @@ impl City {
 
     /// 同步状态 — The city's upward sync: node sequence, applied sequence, lag, last push,
     /// last error.
+    /// Province roles see every city's; city staff their own city's only (null and
+    /// `FORBIDDEN` for another city).
     #[graphql(guard = "city_schema::access::Private")]
-    async fn sync(&self) -> SyncStatus {
+    async fn sync(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SyncStatus>> {
+        let access = city_schema::access::access(ctx);
+        access
+            .principal
+            .read(self.region.code, false)
+            .map_err(|r| city_schema::access::refused(&r))?;
         let Some(replica) = &self.replica else {
-            return SyncStatus {
+            return Ok(Some(SyncStatus {
                 replicated: false,
                 node_seq: None,
                 applied_seq: "0".into(),
@@ -391,10 +398,10 @@ impl City {
                 last_error: None,
                 pushes: 0,
                 snapshots: 0,
-            };
+            }));
         };
         let s = replica.state();
-        SyncStatus {
+        Ok(Some(SyncStatus {
             replicated: true,
             node_seq: s.node_seq.map(|n| n.to_string()),
             applied_seq: s.applied_seq.to_string(),
@@ -407,7 +414,7 @@ impl City {
             last_error: s.last_error.map(|(_, m)| m),
             pushes: to_i32(s.pushes),
             snapshots: to_i32(s.snapshots),
-        }
+        }))
     }
 
     /// 所属行政区（节点） — The region the node says it serves. Delegated.
@@ -611,6 +618,22 @@ fn answer_of(r: NodeResponse) -> Answer {
     }
 }
 
+/// The caller may read `city` — or the refusal, as the node would have reported it.
+fn read_refusal(ctx: &Context<'_>, city: RegionCode) -> Result<(), NodeError> {
+    let access = city_schema::access::access(ctx);
+    access
+        .principal
+        .read(city, access.anonymous_read)
+        .map_err(|r| NodeError {
+            message: r.message,
+            path: Vec::new(),
+            extensions: Some(serde_json::Map::from_iter([(
+                "code".to_owned(),
+                serde_json::Value::String(r.code.as_str().to_owned()),
+            )])),
+        })
+}
+
 /// Failures after which `AUTO` falls back to the replica: the node cannot answer at all.
 fn unreachable(e: &CallError) -> bool {
     matches!(
@@ -633,6 +656,12 @@ async fn ask(
     let (answer, freshness) = match doc {
         None => (
             Answer::NotAsked,
+            freshness(AnsweredBy::None, replica.as_deref(), false, None),
+        ),
+        // Refused here, by the same rule the node applies: the caller's token never reaches a
+        // node it may not read, and the node is not called at all.
+        Some(_) if read_refusal(ctx, code).is_err() => (
+            read_refusal(ctx, code).map_or_else(Answer::Refused, |()| Answer::NotAsked),
             freshness(AnsweredBy::None, replica.as_deref(), false, None),
         ),
         Some(doc) => {
@@ -716,6 +745,19 @@ pub(crate) fn parse_city(code: &str) -> async_graphql::Result<&'static model::Re
         })
 }
 
+/// Parses a list of city codes, each city once (in the order first asked): a list repeating
+/// one city 10 000 times is one city, not 10 000 node calls.
+pub(crate) fn parse_cities(codes: &[String]) -> async_graphql::Result<Vec<&'static model::Region>> {
+    let mut out: Vec<&'static model::Region> = Vec::new();
+    for c in codes {
+        let r = parse_city(c)?;
+        if !out.iter().any(|x| x.code == r.code) {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
 /// The hub's own root fields.
 #[Object]
 impl HubQuery {
@@ -730,10 +772,7 @@ impl HubQuery {
     ) -> async_graphql::Result<Vec<City>> {
         let d = ctx.data::<Delegation>()?;
         let regions: Vec<&'static model::Region> = match codes {
-            Some(codes) => codes
-                .iter()
-                .map(|c| parse_city(c))
-                .collect::<async_graphql::Result<_>>()?,
+            Some(codes) => parse_cities(&codes)?,
             None => d
                 .registry
                 .nodes()
@@ -841,6 +880,9 @@ pub fn build_hub_schema(
         .data(store)
         .data(implementing)
         .data(delegation)
+        // The same read rule as every node: a document with a query operation needs a caller
+        // who may read the province (anonymous only with anonymous reading on; no node token).
+        .extension(city_schema::access::AccessRules)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()

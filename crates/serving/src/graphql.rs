@@ -325,9 +325,13 @@ async fn run<E: Executor>(
             graphql_response,
         );
     };
-    // A response without data never reached execution (parse or validation failure).
-    let failed_before_execution =
-        response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    // A response without data and without any error path never reached execution (parse or
+    // validation failure, or a refusal before execution).
+    // Execution errors carry a path (a non-null root field's error nulls `data` too, but
+    // execution began: that is a 200 with `data: null`).
+    let failed_before_execution = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     if failed_before_execution {
         for e in &mut response.errors {
             let has_code = e
@@ -542,11 +546,23 @@ async fn get_handler<E: Executor>(
             graphql_response,
         );
     }
-    if method == Method::GET && is_mutation(&request) {
+    // Bound the parse `is_mutation` does (the same check `run` makes).
+    if let Err(n) = crate::limits::check_tokens(&request.query, ep.config.max_tokens) {
+        return limit_error(
+            "QUERY_TOO_MANY_TOKENS",
+            &format!(
+                "the document has more than {} tokens (counted {n} before stopping)",
+                ep.config.max_tokens
+            ),
+            graphql_response,
+        );
+    }
+    // GET and HEAD (axum routes HEAD here too) run queries only.
+    if is_mutation(&request) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
-            "mutations must use POST",
+            &format!("mutations must use POST, not {method}"),
             graphql_response,
         );
         resp.headers_mut()

@@ -199,39 +199,70 @@ pub fn check_tokens(query: &str, max: usize) -> Result<usize, usize> {
     Ok(n)
 }
 
-/// The aliased fields of `doc` (every operation and fragment, each written occurrence once).
+/// The aliased fields `doc`'s operations ask for, fragment spreads expanded (a fragment with
+/// 50 aliases spread twice counts 100). Saturating; a fragment cycle (refused later by
+/// validation) counts once.
 pub fn count_aliases(doc: &ExecutableDocument) -> usize {
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|s| match &s.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+    use std::collections::HashMap;
+
+    struct Counter<'a> {
+        doc: &'a ExecutableDocument,
+        done: HashMap<&'a str, usize>,
+        active: HashSet<&'a str>,
     }
-    doc.operations
-        .iter()
-        .map(|(_, op)| walk(&op.node.selection_set.node))
-        .chain(
-            doc.fragments
-                .values()
-                .map(|f| walk(&f.node.selection_set.node)),
-        )
-        .sum()
+
+    impl<'a> Counter<'a> {
+        fn walk(&mut self, set: &'a SelectionSet) -> usize {
+            set.items.iter().fold(0usize, |n, s| {
+                let here = match &s.node {
+                    Selection::Field(f) => usize::from(f.node.alias.is_some())
+                        .saturating_add(self.walk(&f.node.selection_set.node)),
+                    Selection::InlineFragment(f) => self.walk(&f.node.selection_set.node),
+                    Selection::FragmentSpread(spread) => {
+                        self.fragment(spread.node.fragment_name.node.as_str())
+                    }
+                };
+                n.saturating_add(here)
+            })
+        }
+
+        fn fragment(&mut self, name: &'a str) -> usize {
+            if let Some(n) = self.done.get(name) {
+                return *n;
+            }
+            let Some((key, f)) = self.doc.fragments.get_key_value(name) else {
+                return 0;
+            };
+            if !self.active.insert(key.as_str()) {
+                return 0;
+            }
+            let n = self.walk(&f.node.selection_set.node);
+            self.active.remove(key.as_str());
+            self.done.insert(key.as_str(), n);
+            n
+        }
+    }
+
+    let mut counter = Counter {
+        doc,
+        done: HashMap::new(),
+        active: HashSet::new(),
+    };
+    doc.operations.iter().fold(0usize, |n, (_, op)| {
+        n.saturating_add(counter.walk(&op.node.selection_set.node))
+    })
 }
 
-/// Whether `doc` asks for schema introspection (`__schema` or `__type`, anywhere).
-/// `__typename` is not introspection of the schema and does not count.
+/// Whether `doc` asks for the schema: introspection (`__schema`, `__type`) or the federation
+/// SDL (`_service`), anywhere. `__typename` is not introspection of the schema and does not count.
 pub fn asks_introspection(doc: &ExecutableDocument) -> bool {
     fn walk(set: &SelectionSet) -> bool {
         set.items.iter().any(|s| match &s.node {
             Selection::Field(f) => {
-                matches!(f.node.name.node.as_str(), "__schema" | "__type")
-                    || walk(&f.node.selection_set.node)
+                matches!(
+                    f.node.name.node.as_str(),
+                    "__schema" | "__type" | "_service"
+                ) || walk(&f.node.selection_set.node)
             }
             Selection::InlineFragment(f) => walk(&f.node.selection_set.node),
             Selection::FragmentSpread(_) => false,
@@ -278,12 +309,32 @@ mod tests {
     }
 
     #[test]
-    fn aliases_are_counted_in_operations_fragments_and_inline_fragments() {
-        let doc = async_graphql::parser::parse_query(
-            "{ a: x b: x ... on Q { c: x } y { d: x } ...F } fragment F on Q { e: x f: x }",
-        )
-        .unwrap();
-        assert_eq!(count_aliases(&doc), 6);
+    fn aliases_are_counted_with_fragments_spread_out() {
+        let count = |q: &str| count_aliases(&async_graphql::parser::parse_query(q).unwrap());
+        assert_eq!(
+            count("{ a: x b: x ... on Q { c: x } y { d: x } ...F } fragment F on Q { e: x f: x }"),
+            6
+        );
+        assert_eq!(
+            count("{ a: p { ...B } b: p { ...B } } fragment B on P { x: f y: f z: f }"),
+            8,
+            "a fragment spread twice counts twice"
+        );
+        assert_eq!(
+            count("{ ...C } fragment C on Q { ...B ...B } fragment B on Q { x: f }"),
+            2,
+            "nested spreads multiply"
+        );
+        assert_eq!(
+            count("{ ...A } fragment A on Q { x: f ...B } fragment B on Q { y: f ...A }"),
+            2,
+            "a cycle ends"
+        );
+        assert_eq!(
+            count("fragment U on Q { x: f } { a }"),
+            0,
+            "unused fragments do not count"
+        );
     }
 
     #[test]
@@ -294,6 +345,7 @@ mod tests {
         assert!(asks(
             "{ ...F } fragment F on Query { b { __schema { queryType { name } } } }"
         ));
+        assert!(asks("{ _service { sdl } }"));
         assert!(!asks("{ __typename a { __typename } }"));
     }
 

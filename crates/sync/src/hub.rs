@@ -261,17 +261,30 @@ impl Shared {
         city: RegionCode,
         operation: &str,
     ) -> Result<(), Rejection> {
-        let Err(r) = principal.sync(city) else {
-            return Ok(());
-        };
+        match principal.sync(city) {
+            Ok(()) => Ok(()),
+            Err(r) => Err(self
+                .refuse(principal, &city.to_string(), operation, r)
+                .await),
+        }
+    }
+
+    /// Records a refused sync write at the hub and turns it into the response.
+    async fn refuse(
+        &self,
+        principal: &auth::Principal,
+        target: &str,
+        operation: &str,
+        r: auth::Refusal,
+    ) -> Rejection {
         let actor = principal.actor();
-        tracing::warn!(actor = %actor, %city, operation, code = r.code.as_str(), "refused a sync write");
+        tracing::warn!(actor = %actor, target, operation, code = r.code.as_str(), "refused a sync write");
         if let Err(e) = self
             .province
             .record_refusal(store::refusals::NewRefusal {
                 actor: &actor,
                 operation,
-                target: &city.to_string(),
+                target,
                 code: r.code.as_str(),
                 message: &r.message,
             })
@@ -279,7 +292,7 @@ impl Shared {
         {
             tracing::error!(error = %e, "cannot record a refused sync write");
         }
-        Err(crate::protocol::Refused::from(r).into())
+        crate::protocol::Refused::from(r).into()
     }
 
     fn replica(&self, city: RegionCode) -> Result<&Arc<Replica>, Rejection> {
@@ -315,6 +328,25 @@ fn check_records<'a>(
                 rule: "ID_MISMATCH".into(),
                 message: format!("the payload is not the record `{id}`"),
             });
+        }
+        // A target's or actual's region scope lies in the city too.
+        if matches!(entity, "target" | "actual")
+            && row.get("scope_kind").and_then(serde_json::Value::as_str) == Some("region")
+        {
+            let region = row.get("scope_id").and_then(serde_json::Value::as_str);
+            let inside = region
+                .and_then(|r| r.parse::<RegionCode>().ok())
+                .is_some_and(|r| r.city() == city);
+            if !inside {
+                foreign.push(Violation {
+                    field: format!("{at}.scope_id"),
+                    rule: "FOREIGN_REGION".into(),
+                    message: format!(
+                        "a {entity} for region {} cannot come from {city}'s node",
+                        region.unwrap_or("none")
+                    ),
+                });
+            }
         }
         if entity == "institution" {
             let region = row.get("region").and_then(serde_json::Value::as_str);
@@ -352,6 +384,32 @@ fn check_records<'a>(
         return Err(r);
     }
     Ok(())
+}
+
+/// Checks the token of a push or snapshot before its body is read: for a caller who can never
+/// push (no token, a bad token, not a node token) the body — up to `max_snapshot_bytes` — is
+/// never read or parsed. The city the node token may push is checked by the handler.
+async fn pushers_only(
+    State(shared): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let principal = match shared.caller(req.headers()).await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    if let Err(r) = principal.sync_any() {
+        let operation = if req.uri().path().ends_with("/snapshot") {
+            "sync.snapshot"
+        } else {
+            "sync.push"
+        };
+        return shared
+            .refuse(&principal, "(batch not read)", operation, r)
+            .await
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// Body limit of a push: `max_batch` changes of ordinary rows fit with room to spare.
@@ -586,15 +644,20 @@ pub fn routes(replicas: Arc<Replicas>, province: Store, auth: Arc<auth::Verifier
         province,
         auth,
     };
+    let pushers_only = axum::middleware::from_fn_with_state(shared.clone(), pushers_only);
     Router::new()
         .route("/sync/catalogue", get(catalogue))
         .route(
             "/sync/push",
-            post(push).layer(DefaultBodyLimit::max(PUSH_BODY_BYTES)),
+            post(push)
+                .layer(DefaultBodyLimit::max(PUSH_BODY_BYTES))
+                .layer(pushers_only.clone()),
         )
         .route(
             "/sync/snapshot",
-            post(snapshot).layer(DefaultBodyLimit::max(snapshot_limit)),
+            post(snapshot)
+                .layer(DefaultBodyLimit::max(snapshot_limit))
+                .layer(pushers_only),
         )
         .route("/sync/digest/{city}", get(digest))
         .route("/sync/rows/{city}/{table}", get(rows))

@@ -29,6 +29,9 @@ pub struct Key {
     pub authorization: Option<Arc<str>>,
     /// The parent programme's global id.
     pub parent: String,
+    /// The cities this caller may read (the same for every key of one caller): only their
+    /// nodes are called, so a token never reaches a node that would refuse it.
+    pub readable: Arc<[RegionCode]>,
 }
 
 /// What one city answered for one parent.
@@ -79,7 +82,12 @@ impl Loader<Key> for CityProgrammesLoader {
                 })
                 .collect();
             let doc = selection.document(&roots);
-            let calls = self.registry.nodes().map(|node| {
+            let readable = group
+                .first()
+                .map(|k| k.readable.clone())
+                .unwrap_or_else(|| Arc::from(Vec::new()));
+            let nodes = self.registry.nodes().filter(|n| readable.contains(&n.city));
+            let calls = nodes.map(|node| {
                 let doc = &doc;
                 let auth = auth.clone();
                 async move {
@@ -184,10 +192,20 @@ impl ImplementingProgrammes for HubImplementing {
                 .data_opt::<serving::CallerAuthorization>()
                 .and_then(|a| a.0.as_deref())
                 .map(Arc::from);
+            let access = city_schema::access::access(ctx);
+            let readable: Arc<[RegionCode]> = self
+                .loader
+                .loader()
+                .registry
+                .nodes()
+                .map(|n| n.city)
+                .filter(|c| access.principal.read(*c, access.anonymous_read).is_ok())
+                .collect();
             let key = Key {
                 selection,
                 authorization,
                 parent,
+                readable,
             };
             let answers = self
                 .loader
