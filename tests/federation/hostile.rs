@@ -143,6 +143,41 @@ async fn hostile_documents_and_bodies_are_refused_with_their_code_and_write_noth
         assert_eq!(code(&b), *expected, "{b}");
     }
 
+    // Each entity representation is a lookup: a list longer than the limit is refused whole.
+    let reps = vec![
+        json!({ "__typename": "Unit", "id": "Unit:140800:central-cardiology" });
+        limits.max_representations + 1
+    ];
+    let (status, _, b) = post_raw(
+        &client,
+        &node.url,
+        Some(&t),
+        json!({
+            "query": "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }",
+            "variables": { "r": reps }
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&b)),
+        (400, "QUERY_TOO_MANY_REPRESENTATIONS"),
+        "{b}"
+    );
+    let (status, _, b) = post_raw(
+        &client,
+        &node.url,
+        Some(&t),
+        json!({
+            "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Unit { nameZh } } }",
+            "variables": { "r": [{ "__typename": "Unit", "id": "Unit:140800:central-cardiology" }] }
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{b}");
+    assert!(b["data"]["_entities"][0]["nameZh"].is_string(), "{b}");
+
     // Bodies.
     let huge = format!(
         "{{\"query\": \"mutation($n: String!) {{ {} }}\", \"variables\": {{\"n\": \"{}\"}}}}",
@@ -475,6 +510,16 @@ async fn principals_and_addresses_over_their_rate_get_429_with_retry_after() {
         statuses.contains(&429),
         "then the address is refused: {statuses:?}"
     );
+    // On every route, not only GraphQL (the limit is a layer in front of them all).
+    let resp = client
+        .get(format!("{}/sync/digest", node.base()))
+        .send()
+        .await
+        .unwrap();
+    let (h, s) = (resp.headers().clone(), resp.status().as_u16());
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!((s, code(&b)), (429, "RATE_LIMITED"), "{b}");
+    assert!(h.contains_key("retry-after"));
     node.stop().await;
 }
 
@@ -570,5 +615,75 @@ async fn anonymous_reading_when_configured_covers_public_data_only() {
     .await;
     let b = graphql_as(&client, &node.url, None, "{ owner { code } }", json!({})).await;
     assert_eq!(code(&b), "UNAUTHENTICATED", "{b}");
+    node.stop().await;
+}
+
+/// A request of many refused writes is one stored refusal (each is still logged), and the
+/// stored target is bounded however large the arguments.
+#[tokio::test]
+async fn refused_writes_are_stored_once_per_request_with_a_bounded_target() {
+    let node = TestNode::start(
+        serving::GraphqlConfig::default(),
+        test_support::auth_config(),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let refusals = |client: reqwest::Client, url: String| async move {
+        data_as(
+            &client,
+            &url,
+            &admin(),
+            "{ refusedWrites(first: 200) { actor operation target } }",
+            json!({}),
+        )
+        .await["refusedWrites"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let before = refusals(client.clone(), node.url.clone()).await.len();
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    let bomb = format!(
+        "mutation {{ {} }}",
+        (0..50)
+            .map(|i| format!("d{i}: deleteUnit(id: \"Unit:140800:central-cardiology\") {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let b = graphql_as(&client, &node.url, Some(&viewer), &bomb, json!({})).await;
+    assert_eq!(
+        b["errors"].as_array().unwrap().len(),
+        50,
+        "every field refused"
+    );
+    assert_eq!(code(&b), "FORBIDDEN");
+    let csv = "indicator,2021\n".to_owned() + &"beds_added,1\n".repeat(20_000);
+    let b = graphql_as(
+        &client,
+        &node.url,
+        Some(&viewer),
+        "mutation($csv: String!) { importUnitActuals(unitId: \"Unit:140800:central-cardiology\", csv: $csv, dryRun: false) { committed } }",
+        json!({ "csv": csv }),
+    )
+    .await;
+    assert_eq!(
+        code(&b),
+        "FORBIDDEN",
+        "{}",
+        b.to_string().chars().take(300).collect::<String>()
+    );
+    let after = refusals(client.clone(), node.url.clone()).await;
+    assert_eq!(after.len(), before + 2, "one per request: {after:?}");
+    let import = after
+        .iter()
+        .find(|r| r["operation"] == "importUnitActuals")
+        .unwrap();
+    assert!(import["target"].as_str().unwrap().chars().count() <= 501);
+    assert!(
+        import["target"]
+            .as_str()
+            .unwrap()
+            .contains("Unit:140800:central-cardiology")
+    );
     node.stop().await;
 }

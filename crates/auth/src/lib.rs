@@ -16,7 +16,9 @@ mod sign;
 mod verify;
 
 pub use config::{Algorithm, AuthConfig};
-pub use principal::{Access, Claims, Principal, Refusal, RefusalCode, Role, Subject, WriteKind};
+pub use principal::{
+    Access, Claims, Principal, Refusal, RefusalCode, RefusalRecorded, Role, Subject, WriteKind,
+};
 pub use sign::{Signer, load_or_create_secret};
 pub use verify::{AuthError, Verifier};
 

@@ -333,3 +333,16 @@ impl Access {
         self.principal.read(owner, self.anonymous_read)
     }
 }
+
+/// Per-request marker: whether a refused write of this request has been recorded already.
+/// Servers put a fresh one into every request's data, so an alias-bombed mutation of refused
+/// writes is one stored refusal, not one per field (every one is still logged).
+#[derive(Debug, Clone, Default)]
+pub struct RefusalRecorded(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl RefusalRecorded {
+    /// True the first time it is asked in a request, false afterwards.
+    pub fn first(&self) -> bool {
+        !self.0.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+}

@@ -108,14 +108,17 @@ impl Guard for Admin {
     }
 }
 
+/// Longest `target` stored with a refused write, in characters.
+const MAX_TARGET_CHARS: usize = 500;
+
 /// The store for a mutation of `kind`, acting as the request's principal — or the refusal,
-/// recorded.
+/// recorded (the first of a request; every one is logged).
 pub async fn writer(ctx: &Context<'_>, kind: WriteKind) -> async_graphql::Result<store::Store> {
     let store = ctx.data::<store::Store>()?;
     let a = access(ctx);
     if let Err(r) = a.principal.write(store.owner(), kind) {
         let field = ctx.field();
-        let target = field
+        let mut target = field
             .arguments()
             .map(|args| {
                 args.iter()
@@ -124,6 +127,11 @@ pub async fn writer(ctx: &Context<'_>, kind: WriteKind) -> async_graphql::Result
                     .join(", ")
             })
             .unwrap_or_default();
+        // The arguments name the target; a CSV import's table is not needed to know it.
+        if let Some((cut, _)) = target.char_indices().nth(MAX_TARGET_CHARS) {
+            target.truncate(cut);
+            target.push('…');
+        }
         let actor = a.principal.actor();
         tracing::warn!(
             actor = %actor,
@@ -131,6 +139,13 @@ pub async fn writer(ctx: &Context<'_>, kind: WriteKind) -> async_graphql::Result
             code = r.code.as_str(),
             "refused a write"
         );
+        // One stored refusal per request (the rest are logged above).
+        let first = ctx
+            .data_opt::<auth::RefusalRecorded>()
+            .is_none_or(auth::RefusalRecorded::first);
+        if !first {
+            return Err(refused(&r));
+        }
         if let Err(e) = store
             .record_refusal(store::refusals::NewRefusal {
                 actor: &actor,

@@ -40,7 +40,7 @@ pub struct GraphqlEndpoint<E> {
     pub auth: std::sync::Arc<auth::Verifier>,
     /// Request limits (`[graphql]`).
     pub config: std::sync::Arc<crate::GraphqlConfig>,
-    /// Rate limiters per principal and per address.
+    /// The rate limiter per principal.
     pub rates: std::sync::Arc<crate::limits::RateLimits>,
 }
 
@@ -103,7 +103,12 @@ pub fn graphql_routes<E: Executor + Clone>(
             documents: std::sync::Arc::new(DocumentCache::new(512)),
             auth,
             config: std::sync::Arc::new(config.clone()),
-            rates: std::sync::Arc::new(crate::limits::RateLimits::new(&config.rate_limit)),
+            // Per principal only: the per-address limit is a layer over every route
+            // (`with_common_layers`).
+            rates: std::sync::Arc::new(crate::limits::RateLimits::new(&crate::RateLimitConfig {
+                per_address_per_s: 0,
+                ..config.rate_limit.clone()
+            })),
         });
     if config.playground {
         let page = async_graphql::http::GraphiQLSource::build()
@@ -119,15 +124,12 @@ pub fn graphql_routes<E: Executor + Clone>(
     }
 }
 
-/// The peer address, when the server was started with connect info.
-fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
-    extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
 /// `429` with `Retry-After` (whole seconds, at least 1).
-fn rate_limited(wait: std::time::Duration, what: &str, graphql_response: bool) -> Response {
+pub(crate) fn rate_limited(
+    wait: std::time::Duration,
+    what: &str,
+    graphql_response: bool,
+) -> Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     let mut resp = request_error(
@@ -164,7 +166,7 @@ fn caller(headers: &HeaderMap) -> CallerAuthorization {
 }
 
 /// Which media type the client gets back.
-fn wants_graphql_response(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_graphql_response(headers: &HeaderMap) -> bool {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -223,18 +225,11 @@ async fn run<E: Executor>(
     ep: &GraphqlEndpoint<E>,
     request: async_graphql::Request,
     headers: &HeaderMap,
-    peer: Option<std::net::IpAddr>,
     graphql_response: bool,
 ) -> Response {
     ep.metrics
         .graphql_requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if let Some(ip) = peer
-        && let Err(wait) = ep.rates.check_address(ip)
-    {
-        tracing::info!(%ip, "rate limited (address)");
-        return rate_limited(wait, "address", graphql_response);
-    }
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("<not text>"));
@@ -284,7 +279,20 @@ async fn run<E: Executor>(
     };
     let mut request = request;
     ep.documents.prepare(&mut request);
+    // Moved out (not cloned) while the parsed document borrows the request.
+    let variables = std::mem::take(&mut request.variables);
     if let Ok(doc) = request.parsed_query() {
+        let representations = crate::limits::count_representations(doc, &variables);
+        if representations > ep.config.max_representations {
+            return limit_error(
+                "QUERY_TOO_MANY_REPRESENTATIONS",
+                &format!(
+                    "the request asks for {representations} entities; at most {} are accepted",
+                    ep.config.max_representations
+                ),
+                graphql_response,
+            );
+        }
         let aliases = crate::limits::count_aliases(doc);
         if aliases > ep.config.max_aliases {
             return limit_error(
@@ -297,6 +305,7 @@ async fn run<E: Executor>(
             );
         }
     }
+    request.variables = variables;
     if !ep.config.introspection {
         if let Ok(doc) = request.parsed_query()
             && crate::limits::asks_introspection(doc)
@@ -309,9 +318,12 @@ async fn run<E: Executor>(
         }
         request = request.disable_introspection();
     }
-    let execution = ep
-        .executor
-        .execute(request.data(caller(headers)).data(access));
+    let execution = ep.executor.execute(
+        request
+            .data(caller(headers))
+            .data(access)
+            .data(auth::RefusalRecorded::default()),
+    );
     let timeout = std::time::Duration::from_millis(ep.config.timeout_ms);
     let Ok(mut response) = tokio::time::timeout(timeout, execution).await else {
         tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
@@ -413,7 +425,6 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
 
 async fn post_handler<E: Executor>(
     State(ep): State<GraphqlEndpoint<E>>,
-    extensions: axum::http::Extensions,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -489,12 +500,11 @@ async fn post_handler<E: Executor>(
             }
         },
     };
-    run(&ep, request, &headers, peer(&extensions), graphql_response).await
+    run(&ep, request, &headers, graphql_response).await
 }
 
 async fn get_handler<E: Executor>(
     State(ep): State<GraphqlEndpoint<E>>,
-    extensions: axum::http::Extensions,
     method: Method,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -569,7 +579,7 @@ async fn get_handler<E: Executor>(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    run(&ep, request, &headers, peer(&extensions), graphql_response).await
+    run(&ep, request, &headers, graphql_response).await
 }
 
 #[cfg(test)]

@@ -67,6 +67,8 @@ pub struct GraphqlConfig {
     pub max_aliases: usize,
     /// Most lexical tokens in one document, counted before parsing.
     pub max_tokens: usize,
+    /// Most entity representations one request asks `_entities` for (each is a lookup).
+    pub max_representations: usize,
     /// Largest request body in bytes (the query and its variables).
     pub max_body_bytes: usize,
     /// Longest a request may run, in milliseconds (then `503 REQUEST_TIMEOUT`; a mutation cut
@@ -89,6 +91,7 @@ impl Default for GraphqlConfig {
             max_complexity: 5_000,
             max_aliases: 100,
             max_tokens: 10_000,
+            max_representations: 1_000,
             max_body_bytes: 1024 * 1024,
             timeout_ms: 30_000,
             introspection: true,
@@ -145,7 +148,8 @@ where
     )
 }
 
-/// Adds the layers every server wants: request tracing, the body limit and CORS.
+/// Adds the layers every server wants: request tracing, the per-address rate limit (every
+/// route: GraphQL, sync, health), CORS and the body limit.
 pub fn with_common_layers(
     router: axum::Router,
     config: &GraphqlConfig,
@@ -156,7 +160,36 @@ pub fn with_common_layers(
     } else {
         router.layer(cors(&config.cors_origins)?)
     };
+    let per_address = std::sync::Arc::new(limits::RateLimits::new(&RateLimitConfig {
+        per_principal_per_s: 0,
+        ..config.rate_limit.clone()
+    }));
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        per_address,
+        address_limit,
+    ));
     Ok(router.layer(tower_http::trace::TraceLayer::new_for_http()))
+}
+
+/// The per-address rate limit, before anything reads the request (servers are served with
+/// connect info; without it there is no address to limit).
+async fn address_limit(
+    axum::extract::State(limits): axum::extract::State<std::sync::Arc<limits::RateLimits>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = peer
+        && let Err(wait) = limits.check_address(ip)
+    {
+        tracing::info!(%ip, path = req.uri().path(), "rate limited (address)");
+        let graphql_response = graphql::wants_graphql_response(req.headers());
+        return graphql::rate_limited(wait, "address", graphql_response);
+    }
+    next.run(req).await
 }
 
 /// A configuration value that cannot be used.

@@ -277,6 +277,54 @@ pub fn asks_introspection(doc: &ExecutableDocument) -> bool {
             .any(|f| walk(&f.node.selection_set.node))
 }
 
+/// The entity representations `doc` asks `_entities` for (written inline or passed as a
+/// variable), over every `_entities` field anywhere; saturating.
+pub fn count_representations(
+    doc: &ExecutableDocument,
+    variables: &async_graphql::Variables,
+) -> usize {
+    use async_graphql_value::{ConstValue, Value};
+
+    fn walk(set: &SelectionSet, variables: &async_graphql::Variables) -> usize {
+        set.items.iter().fold(0usize, |n, s| {
+            let here = match &s.node {
+                Selection::Field(f) => {
+                    let own = if f.node.name.node.as_str() == "_entities" {
+                        f.node
+                            .arguments
+                            .iter()
+                            .filter(|(name, _)| name.node.as_str() == "representations")
+                            .map(|(_, v)| match &v.node {
+                                Value::List(items) => items.len(),
+                                Value::Variable(name) => match variables.get(name) {
+                                    Some(ConstValue::List(items)) => items.len(),
+                                    _ => 0,
+                                },
+                                _ => 0,
+                            })
+                            .sum()
+                    } else {
+                        0
+                    };
+                    own.saturating_add(walk(&f.node.selection_set.node, variables))
+                }
+                Selection::InlineFragment(f) => walk(&f.node.selection_set.node, variables),
+                Selection::FragmentSpread(_) => 0,
+            };
+            n.saturating_add(here)
+        })
+    }
+    doc.operations
+        .iter()
+        .map(|(_, op)| walk(&op.node.selection_set.node, variables))
+        .chain(
+            doc.fragments
+                .values()
+                .map(|f| walk(&f.node.selection_set.node, variables)),
+        )
+        .fold(0usize, usize::saturating_add)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +382,23 @@ mod tests {
             count("fragment U on Q { x: f } { a }"),
             0,
             "unused fragments do not count"
+        );
+    }
+
+    #[test]
+    fn entity_representations_are_counted_inline_and_in_variables() {
+        let doc = async_graphql::parser::parse_query(
+            "query($r: [_Any!]!) { a: _entities(representations: $r) { __typename } b: _entities(representations: [{__typename: \"P\"}, {__typename: \"P\"}]) { __typename } }",
+        )
+        .unwrap();
+        let vars = async_graphql::Variables::from_json(serde_json::json!({
+            "r": vec![serde_json::json!({ "__typename": "P", "id": "x" }); 5]
+        }));
+        assert_eq!(count_representations(&doc, &vars), 7);
+        assert_eq!(
+            count_representations(&doc, &async_graphql::Variables::default()),
+            2,
+            "a missing variable counts nothing (validation reports it)"
         );
     }
 
