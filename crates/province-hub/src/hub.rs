@@ -79,7 +79,7 @@ impl std::fmt::Debug for ReplicaView {
 pub struct ReplicaView {
     /// The replica and its sync state.
     pub replica: Arc<sync::hub::Replica>,
-    /// The city subgraph over the replica's store.
+    /// The city subgraph (shared by every replica; requests carry the replica's store).
     pub schema: city_schema::CitySchema,
 }
 
@@ -579,7 +579,8 @@ async fn ask_replica(view: &ReplicaView, doc: &Forwarded, access: &auth::Access)
         .variables(async_graphql::Variables::from_json(
             serde_json::Value::Object(doc.variables.clone()),
         ))
-        .data(access.clone());
+        .data(access.clone())
+        .data(view.replica.store.clone());
     let resp = view.schema.execute(req).await;
     let data = match resp.data {
         Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),

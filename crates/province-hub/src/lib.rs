@@ -215,13 +215,15 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     ));
     let mut replicas = Vec::new();
     let mut views = std::collections::BTreeMap::new();
+    // One city subgraph schema for every replica: each request carries its replica's store.
+    // (A schema per replica cost ~2 MiB of the hub's memory per city.)
+    let replica_schema = city_schema::schema_builder()
+        .limit_depth(config.graphql.max_depth)
+        .limit_complexity(config.graphql.max_complexity)
+        .finish();
     for n in &config.nodes {
         let replica_store = Store::connect(&config.replica_database(n), n.city).await?;
-        let schema = city_schema::schema_builder()
-            .data(replica_store.clone())
-            .limit_depth(config.graphql.max_depth)
-            .limit_complexity(config.graphql.max_complexity)
-            .finish();
+        let schema = replica_schema.clone();
         let replica = sync::hub::Replica::open(n.city, replica_store).await?;
         replicas.push((replica, schema));
     }
