@@ -231,6 +231,22 @@ async fn hostile_documents_and_bodies_are_refused_with_their_code_and_write_noth
     assert_eq!(status, 400, "{b}");
     assert_ne!(code(&b), "<none>", "{b}");
 
+    // A name far longer than any name: a validation error naming the rule.
+    let b = graphql_as(
+        &client,
+        &node.url,
+        Some(&t),
+        "mutation($n: String!) { createUnit(input: { programmeId: \"Programme:140800:yc-lead-specialties\", kind: SPECIALTY, nameZh: $n, nameEn: \"x\" }) { id } }",
+        json!({ "n": "名".repeat(100_000) }),
+    )
+    .await;
+    let shown: String = b.to_string().chars().take(400).collect();
+    assert_eq!(code(&b), "VALIDATION_FAILED", "{shown}");
+    assert_eq!(
+        b["errors"][0]["extensions"]["violations"][0]["rule"], "TOO_LONG",
+        "{shown}"
+    );
+
     assert_eq!(
         units(&client, &node.url).await,
         before,

@@ -26,6 +26,12 @@ impl ValidationError {
     }
 }
 
+/// Longest name, title, issuer, unit or document number accepted (characters).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// Longest passage (plan item text, quote) accepted (characters).
+pub const MAX_TEXT_CHARS: usize = 4000;
+
 /// Every rule a value breaks; empty means valid. Collecting them all lets a form show every
 /// problem at once instead of one per round-trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,14 +60,28 @@ impl Violations {
         }
     }
 
-    /// Records that a required text field is present and not blank.
+    /// Records that a required text field (a passage: a plan item's text, a quote) is present,
+    /// not blank, and at most [`MAX_TEXT_CHARS`] characters.
     pub fn require_text(&mut self, field: &str, value: &str) {
-        self.check(
-            !value.trim().is_empty(),
-            field,
-            "REQUIRED",
-            "must not be empty",
-        );
+        self.require_bounded(field, value, MAX_TEXT_CHARS);
+    }
+
+    /// Records that a required name (a name, a title, an issuer, a code) is present, not
+    /// blank, and at most [`MAX_NAME_CHARS`] characters.
+    pub fn require_name(&mut self, field: &str, value: &str) {
+        self.require_bounded(field, value, MAX_NAME_CHARS);
+    }
+
+    fn require_bounded(&mut self, field: &str, value: &str, max: usize) {
+        if value.trim().is_empty() {
+            self.push(field, "REQUIRED", "must not be empty");
+        } else if value.chars().nth(max).is_some() {
+            self.push(
+                field,
+                "TOO_LONG",
+                format!("at most {max} characters ({} given)", value.chars().count()),
+            );
+        }
     }
 
     /// Adds all violations of `other`, prefixing their fields with `prefix.`.
@@ -91,3 +111,31 @@ impl fmt::Display for Violations {
 }
 
 impl std::error::Error for Violations {}
+
+#[cfg(test)]
+mod bounded_text_tests {
+    use super::*;
+
+    #[test]
+    fn names_and_passages_are_required_and_bounded_in_characters_not_bytes() {
+        let rules = |f: &dyn Fn(&mut Violations)| {
+            let mut v = Violations::new();
+            f(&mut v);
+            v.0.iter().map(|e| e.rule).collect::<Vec<_>>()
+        };
+        let name = "名".repeat(MAX_NAME_CHARS);
+        assert!(
+            rules(&|v| v.require_name("n", &name)).is_empty(),
+            "200 CJK characters (600 bytes) fit"
+        );
+        let long = format!("{name}x");
+        assert_eq!(rules(&|v| v.require_name("n", &long)), ["TOO_LONG"]);
+        assert_eq!(rules(&|v| v.require_name("n", "  ")), ["REQUIRED"]);
+        let text = "字".repeat(MAX_TEXT_CHARS);
+        assert!(rules(&|v| v.require_text("t", &text)).is_empty());
+        assert_eq!(
+            rules(&|v| v.require_text("t", &format!("{text}字"))),
+            ["TOO_LONG"]
+        );
+    }
+}

@@ -67,9 +67,9 @@ impl Indicator {
             "BAD_CODE",
             "must be snake_case ASCII, at most 64 characters",
         );
-        v.require_text("nameZh", &self.name_zh);
-        v.require_text("nameEn", &self.name_en);
-        v.require_text("unit", &self.unit);
+        v.require_name("nameZh", &self.name_zh);
+        v.require_name("nameEn", &self.name_en);
+        v.require_name("unit", &self.unit);
         v.check(
             self.value_type != ValueType::Percent || self.unit == "%",
             "unit",

@@ -34,8 +34,8 @@ impl Institution {
             "BAD_ID",
             "must be a local id slug",
         );
-        v.require_text("nameZh", &self.name_zh);
-        v.require_text("nameEn", &self.name_en);
+        v.require_name("nameZh", &self.name_zh);
+        v.require_name("nameEn", &self.name_en);
         v.check(
             crate::region::region(self.region).is_some(),
             "region",

@@ -58,10 +58,10 @@ impl Programme {
             "BAD_ID",
             "must be a local id slug",
         );
-        v.require_text("nameZh", &self.name_zh);
-        v.require_text("nameEn", &self.name_en);
-        v.require_text("issuer", &self.issuer);
-        v.require_text("docNumber", &self.doc_number);
+        v.require_name("nameZh", &self.name_zh);
+        v.require_name("nameEn", &self.name_en);
+        v.require_name("issuer", &self.issuer);
+        v.require_name("docNumber", &self.doc_number);
         v.check(
             crate::source::valid_date(&self.issued_on),
             "issuedOn",
@@ -140,8 +140,8 @@ impl Component {
             "must be a local id slug",
         );
         v.require_text("programme", &self.programme);
-        v.require_text("nameZh", &self.name_zh);
-        v.require_text("nameEn", &self.name_en);
+        v.require_name("nameZh", &self.name_zh);
+        v.require_name("nameEn", &self.name_en);
         v.check(
             self.ordinal >= 1,
             "ordinal",

@@ -34,8 +34,8 @@ impl Document {
             "BAD_ID",
             "must be a local id slug",
         );
-        v.require_text("title", &self.title);
-        v.require_text("issuer", &self.issuer);
+        v.require_name("title", &self.title);
+        v.require_name("issuer", &self.issuer);
         v.check(
             valid_date(&self.issued_on),
             "issuedOn",

@@ -63,8 +63,8 @@ impl Unit {
             "must be a local id slug",
         );
         v.require_text("programme", &self.programme);
-        v.require_text("nameZh", &self.name_zh);
-        v.require_text("nameEn", &self.name_en);
+        v.require_name("nameZh", &self.name_zh);
+        v.require_name("nameEn", &self.name_en);
         if let (Some(year), Some(p)) = (self.target_year, programme_period) {
             v.check(
                 p.start.year <= year && year <= p.end.year,

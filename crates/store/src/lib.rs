@@ -35,7 +35,7 @@ pub mod writes;
 use std::time::Duration;
 
 use model::RegionCode;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use sea_orm_migration::MigratorTrait;
 
 pub use config::DatabaseConfig;
@@ -67,17 +67,16 @@ impl Store {
         let mut opts = ConnectOptions::new(config.url.clone());
         opts.max_connections(config.max_connections.max(1))
             .connect_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
+            .sqlx_logging(false)
+            // On every pooled connection (a PRAGMA run through the pool reaches one): WAL lets
+            // readers run while a writer commits; the busy timeout makes concurrent writers
+            // wait instead of failing with SQLITE_BUSY; foreign keys are enforced.
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
         let db = Database::connect(opts).await.ctx("connecting")?;
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            // WAL lets readers run while a writer commits; the busy timeout makes concurrent
-            // writers wait instead of failing with SQLITE_BUSY.
-            db.execute_unprepared(
-                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON;",
-            )
-            .await
-            .ctx("setting SQLite pragmas")?;
-        }
         migration::Migrator::up(&db, None)
             .await
             .ctx("running migrations")?;

@@ -617,3 +617,42 @@ async fn deleting_a_plan_item_checks_its_version_and_leaves_a_tombstone() {
         ));
     }
 }
+
+/// Every pooled SQLite connection has the pragmas (not only the one a PRAGMA statement run
+/// through the pool happens to reach): several connections are held at once and each asked.
+#[tokio::test]
+async fn every_sqlite_connection_enforces_foreign_keys_and_waits_when_busy() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let db = test_support::sqlite();
+    let store = db.store(YUNCHENG).await;
+    let conn = store.connection();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        // A transaction holds its connection until it ends.
+        held.push(conn.begin().await.unwrap());
+    }
+    for tx in &held {
+        for (pragma, expected) in [("foreign_keys", 1i64), ("busy_timeout", 5000)] {
+            let row = tx
+                .query_one_raw(Statement::from_string(
+                    sea_orm::DatabaseBackend::Sqlite,
+                    format!("PRAGMA {pragma}"),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let v: i64 = row.try_get_by_index(0).unwrap();
+            assert_eq!(v, expected, "{pragma}");
+        }
+        let row = tx
+            .query_one_raw(Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "PRAGMA journal_mode".to_owned(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let mode: String = row.try_get_by_index(0).unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
