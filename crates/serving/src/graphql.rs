@@ -124,6 +124,16 @@ pub fn graphql_routes<E: Executor + Clone>(
     }
 }
 
+/// The refusal of a document over the token limit (`None`: within it).
+fn tokens_refusal(query: &str, max: usize, graphql_response: bool) -> Option<Response> {
+    let n = crate::limits::check_tokens(query, max).err()?;
+    Some(limit_error(
+        "QUERY_TOO_MANY_TOKENS",
+        &format!("the document has more than {max} tokens (counted {n} before stopping)"),
+        graphql_response,
+    ))
+}
+
 /// `429` with `Retry-After` (whole seconds, at least 1).
 pub(crate) fn rate_limited(
     wait: std::time::Duration,
@@ -263,15 +273,8 @@ async fn run<E: Executor>(
             return rate_limited(wait, "principal", graphql_response);
         }
     }
-    if let Err(n) = crate::limits::check_tokens(&request.query, ep.config.max_tokens) {
-        return limit_error(
-            "QUERY_TOO_MANY_TOKENS",
-            &format!(
-                "the document has more than {} tokens (counted {n} before stopping)",
-                ep.config.max_tokens
-            ),
-            graphql_response,
-        );
+    if let Some(resp) = tokens_refusal(&request.query, ep.config.max_tokens, graphql_response) {
+        return resp;
     }
     let access = auth::Access {
         principal,
@@ -557,15 +560,8 @@ async fn get_handler<E: Executor>(
         );
     }
     // Bound the parse `is_mutation` does (the same check `run` makes).
-    if let Err(n) = crate::limits::check_tokens(&request.query, ep.config.max_tokens) {
-        return limit_error(
-            "QUERY_TOO_MANY_TOKENS",
-            &format!(
-                "the document has more than {} tokens (counted {n} before stopping)",
-                ep.config.max_tokens
-            ),
-            graphql_response,
-        );
+    if let Some(resp) = tokens_refusal(&request.query, ep.config.max_tokens, graphql_response) {
+        return resp;
     }
     // GET and HEAD (axum routes HEAD here too) run queries only.
     if is_mutation(&request) {

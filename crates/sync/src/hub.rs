@@ -329,37 +329,28 @@ fn check_records<'a>(
                 message: format!("the payload is not the record `{id}`"),
             });
         }
-        // A target's or actual's region scope lies in the city too.
-        if matches!(entity, "target" | "actual")
-            && row.get("scope_kind").and_then(serde_json::Value::as_str) == Some("region")
-        {
-            let region = row.get("scope_id").and_then(serde_json::Value::as_str);
-            let inside = region
-                .and_then(|r| r.parse::<RegionCode>().ok())
-                .is_some_and(|r| r.city() == city);
-            if !inside {
-                foreign.push(Violation {
-                    field: format!("{at}.scope_id"),
-                    rule: "FOREIGN_REGION".into(),
-                    message: format!(
-                        "a {entity} for region {} cannot come from {city}'s node",
-                        region.unwrap_or("none")
-                    ),
-                });
+        // An institution, and a target's or actual's region scope, lie in the city.
+        let region_field = match entity {
+            "institution" => Some("region"),
+            "target" | "actual"
+                if row.get("scope_kind").and_then(serde_json::Value::as_str) == Some("region") =>
+            {
+                Some("scope_id")
             }
-        }
-        if entity == "institution" {
-            let region = row.get("region").and_then(serde_json::Value::as_str);
+            _ => None,
+        };
+        if let Some(field) = region_field {
+            let region = row.get(field).and_then(serde_json::Value::as_str);
             let inside = region
                 .and_then(|r| r.parse::<RegionCode>().ok())
                 .is_some_and(|r| r.city() == city);
             if !inside {
                 foreign.push(Violation {
-                    field: format!("{at}.region"),
+                    field: format!("{at}.{field}"),
                     rule: "FOREIGN_REGION".into(),
                     message: format!(
-                        "institution in {} cannot come from {city}'s node",
-                        region.unwrap_or("no region")
+                        "a {entity} in region {} cannot come from {city}'s node",
+                        region.unwrap_or("none")
                     ),
                 });
             }
