@@ -148,8 +148,8 @@ where
     )
 }
 
-/// Adds the layers every server wants: request tracing, the per-address rate limit (every
-/// route: GraphQL, sync, health), CORS and the body limit.
+/// Adds the layers every server wants: request tracing, the per-address rate limit on
+/// requests without credentials (every route: GraphQL, sync, health), CORS and the body limit.
 pub fn with_common_layers(
     router: axum::Router,
     config: &GraphqlConfig,
@@ -171,8 +171,8 @@ pub fn with_common_layers(
     Ok(router.layer(tower_http::trace::TraceLayer::new_for_http()))
 }
 
-/// The per-address rate limit, before anything reads the request (servers are served with
-/// connect info; without it there is no address to limit).
+/// The per-address rate limit on requests without credentials, before anything reads the
+/// request (servers are served with connect info; without it there is no address to limit).
 async fn address_limit(
     axum::extract::State(limits): axum::extract::State<std::sync::Arc<limits::RateLimits>>,
     req: axum::extract::Request,
@@ -182,7 +182,14 @@ async fn address_limit(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(ip) = peer
+    // Callers with a token are limited per principal (by the GraphQL handler): a hub or an
+    // office behind one address carries many principals. A bad token is refused after a
+    // check that costs about as much as this limiter (docs/PERFORMANCE.md (d)).
+    let anonymous = !req
+        .headers()
+        .contains_key(axum::http::header::AUTHORIZATION);
+    if anonymous
+        && let Some(ip) = peer
         && let Err(wait) = limits.check_address(ip)
     {
         tracing::info!(%ip, path = req.uri().path(), "rate limited (address)");

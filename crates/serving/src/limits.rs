@@ -29,12 +29,12 @@ pub struct RateLimitConfig {
     pub per_principal_per_s: u32,
     /// Requests a principal may make at once above the sustained rate.
     pub principal_burst: u32,
-    /// Sustained requests per second from one peer address, whoever calls; 0 turns it off.
+    /// Sustained requests per second without credentials (no `Authorization`) from one peer
+    /// address; 0 turns it off. Requests with a token are limited per principal instead.
     pub per_address_per_s: u32,
     /// Requests an address may make at once above the sustained rate.
     pub address_burst: u32,
-    /// Peer addresses the per-address limit does not apply to (e.g. the hub's address at a
-    /// node: it carries many callers, each still limited as a principal).
+    /// Peer addresses the per-address limit does not apply to (e.g. a health checker).
     pub exempt_addresses: Vec<IpAddr>,
 }
 
