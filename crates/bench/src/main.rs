@@ -193,12 +193,26 @@ impl Hub {
     }
 
     fn peak_rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
+    /// `peak / current` RSS in MiB, for the memory line after each series.
+    fn memory(&self) -> String {
+        let mib = |k: Option<u64>| k.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+        format!(
+            "hub RSS peak / now: {} / {} MiB",
+            mib(self.status_kib("VmHWM:")),
+            mib(self.status_kib("VmRSS:"))
+        )
     }
 }
 
@@ -421,6 +435,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     println!("# Federation benchmark\n");
+    let after_start = hub.memory();
     println!(
         "{} requests per series after 50 warm-up requests; 2-core machine, everything on loopback; hub in its own process.\n",
         args.requests
@@ -462,6 +477,7 @@ async fn main() -> anyhow::Result<()> {
         "\nhub CPU per request through the hub: {:.2} ms\n",
         (c1.hub - c0.hub) / n
     );
+    println!("Memory — after start: {after_start}; after (a): {}\n", hub.memory());
 
     // (b) fan-out to K nodes, one series per K so CPU can be attributed.
     println!("## (b) Fan-out to K nodes\n");
@@ -495,6 +511,7 @@ async fn main() -> anyhow::Result<()> {
         "\n11-node / 1-node p50 ratio: **{:.2}** (target ≤ 1.3)\n",
         p50s[4] as f64 / p50s[0] as f64
     );
+    println!("Memory after (b): {}\n", hub.memory());
 
     // (c) concurrency.
     let per_client = (args.requests / 10).max(20);
@@ -517,12 +534,17 @@ async fn main() -> anyhow::Result<()> {
         ms(s.p99_us),
         s.rps
     );
+    let after_one_city = hub.memory();
     let s = concurrent(&hub.url, &series[4], args.clients, per_client).await?;
     println!(
         "| 11-city fan-out | {} | {} | {:.0} |",
         ms(s.p50_us),
         ms(s.p99_us),
         s.rps
+    );
+    println!(
+        "\nMemory after 50 clients, one city: {after_one_city}; after the 11-city fan-out: {}",
+        hub.memory()
     );
     println!();
     edge(&client, dir.path(), &yc_url, args.requests).await?;
