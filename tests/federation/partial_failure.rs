@@ -175,3 +175,56 @@ async fn city_programmes_keep_the_healthy_cities_when_one_node_is_down() {
     hub.stop().await;
     fed.stop().await;
 }
+
+/// The hub keeps at most `node_max_in_flight` calls open to one node; the rest wait their turn
+/// (and are answered, within the time-out), so a burst of callers cannot open an unbounded
+/// number of connections to a node.
+#[tokio::test]
+async fn calls_to_one_node_are_capped_and_the_rest_wait_their_turn() {
+    use std::sync::{Arc, atomic::AtomicUsize};
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (url, seen) = fake_node(Fault::Slow {
+        delay: std::time::Duration::from_millis(150),
+        data: r#"{"owner":{"code":"141000"}}"#,
+        now: now.clone(),
+        most: most.clone(),
+    })
+    .await;
+    let hub = TestHub::start_full(
+        vec![(LINFEN, url)],
+        10_000,
+        province_hub::registry::BreakerConfig::default(),
+        serving::GraphqlConfig::default(),
+        3,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let calls = (0..12).map(|_| {
+        let client = client.clone();
+        let url = hub.url.clone();
+        async move {
+            graphql(
+                &client,
+                &url,
+                "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }",
+                json!({}),
+            )
+            .await
+        }
+    });
+    for b in futures_util::future::join_all(calls).await {
+        assert_eq!(b["data"]["city"]["owner"]["code"], "141000", "{b}");
+    }
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        12,
+        "every call reached the node"
+    );
+    assert_eq!(
+        most.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "at most 3 at once, and the cap was reached"
+    );
+    hub.stop().await;
+}

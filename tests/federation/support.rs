@@ -75,6 +75,14 @@ pub(crate) enum Fault {
     Malformed,
     /// Answers HTTP 500 while the flag is false, and `{"data": <json>}` once it is true.
     Switch(std::sync::Arc<std::sync::atomic::AtomicBool>, &'static str),
+    /// Answers `{"data": <json>}` after a delay, counting the requests it holds at once and
+    /// the most it ever held.
+    Slow {
+        delay: std::time::Duration,
+        data: &'static str,
+        now: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    },
 }
 
 /// A misbehaving node on a free port; returns its URL and the raw requests it received.
@@ -120,6 +128,24 @@ pub(crate) async fn fake_node(
                 }
                 match fault {
                     Fault::Hang => std::future::pending::<()>().await,
+                    Fault::Slow {
+                        delay,
+                        data,
+                        now,
+                        most,
+                    } => {
+                        use std::sync::atomic::Ordering::SeqCst;
+                        let held = now.fetch_add(1, SeqCst) + 1;
+                        most.fetch_max(held, SeqCst);
+                        tokio::time::sleep(delay).await;
+                        now.fetch_sub(1, SeqCst);
+                        let body = format!("{{\"data\":{data}}}");
+                        let resp = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                    }
                     Fault::Malformed => {
                         let body = "this is not json";
                         let resp = format!(
@@ -195,6 +221,16 @@ impl TestHub {
         breaker: province_hub::registry::BreakerConfig,
         graphql: serving::GraphqlConfig,
     ) -> Self {
+        Self::start_full(nodes, timeout_ms, breaker, graphql, 16).await
+    }
+
+    pub(crate) async fn start_full(
+        nodes: Vec<(RegionCode, String)>,
+        timeout_ms: u64,
+        breaker: province_hub::registry::BreakerConfig,
+        graphql: serving::GraphqlConfig,
+        node_max_in_flight: usize,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = province_hub::Config {
             data_dir: dir.path().to_path_buf(),
@@ -203,6 +239,7 @@ impl TestHub {
                 .map(|(city, url)| province_hub::registry::NodeConfig::new(city, url))
                 .collect(),
             node_timeout_ms: timeout_ms,
+            node_max_in_flight,
             breaker,
             graphql,
             auth: test_support::auth_config(),

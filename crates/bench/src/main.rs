@@ -207,7 +207,8 @@ impl Hub {
 
     /// `peak / current` RSS in MiB, for the memory line after each series.
     fn memory(&self) -> String {
-        let mib = |k: Option<u64>| k.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
+        let mib =
+            |k: Option<u64>| k.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0));
         format!(
             "hub RSS peak / now: {} / {} MiB",
             mib(self.status_kib("VmHWM:")),
@@ -477,7 +478,10 @@ async fn main() -> anyhow::Result<()> {
         "\nhub CPU per request through the hub: {:.2} ms\n",
         (c1.hub - c0.hub) / n
     );
-    println!("Memory — after start: {after_start}; after (a): {}\n", hub.memory());
+    println!(
+        "Memory — after start: {after_start}; after (a): {}\n",
+        hub.memory()
+    );
 
     // (b) fan-out to K nodes, one series per K so CPU can be attributed.
     println!("## (b) Fan-out to K nodes\n");

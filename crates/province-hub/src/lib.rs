@@ -42,6 +42,9 @@ pub struct Config {
     pub nodes: Vec<registry::NodeConfig>,
     /// How long the hub waits for a node before answering `CITY_TIMEOUT` for its subtree.
     pub node_timeout_ms: u64,
+    /// Most calls in flight to one node; more wait their turn (within `node_timeout_ms`). Bounds
+    /// the hub's connections (and their buffers) per node under load.
+    pub node_max_in_flight: usize,
     /// The per-node circuit breaker.
     pub breaker: registry::BreakerConfig,
     /// The sync endpoint's limits and `AUTO`'s freshness window.
@@ -61,6 +64,7 @@ impl Default for Config {
             graphql: serving::GraphqlConfig::default(),
             nodes: Vec::new(),
             node_timeout_ms: 5_000,
+            node_max_in_flight: 16,
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
@@ -206,9 +210,11 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
 
     let outcome = seed::load::load(&store).await?;
     let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
-    let client = delegate::client::NodeClient::new(timeout).map_err(Error::Client)?;
+    let in_flight = config.node_max_in_flight.max(1);
+    let client = delegate::client::NodeClient::new(timeout, in_flight).map_err(Error::Client)?;
     let registry = std::sync::Arc::new(
-        registry::Registry::new(&config.nodes, client, config.breaker).map_err(Error::BadNode)?,
+        registry::Registry::new(&config.nodes, client, config.breaker, in_flight)
+            .map_err(Error::BadNode)?,
     );
     let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
         delegate::batch::HubImplementing::new(registry.clone()),

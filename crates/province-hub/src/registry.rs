@@ -139,6 +139,8 @@ pub struct Node {
     /// The same, parsed once.
     endpoint: reqwest::Url,
     status: Mutex<Status>,
+    /// Calls in flight to this node (permits: `node_max_in_flight`).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Node {
@@ -230,6 +232,7 @@ impl Registry {
         nodes: &[NodeConfig],
         client: NodeClient,
         breaker: BreakerConfig,
+        max_in_flight: usize,
     ) -> Result<Self, String> {
         let mut map = BTreeMap::new();
         for n in nodes {
@@ -250,6 +253,7 @@ impl Registry {
                 url: n.url.clone(),
                 endpoint,
                 status: Mutex::new(status),
+                in_flight: tokio::sync::Semaphore::new(max_in_flight.max(1)),
             };
             map.insert(n.city, Arc::new(node));
         }
@@ -278,6 +282,18 @@ impl Registry {
         authorization: Option<&str>,
     ) -> Result<NodeResponse, CallError> {
         node.admit()?;
+        // Wait for a turn within the call's own time-out: a node that is slow for everyone
+        // fails as a time-out, not as an ever-growing queue at the hub.
+        let timeout = self.client.timeout();
+        let started = std::time::Instant::now();
+        let Ok(Ok(_turn)) = tokio::time::timeout(timeout, node.in_flight.acquire()).await else {
+            let outcome = Err(CallError::Timeout(
+                u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            ));
+            node.record(&outcome, started.elapsed(), self.breaker);
+            tracing::warn!(city = %node.city, "no turn to call the node within the time-out");
+            return outcome;
+        };
         let (outcome, took) = self.client.call(&node.endpoint, doc, authorization).await;
         node.record(&outcome, took, self.breaker);
         match &outcome {

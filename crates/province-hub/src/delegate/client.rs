@@ -134,11 +134,12 @@ pub struct NodeClient {
 }
 
 impl NodeClient {
-    /// A client with one connection pool for every node.
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// A client with one connection pool for every node, keeping at most `idle_per_node` idle
+    /// connections to each (the registry never has more calls in flight to one node).
+    pub fn new(timeout: Duration, idle_per_node: usize) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(32)
+            .pool_max_idle_per_host(idle_per_node)
             .tcp_nodelay(true)
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .build()?;
