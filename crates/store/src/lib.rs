@@ -76,10 +76,20 @@ impl Store {
                     .busy_timeout(Duration::from_secs(5))
                     .foreign_keys(true)
             });
-        let db = Database::connect(opts).await.ctx("connecting")?;
-        migration::Migrator::up(&db, None)
+        // Migrations on their own short-lived connection, closed before the pool opens: the
+        // pool then starts with the one connection it needs instead of keeping the
+        // migrator's extras (each SQLite connection is a thread with its own memory — the hub
+        // opens a store per city).
+        let mut migrating = opts.clone();
+        migrating.max_connections(1);
+        let migrator = Database::connect(migrating)
+            .await
+            .ctx("connecting to migrate")?;
+        migration::Migrator::up(&migrator, None)
             .await
             .ctx("running migrations")?;
+        migrator.close().await.ctx("closing the migration connection")?;
+        let db = Database::connect(opts).await.ctx("connecting")?;
         let store = Self {
             db,
             owner,
