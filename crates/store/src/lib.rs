@@ -88,7 +88,10 @@ impl Store {
         migration::Migrator::up(&migrator, None)
             .await
             .ctx("running migrations")?;
-        migrator.close().await.ctx("closing the migration connection")?;
+        migrator
+            .close()
+            .await
+            .ctx("closing the migration connection")?;
         let db = Database::connect(opts).await.ctx("connecting")?;
         let store = Self {
             db,
