@@ -183,6 +183,32 @@ pub(crate) fn dead_url() -> (String, tokio::net::TcpSocket) {
     (format!("http://{addr}/graphql"), socket)
 }
 
+/// Runs `serve` on a free port until the returned sender fires: the GraphQL URL, the stop
+/// sender and the server's task.
+async fn serve_on_free_port<F, Fut>(
+    serve: F,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)
+where
+    F: FnOnce(
+        tokio::net::TcpListener,
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let stopped = Box::pin(async move {
+        let _ = rx.await;
+    });
+    let task = tokio::spawn(serve(listener, stopped));
+    (url, stop, task)
+}
+
 /// A hub (own temp database) whose registry is `nodes`, serving on a free port.
 pub(crate) struct TestHub {
     pub(crate) url: String,
@@ -246,16 +272,12 @@ impl TestHub {
             ..province_hub::Config::default()
         };
         let state = province_hub::build(&config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            province_hub::serve_state(state, &config, listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (url, stop, task) = serve_on_free_port(|listener, stopped| async move {
+            province_hub::serve_state(state, &config, listener, stopped)
+                .await
+                .unwrap();
+        })
+        .await;
         Self {
             url,
             stop,
@@ -300,16 +322,12 @@ impl TestNode {
             ..city_node::Config::default()
         };
         let state = city_node::build(&config).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/graphql", listener.local_addr().unwrap());
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            city_node::serve_state(state, &config, listener, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let (url, stop, task) = serve_on_free_port(|listener, stopped| async move {
+            city_node::serve_state(state, &config, listener, stopped)
+                .await
+                .unwrap();
+        })
+        .await;
         Self {
             url,
             stop,

@@ -218,33 +218,54 @@ impl Touched {
                 out.add(i, end / 100);
             }
         }
-        for chunk in targets.chunks(IDS_PER_STATEMENT) {
-            let old: Vec<(String, i32)> = target::Entity::find()
-                .select_only()
-                .columns([target::Column::Indicator, target::Column::PeriodEnd])
-                .filter(target::Column::Id.is_in(chunk.iter().cloned()))
-                .into_tuple()
-                .all(txn)
-                .await
-                .ctx("reading the targets a batch changes")?;
-            for (i, end) in old {
-                out.add(&i, end / 100);
-            }
-        }
-        for chunk in actuals.chunks(IDS_PER_STATEMENT) {
-            let old: Vec<(String, i32)> = actual::Entity::find()
-                .select_only()
-                .columns([actual::Column::Indicator, actual::Column::PeriodEnd])
-                .filter(actual::Column::Id.is_in(chunk.iter().cloned()))
-                .into_tuple()
-                .all(txn)
-                .await
-                .ctx("reading the actuals a batch changes")?;
-            for (i, end) in old {
-                out.add(&i, end / 100);
-            }
-        }
+        out.add_stored::<target::Entity>(
+            txn,
+            &targets,
+            [
+                target::Column::Id,
+                target::Column::Indicator,
+                target::Column::PeriodEnd,
+            ],
+            "reading the targets a batch changes",
+        )
+        .await?;
+        out.add_stored::<actual::Entity>(
+            txn,
+            &actuals,
+            [
+                actual::Column::Id,
+                actual::Column::Indicator,
+                actual::Column::PeriodEnd,
+            ],
+            "reading the actuals a batch changes",
+        )
+        .await?;
         Ok(out)
+    }
+
+    /// Adds the (indicator, year) the stored rows `ids` of `E` have now (before the batch
+    /// writes them). `columns`: id, indicator, period end.
+    async fn add_stored<E: EntityTrait>(
+        &mut self,
+        txn: &DatabaseTransaction,
+        ids: &[String],
+        [id, indicator, period_end]: [E::Column; 3],
+        what: &'static str,
+    ) -> Result<()> {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let old: Vec<(String, i32)> = E::find()
+                .select_only()
+                .columns([indicator, period_end])
+                .filter(id.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(txn)
+                .await
+                .ctx(what)?;
+            for (i, end) in old {
+                self.add(&i, end / 100);
+            }
+        }
+        Ok(())
     }
 
     fn add(&mut self, indicator: &str, year: i32) {
