@@ -127,12 +127,35 @@ async fn hostile_documents_and_bodies_are_refused_with_their_code_and_write_noth
         ));
     }
     let wide = format!("mutation {{ ...F4 }} {fragments}");
+    // Each fragment spreads the next twice: 2³⁰ fields from a ~1 KB document. Measured in
+    // linear time and refused before validation, which would visit every spread.
+    let mut exponential = format!("fragment E0 on Mutation {{ {} }}", create_unit("exp"));
+    for level in 1..=30 {
+        exponential.push_str(&format!(
+            " fragment E{level} on Mutation {{ ...E{p} ...E{p} }}",
+            p = level - 1
+        ));
+    }
+    let exponential = format!("mutation {{ ...E30 }} {exponential}");
+    // The same padded past the parsed-document cache's size limit (64 KiB) with few tokens.
+    let padded = format!("{exponential}{}", " ".repeat(70 * 1024));
     let cases = [
         (alias_bomb, "QUERY_TOO_MANY_ALIASES"),
         (token_bomb, "QUERY_TOO_MANY_TOKENS"),
         (deep, "QUERY_TOO_DEEP"),
-        (wide, "QUERY_TOO_COMPLEX"),
+        (wide, "QUERY_TOO_MANY_FIELDS"),
+        (exponential.clone(), "QUERY_TOO_MANY_FIELDS"),
+        (padded, "QUERY_TOO_MANY_FIELDS"),
     ];
+    // Without a token too: the count runs before anything else would.
+    let (status, _, b) = post_raw(
+        &client,
+        &node.url,
+        None,
+        json!({ "query": exponential }).to_string(),
+    )
+    .await;
+    assert_eq!((status, code(&b)), (400, "QUERY_TOO_MANY_FIELDS"), "{b}");
     for (query, expected) in &cases {
         let body = json!({ "query": query }).to_string();
         let (status, _, b) = post_raw(&client, &node.url, Some(&t), body.clone()).await;
@@ -256,7 +279,7 @@ async fn hostile_documents_and_bodies_are_refused_with_their_code_and_write_noth
 }
 
 /// Strings that look like SQL, markup, templates or paths are data: stored and returned
-/// byte for byte, on SQLite and PostgreSQL.
+/// byte for byte, on SQLite and PostgreSQL; control characters are refused on both.
 #[tokio::test]
 async fn injection_like_strings_are_stored_and_returned_verbatim() {
     let strings = [
@@ -267,7 +290,7 @@ async fn injection_like_strings_are_stored_and_returned_verbatim() {
         "{{7*7}} ${7*7} #{7*7} %s %n",
         "../../../etc/passwd",
         "\\x27 \\u0027 \\\\ \\",
-        "\u{202e}gnp.exe \u{200b} 𠀀 🏥 \t tab \n newline \r",
+        "\u{202e}gnp.exe \u{200b} 𠀀 🏥 \u{feff} format characters",
         "$n @include(if: true) { __schema { types { name } } }",
     ];
     let mut nodes = vec![(
@@ -314,6 +337,28 @@ async fn injection_like_strings_are_stored_and_returned_verbatim() {
             .await;
             assert_eq!(back["unit"]["nameZh"], s, "{backend}: read back");
             assert_eq!(back["unit"]["nameEn"], s, "{backend}: read back");
+        }
+        // Control characters are not data: NUL and ESC (which PostgreSQL's text cannot hold,
+        // or a terminal would obey), and in names also tab and newline.
+        for bad in [
+            "nul \u{0} byte",
+            "esc \u{1b}[31m red",
+            "tab\tin a name",
+            "line\nbreak",
+        ] {
+            let b = graphql_as(
+                &client,
+                &node.url,
+                Some(&admin()),
+                "mutation($n: String!) { createUnit(input: { programmeId: \"Programme:140800:yc-lead-specialties\", kind: SPECIALTY, nameZh: $n, nameEn: \"x\" }) { id } }",
+                json!({ "n": bad }),
+            )
+            .await;
+            assert_eq!(code(&b), "VALIDATION_FAILED", "{backend} {bad:?}: {b}");
+            assert_eq!(
+                b["errors"][0]["extensions"]["violations"][0]["rule"], "CONTROL_CHARACTER",
+                "{backend} {bad:?}: {b}"
+            );
         }
         let after = units(&client, &node.url).await;
         assert_eq!(

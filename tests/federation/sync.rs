@@ -567,6 +567,17 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), 400);
+        let r: Value = resp.json().await.unwrap();
+        assert_eq!(r["code"], "SYNC_MALFORMED", "a coded refusal: {r}");
+        // A reported sequence no node can have is refused, never believed.
+        let mut poisoned = batch(YUNCHENG, &[]);
+        poisoned["node_seq"] = json!(i64::MAX);
+        let (s, r) = push(&client, &url, Some(node_token().as_str()), &poisoned).await;
+        assert_eq!(
+            (s, r["code"].as_str()),
+            (400, Some("SYNC_MALFORMED")),
+            "{r}"
+        );
         // An expired node token.
         let expired = {
             let signer =
@@ -610,6 +621,53 @@ async fn duplicate_out_of_order_foreign_and_oversized_batches_are_handled_and_wr
             format!("changes[{at}].payload.region")
         );
         assert_eq!(r["violations"][0]["rule"], "FOREIGN_REGION");
+        // A target about 临汾 is foreign however its scope is spelled: other spellings are not
+        // rows at all (SYNC_MALFORMED), the model's own is 临汾's (FORBIDDEN). Nothing applies.
+        let target = log
+            .iter()
+            .find(|c| c.entity == "target" && c.payload.is_some())
+            .expect("the seed has targets");
+        let forged = |edit: &dyn Fn(&mut Value)| {
+            let mut row: Value = serde_json::from_str(target.payload.as_deref().unwrap()).unwrap();
+            edit(&mut row);
+            let mut batch_ = log[..10].to_vec();
+            batch_[at] = store::entity::change_log::Model {
+                seq: batch_[at].seq,
+                payload: Some(row.to_string()),
+                ..target.clone()
+            };
+            batch(YUNCHENG, &batch_)
+        };
+        for (kind, id, expected) in [
+            ("region", "141000", (403, "FORBIDDEN", "FOREIGN_REGION")),
+            ("REGION", "141000", (400, "SYNC_MALFORMED", "UNKNOWN_VALUE")),
+            (
+                "region ",
+                "141000",
+                (400, "SYNC_MALFORMED", "UNKNOWN_VALUE"),
+            ),
+            ("Region", "141000", (400, "SYNC_MALFORMED", "UNKNOWN_VALUE")),
+            ("region", "+141000", (400, "SYNC_MALFORMED", "BAD_REGION")),
+            ("region", "141000 ", (400, "SYNC_MALFORMED", "BAD_REGION")),
+        ] {
+            let body = forged(&|row: &mut Value| {
+                row["scope_kind"] = json!(kind);
+                row["scope_id"] = json!(id);
+            });
+            let (s, r) = push(&client, &url, Some(node_token().as_str()), &body).await;
+            assert_eq!(
+                (s, r["code"].as_str(), r["violations"][0]["rule"].as_str()),
+                (expected.0, Some(expected.1), Some(expected.2)),
+                "{kind:?} {id:?}: {r}"
+            );
+        }
+        let body = forged(&|row: &mut Value| row["note"] = json!("a\u{0}b"));
+        let (s, r) = push(&client, &url, Some(node_token().as_str()), &body).await;
+        assert_eq!(
+            (s, r["violations"][0]["rule"].as_str()),
+            (400, Some("CONTROL_CHARACTER")),
+            "{r}"
+        );
         // A change about one record carrying another record's row (the hub would otherwise
         // write a row the change does not name).
         let mut swapped = log[..10].to_vec();

@@ -32,6 +32,23 @@ pub const MAX_NAME_CHARS: usize = 200;
 /// Longest passage (plan item text, quote) accepted (characters).
 pub const MAX_TEXT_CHARS: usize = 4000;
 
+/// Largest magnitude of any number a target or actual may hold. Every aggregate the hub
+/// computes over a city (sums over millions of rows) then stays far inside what a SQLite
+/// `REAL` and a PostgreSQL `double precision` hold, and counts stay exact in an `f64`
+/// (integers are exact up to 2⁵³ ≈ 9·10¹⁵).
+pub const MAX_MAGNITUDE: f64 = 1e12;
+
+/// Whether `c` may appear in a passage: anything but control characters (C0, DEL, C1),
+/// except newline and tab. Names allow no control character at all.
+fn allowed_in_passage(c: char) -> bool {
+    !c.is_control() || c == '\n' || c == '\t'
+}
+
+/// Whether `c` may appear in a name: anything but a control character.
+fn allowed_in_name(c: char) -> bool {
+    !c.is_control()
+}
+
 /// Every rule a value breaks; empty means valid. Collecting them all lets a form show every
 /// problem at once instead of one per round-trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,25 +78,70 @@ impl Violations {
     }
 
     /// Records that a required text field (a passage: a plan item's text, a quote) is present,
-    /// not blank, and at most [`MAX_TEXT_CHARS`] characters.
+    /// not blank, at most [`MAX_TEXT_CHARS`] characters, with no control character but newline
+    /// and tab.
     pub fn require_text(&mut self, field: &str, value: &str) {
-        self.require_bounded(field, value, MAX_TEXT_CHARS);
+        self.require_bounded(field, value, MAX_TEXT_CHARS, allowed_in_passage);
     }
 
-    /// Records that a required name (a name, a title, an issuer, a code) is present, not
-    /// blank, and at most [`MAX_NAME_CHARS`] characters.
+    /// Records that a required name (a name, a title, an issuer, a code, an id) is present, not
+    /// blank, at most [`MAX_NAME_CHARS`] characters, with no control character.
     pub fn require_name(&mut self, field: &str, value: &str) {
-        self.require_bounded(field, value, MAX_NAME_CHARS);
+        self.require_bounded(field, value, MAX_NAME_CHARS, allowed_in_name);
     }
 
-    fn require_bounded(&mut self, field: &str, value: &str, max: usize) {
+    /// Records that an optional passage (a note, a summary, a description), when given, is at
+    /// most [`MAX_TEXT_CHARS`] characters with no control character but newline and tab.
+    pub fn optional_text(&mut self, field: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.bounded(field, value, MAX_TEXT_CHARS, allowed_in_passage);
+        }
+    }
+
+    /// Records that an optional name (a level, a hedge word, a unit of measure), when given,
+    /// is at most [`MAX_NAME_CHARS`] characters with no control character.
+    pub fn optional_name(&mut self, field: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.bounded(field, value, MAX_NAME_CHARS, allowed_in_name);
+        }
+    }
+
+    fn require_bounded(&mut self, field: &str, value: &str, max: usize, allowed: fn(char) -> bool) {
         if value.trim().is_empty() {
             self.push(field, "REQUIRED", "must not be empty");
-        } else if value.chars().nth(max).is_some() {
+        } else {
+            self.bounded(field, value, max, allowed);
+        }
+    }
+
+    fn bounded(&mut self, field: &str, value: &str, max: usize, allowed: fn(char) -> bool) {
+        if value.chars().nth(max).is_some() {
             self.push(
                 field,
                 "TOO_LONG",
                 format!("at most {max} characters ({} given)", value.chars().count()),
+            );
+        } else if let Some(c) = value.chars().find(|c| !allowed(*c)) {
+            self.push(
+                field,
+                "CONTROL_CHARACTER",
+                format!(
+                    "must not contain the control character U+{:04X}",
+                    u32::from(c)
+                ),
+            );
+        }
+    }
+
+    /// Records that a number is finite and within [`MAX_MAGNITUDE`].
+    pub fn bounded_number(&mut self, field: &str, value: f64) {
+        if !value.is_finite() {
+            self.push(field, "NOT_A_NUMBER", "must be a finite number");
+        } else if value.abs() > MAX_MAGNITUDE {
+            self.push(
+                field,
+                "OUT_OF_RANGE",
+                format!("must lie within ±{MAX_MAGNITUDE:e}"),
             );
         }
     }
@@ -137,5 +199,60 @@ mod bounded_text_tests {
             rules(&|v| v.require_text("t", &format!("{text}字"))),
             ["TOO_LONG"]
         );
+        assert_eq!(
+            rules(&|v| v.optional_text("note", Some(&format!("{text}字")))),
+            ["TOO_LONG"]
+        );
+        assert!(rules(&|v| v.optional_text("note", None)).is_empty());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_passages_keep_newlines_and_tabs() {
+        let rules = |f: &dyn Fn(&mut Violations)| {
+            let mut v = Violations::new();
+            f(&mut v);
+            v.0.iter().map(|e| e.rule).collect::<Vec<_>>()
+        };
+        for bad in ["a\0b", "esc \u{1b}[31m", "del \u{7f}", "c1 \u{85}", "cr \r"] {
+            assert_eq!(
+                rules(&|v| v.require_name("n", bad)),
+                ["CONTROL_CHARACTER"],
+                "{bad:?}"
+            );
+            assert_eq!(
+                rules(&|v| v.require_text("t", bad)),
+                ["CONTROL_CHARACTER"],
+                "{bad:?}"
+            );
+            assert_eq!(
+                rules(&|v| v.optional_text("note", Some(bad))),
+                ["CONTROL_CHARACTER"],
+                "{bad:?}"
+            );
+        }
+        for name_only in ["tab\there", "line\nbreak"] {
+            assert_eq!(
+                rules(&|v| v.require_name("n", name_only)),
+                ["CONTROL_CHARACTER"]
+            );
+            assert!(rules(&|v| v.require_text("t", name_only)).is_empty());
+        }
+        // Format characters (zero-width space, direction marks) are not control characters.
+        assert!(rules(&|v| v.require_name("n", "\u{202e}gnp.exe \u{200b} 𠀀 🏥")).is_empty());
+    }
+
+    #[test]
+    fn numbers_are_finite_and_bounded() {
+        let rules = |x: f64| {
+            let mut v = Violations::new();
+            v.bounded_number("value", x);
+            v.0.iter().map(|e| e.rule).collect::<Vec<_>>()
+        };
+        assert!(rules(MAX_MAGNITUDE).is_empty());
+        assert!(rules(-MAX_MAGNITUDE).is_empty());
+        assert_eq!(rules(1e308), ["OUT_OF_RANGE"]);
+        assert_eq!(rules(9_223_372_036_854_775_808.0), ["OUT_OF_RANGE"], "2^63");
+        assert_eq!(rules(f64::NAN), ["NOT_A_NUMBER"]);
+        assert_eq!(rules(f64::INFINITY), ["NOT_A_NUMBER"]);
     }
 }

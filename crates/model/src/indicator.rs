@@ -70,6 +70,7 @@ impl Indicator {
         v.require_name("nameZh", &self.name_zh);
         v.require_name("nameEn", &self.name_en);
         v.require_name("unit", &self.unit);
+        v.optional_text("descriptionZh", self.description_zh.as_deref());
         v.check(
             self.value_type != ValueType::Percent || self.unit == "%",
             "unit",
@@ -79,10 +80,12 @@ impl Indicator {
         v
     }
 
-    /// Checks one value against the indicator's type.
+    /// Checks one value against the indicator's type (finite and within
+    /// [`crate::error::MAX_MAGNITUDE`] first).
     pub fn check_value(&self, field: &str, value: f64, v: &mut Violations) {
-        if !value.is_finite() {
-            v.push(field, "NOT_A_NUMBER", "must be a finite number");
+        let before = v.0.len();
+        v.bounded_number(field, value);
+        if v.0.len() > before {
             return;
         }
         match self.value_type {

@@ -36,6 +36,12 @@ impl Institution {
         );
         v.require_name("nameZh", &self.name_zh);
         v.require_name("nameEn", &self.name_en);
+        for (i, alias) in self.aliases.iter().enumerate() {
+            v.require_name(&format!("aliases[{i}]"), alias);
+        }
+        if let Some(s) = &self.source {
+            v.extend_prefixed("source", s.validate());
+        }
         v.check(
             crate::region::region(self.region).is_some(),
             "region",

@@ -161,11 +161,11 @@ impl TargetValue {
                 );
             }
         }
-        if let Some(ind) = indicator {
-            for (field, x) in [("value", self.value), ("min", self.min), ("max", self.max)] {
-                if let Some(x) = x {
-                    ind.check_value(field, x, &mut v);
-                }
+        for (field, x) in [("value", self.value), ("min", self.min), ("max", self.max)] {
+            match (x, indicator) {
+                (Some(x), Some(ind)) => ind.check_value(field, x, &mut v),
+                (Some(x), None) => v.bounded_number(field, x),
+                (None, _) => {}
             }
         }
         v
@@ -222,9 +222,11 @@ impl Target {
         programme_period: Option<Period>,
     ) -> Violations {
         let mut v = Violations::new();
-        v.require_text("indicator", &self.indicator);
-        v.require_text("scope.id", &self.scope.id);
+        v.require_name("indicator", &self.indicator);
+        v.require_name("scope.id", &self.scope.id);
         v.extend_prefixed("value", self.value.validate(indicator));
+        v.optional_name("qualifier", self.qualifier.as_deref());
+        v.optional_text("note", self.note.as_deref());
         check_unit(&mut v, self.unit.as_deref(), indicator);
         check_period(&mut v, self.period, programme_period);
         v.check(
@@ -280,13 +282,13 @@ impl Actual {
         programme_period: Option<Period>,
     ) -> Violations {
         let mut v = Violations::new();
-        v.require_text("indicator", &self.indicator);
-        v.require_text("scope.id", &self.scope.id);
-        if let Some(ind) = indicator {
-            ind.check_value("value", self.value, &mut v);
-        } else if !self.value.is_finite() {
-            v.push("value", "NOT_A_NUMBER", "must be a finite number");
+        v.require_name("indicator", &self.indicator);
+        v.require_name("scope.id", &self.scope.id);
+        match indicator {
+            Some(ind) => ind.check_value("value", self.value, &mut v),
+            None => v.bounded_number("value", self.value),
         }
+        v.optional_text("note", self.note.as_deref());
         check_unit(&mut v, self.unit.as_deref(), indicator);
         check_period(&mut v, self.period, programme_period);
         if let Some(s) = &self.source {
@@ -297,6 +299,7 @@ impl Actual {
 }
 
 fn check_unit(v: &mut Violations, unit: Option<&str>, indicator: Option<&Indicator>) {
+    v.optional_name("unit", unit);
     if let (Some(unit), Some(ind)) = (unit, indicator) {
         v.check(
             unit == ind.unit,

@@ -90,8 +90,9 @@ impl PlanItem {
     /// Checks fields; the period must lie inside the programme's period.
     pub fn validate(&self, programme_period: Option<Period>) -> Violations {
         let mut v = Violations::new();
-        v.require_text("unit", &self.unit);
+        v.require_name("unit", &self.unit);
         v.require_text("text", &self.text);
+        v.optional_text("note", self.note.as_deref());
         if let Some(p) = programme_period {
             v.check(
                 p.contains(&self.period),

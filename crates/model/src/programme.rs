@@ -62,6 +62,8 @@ impl Programme {
         v.require_name("nameEn", &self.name_en);
         v.require_name("issuer", &self.issuer);
         v.require_name("docNumber", &self.doc_number);
+        v.optional_text("summaryZh", self.summary_zh.as_deref());
+        v.optional_text("summaryEn", self.summary_en.as_deref());
         v.check(
             crate::source::valid_date(&self.issued_on),
             "issuedOn",
@@ -139,9 +141,11 @@ impl Component {
             "BAD_ID",
             "must be a local id slug",
         );
-        v.require_text("programme", &self.programme);
+        v.require_name("programme", &self.programme);
+        v.optional_name("parent", self.parent.as_deref());
         v.require_name("nameZh", &self.name_zh);
         v.require_name("nameEn", &self.name_en);
+        v.optional_text("descriptionZh", self.description_zh.as_deref());
         v.check(
             self.ordinal >= 1,
             "ordinal",

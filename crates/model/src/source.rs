@@ -34,7 +34,9 @@ impl Document {
             "BAD_ID",
             "must be a local id slug",
         );
+        v.optional_name("docNumber", self.doc_number.as_deref());
         v.require_name("title", &self.title);
+        v.require_name("file", &self.file);
         v.require_name("issuer", &self.issuer);
         v.check(
             valid_date(&self.issued_on),
@@ -60,7 +62,7 @@ impl Source {
     /// Checks both parts are present.
     pub fn validate(&self) -> Violations {
         let mut v = Violations::new();
-        v.require_text("document", &self.document);
+        v.require_name("document", &self.document);
         v.require_text("quote", &self.quote);
         v
     }

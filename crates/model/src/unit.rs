@@ -62,9 +62,12 @@ impl Unit {
             "BAD_ID",
             "must be a local id slug",
         );
-        v.require_text("programme", &self.programme);
+        v.require_name("programme", &self.programme);
+        v.optional_name("component", self.component.as_deref());
+        v.optional_name("institution", self.institution.as_deref());
         v.require_name("nameZh", &self.name_zh);
         v.require_name("nameEn", &self.name_en);
+        v.optional_name("targetLevel", self.target_level.as_deref());
         if let (Some(year), Some(p)) = (self.target_year, programme_period) {
             v.check(
                 p.start.year <= year && year <= p.end.year,

@@ -60,12 +60,12 @@ impl DocumentCache {
     /// Gives `request` its parsed document from the cache, parsing and caching it on a miss.
     /// A document that does not parse is left to the executor, which reports the error.
     fn prepare(&self, request: &mut async_graphql::Request) {
-        if request.query.len() > 64 * 1024 {
-            return;
-        }
+        // Large documents are parsed (every limit below needs the parsed document) but not
+        // kept: the cache holds the documents clients send over and over.
+        let cacheable = request.query.len() <= 64 * 1024;
         let cached = match self.0.lock() {
-            Ok(mut c) => c.get(&request.query).cloned(),
-            Err(_) => None,
+            Ok(mut c) if cacheable => c.get(&request.query).cloned(),
+            _ => None,
         };
         let doc = match cached {
             Some(doc) => doc,
@@ -73,7 +73,7 @@ impl DocumentCache {
                 let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
                     return;
                 };
-                if let Ok(mut c) = self.0.lock() {
+                if cacheable && let Ok(mut c) = self.0.lock() {
                     c.put(request.query.clone(), doc.clone());
                 }
                 doc
@@ -296,13 +296,23 @@ async fn run<E: Executor>(
                 graphql_response,
             );
         }
-        let aliases = crate::limits::count_aliases(doc);
-        if aliases > ep.config.max_aliases {
+        let shape = crate::limits::measure(doc);
+        if shape.fields > ep.config.max_fields {
+            return limit_error(
+                "QUERY_TOO_MANY_FIELDS",
+                &format!(
+                    "the document selects {} fields once its fragments are spread out; at most {} are accepted",
+                    shape.fields, ep.config.max_fields
+                ),
+                graphql_response,
+            );
+        }
+        if shape.aliases > ep.config.max_aliases {
             return limit_error(
                 "QUERY_TOO_MANY_ALIASES",
                 &format!(
-                    "the document has {aliases} aliases; at most {} are accepted",
-                    ep.config.max_aliases
+                    "the document has {} aliases; at most {} are accepted",
+                    shape.aliases, ep.config.max_aliases
                 ),
                 graphql_response,
             );

@@ -9,7 +9,7 @@
 //!
 //! # Layout
 //! - [`graphql`]: the handler.
-//! - [`limits`]: token and alias limits, rate limits.
+//! - [`limits`]: token, field and alias limits, rate limits.
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
 pub mod graphql;
@@ -62,6 +62,9 @@ pub struct GraphqlConfig {
     pub max_depth: usize,
     /// Largest query complexity (fields counted, lists weighted) accepted.
     pub max_complexity: usize,
+    /// Most fields one document selects once every fragment spread is written out (counted in
+    /// linear time before validation and execution, which would otherwise visit each spread).
+    pub max_fields: usize,
     /// Most aliased fields in one document (the hub's batched calls to a node use one alias per
     /// parent, at most 64: keep this above that at nodes).
     pub max_aliases: usize,
@@ -89,6 +92,7 @@ impl Default for GraphqlConfig {
         Self {
             max_depth: 15,
             max_complexity: 5_000,
+            max_fields: 5_000,
             max_aliases: 100,
             max_tokens: 10_000,
             max_representations: 1_000,

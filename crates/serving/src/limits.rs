@@ -5,8 +5,10 @@
 //! set where each schema is built). This module adds what it lacks:
 //! - a **token** limit, counted by a small lexer before the document is parsed, so a huge or
 //!   pathological document costs a linear scan and never a parse;
-//! - an **alias** limit over the parsed document (one field asked many times under different
-//!   names multiplies the work while depth and complexity stay small per selection);
+//! - a **field** and an **alias** limit over the parsed document with every fragment spread
+//!   written out (counted in linear time: fragments that spread each other twice per level
+//!   ask for 2ⁿ fields, which async-graphql's validation would visit one by one; one field
+//!   asked many times under different names multiplies the work while depth stays small);
 //! - **rate limits** (GCRA, `governor`) keyed by the token's subject and by the peer address.
 
 use std::{
@@ -199,42 +201,67 @@ pub fn check_tokens(query: &str, max: usize) -> Result<usize, usize> {
     Ok(n)
 }
 
-/// The aliased fields `doc`'s operations ask for, fragment spreads expanded (a fragment with
-/// 50 aliases spread twice counts 100). Saturating; a fragment cycle (refused later by
-/// validation) counts once.
-pub fn count_aliases(doc: &ExecutableDocument) -> usize {
+/// What a document's operations ask for once every fragment spread is written out: the
+/// work execution (and async-graphql's own validation, which visits each spread anew) would do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Fields selected, each spread of a fragment counting its fields again (a fragment with
+    /// 50 fields spread twice counts 100; fragments spreading each other twice per level
+    /// double per level). Saturating.
+    pub fields: usize,
+    /// Of those, the aliased ones. Saturating.
+    pub aliases: usize,
+}
+
+impl Shape {
+    fn add(self, other: Self) -> Self {
+        Self {
+            fields: self.fields.saturating_add(other.fields),
+            aliases: self.aliases.saturating_add(other.aliases),
+        }
+    }
+}
+
+/// The [`Shape`] of `doc`'s operations, in time linear in the document's size: each fragment
+/// is measured once and its spreads multiply the result, so `fragment F1 { ...F0 ...F0 }`
+/// nested 30 deep costs 30 steps, not 2³⁰. A fragment cycle (refused later by validation)
+/// counts once; unused fragments count nothing.
+pub fn measure(doc: &ExecutableDocument) -> Shape {
     use std::collections::HashMap;
 
     struct Counter<'a> {
         doc: &'a ExecutableDocument,
-        done: HashMap<&'a str, usize>,
+        done: HashMap<&'a str, Shape>,
         active: HashSet<&'a str>,
     }
 
     impl<'a> Counter<'a> {
-        fn walk(&mut self, set: &'a SelectionSet) -> usize {
-            set.items.iter().fold(0usize, |n, s| {
+        fn walk(&mut self, set: &'a SelectionSet) -> Shape {
+            set.items.iter().fold(Shape::default(), |n, s| {
                 let here = match &s.node {
-                    Selection::Field(f) => usize::from(f.node.alias.is_some())
-                        .saturating_add(self.walk(&f.node.selection_set.node)),
+                    Selection::Field(f) => Shape {
+                        fields: 1,
+                        aliases: usize::from(f.node.alias.is_some()),
+                    }
+                    .add(self.walk(&f.node.selection_set.node)),
                     Selection::InlineFragment(f) => self.walk(&f.node.selection_set.node),
                     Selection::FragmentSpread(spread) => {
                         self.fragment(spread.node.fragment_name.node.as_str())
                     }
                 };
-                n.saturating_add(here)
+                n.add(here)
             })
         }
 
-        fn fragment(&mut self, name: &'a str) -> usize {
+        fn fragment(&mut self, name: &'a str) -> Shape {
             if let Some(n) = self.done.get(name) {
                 return *n;
             }
             let Some((key, f)) = self.doc.fragments.get_key_value(name) else {
-                return 0;
+                return Shape::default();
             };
             if !self.active.insert(key.as_str()) {
-                return 0;
+                return Shape::default();
             }
             let n = self.walk(&f.node.selection_set.node);
             self.active.remove(key.as_str());
@@ -248,8 +275,8 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
         done: HashMap::new(),
         active: HashSet::new(),
     };
-    doc.operations.iter().fold(0usize, |n, (_, op)| {
-        n.saturating_add(counter.walk(&op.node.selection_set.node))
+    doc.operations.iter().fold(Shape::default(), |n, (_, op)| {
+        n.add(counter.walk(&op.node.selection_set.node))
     })
 }
 
@@ -358,7 +385,7 @@ mod tests {
 
     #[test]
     fn aliases_are_counted_with_fragments_spread_out() {
-        let count = |q: &str| count_aliases(&async_graphql::parser::parse_query(q).unwrap());
+        let count = |q: &str| measure(&async_graphql::parser::parse_query(q).unwrap()).aliases;
         assert_eq!(
             count("{ a: x b: x ... on Q { c: x } y { d: x } ...F } fragment F on Q { e: x f: x }"),
             6
@@ -382,6 +409,42 @@ mod tests {
             count("fragment U on Q { x: f } { a }"),
             0,
             "unused fragments do not count"
+        );
+    }
+
+    #[test]
+    fn fields_are_counted_with_every_spread_written_out_in_linear_time() {
+        let shape = |q: &str| measure(&async_graphql::parser::parse_query(q).unwrap());
+        assert_eq!(shape("{ a b { c d } }").fields, 4);
+        assert_eq!(
+            shape("{ ...F x: a } fragment F on Q { a b { c } }"),
+            Shape {
+                fields: 4,
+                aliases: 1
+            }
+        );
+        // Each fragment spreads the next twice: 2^40 fields from a document of ~40 lines.
+        let mut q = "{ ...F40 } fragment F0 on Q { a }".to_owned();
+        for level in 1..=40 {
+            q.push_str(&format!(
+                " fragment F{level} on Q {{ ...F{p} ...F{p} }}",
+                p = level - 1
+            ));
+        }
+        assert_eq!(shape(&q).fields, 1 << 40);
+        // 2^70 saturates rather than overflowing.
+        for level in 41..=70 {
+            q.push_str(&format!(
+                " fragment F{level} on Q {{ ...F{p} ...F{p} }}",
+                p = level - 1
+            ));
+        }
+        let q = q.replacen("{ ...F40 }", "{ ...F70 }", 1);
+        assert_eq!(shape(&q).fields, usize::MAX);
+        assert_eq!(
+            shape("{ ...A } fragment A on Q { x ...B } fragment B on Q { y ...A }").fields,
+            2,
+            "a cycle ends"
         );
     }
 

@@ -14,6 +14,7 @@
 //! - [`migration`]: the migrations, run at connect.
 //! - [`page`]: keyset pagination.
 //! - [`reads`]: filtered, paginated queries.
+//! - [`record`]: a replicated row read back into the model (the hub's check of pushed rows).
 //! - [`replica`]: applying changes to the hub's replica of a city, snapshots, digests.
 //! - [`writes`]: validated create/update/delete, and bulk import for seeding.
 //! - [`error`]: the error type ([`Error`]).
@@ -27,6 +28,7 @@ pub mod error;
 pub mod migration;
 pub mod page;
 pub mod reads;
+pub mod record;
 pub mod refusals;
 pub mod replica;
 pub mod rollup;

@@ -134,7 +134,18 @@ fn source_cols(s: &Option<model::Source>) -> (Option<String>, Option<String>) {
     }
 }
 
-fn programme_row(p: &Programme, version: i32) -> programme::ActiveModel {
+pub(crate) fn document_row(d: &model::Document) -> document::ActiveModel {
+    document::ActiveModel {
+        id: Set(d.id.clone()),
+        doc_number: Set(d.doc_number.clone()),
+        title: Set(d.title.clone()),
+        issuer: Set(d.issuer.clone()),
+        issued_on: Set(d.issued_on.clone()),
+        file: Set(d.file.clone()),
+    }
+}
+
+pub(crate) fn programme_row(p: &Programme, version: i32) -> programme::ActiveModel {
     programme::ActiveModel {
         id: Set(p.id.clone()),
         name_zh: Set(p.name_zh.clone()),
@@ -156,7 +167,7 @@ fn programme_row(p: &Programme, version: i32) -> programme::ActiveModel {
     }
 }
 
-fn component_row(c: &Component, version: i32) -> component::ActiveModel {
+pub(crate) fn component_row(c: &Component, version: i32) -> component::ActiveModel {
     let (sd, sq) = source_cols(&c.source);
     component::ActiveModel {
         id: Set(c.id.clone()),
@@ -174,7 +185,7 @@ fn component_row(c: &Component, version: i32) -> component::ActiveModel {
     }
 }
 
-fn institution_row(i: &Institution, version: i32) -> institution::ActiveModel {
+pub(crate) fn institution_row(i: &Institution, version: i32) -> institution::ActiveModel {
     let (sd, sq) = source_cols(&i.source);
     institution::ActiveModel {
         id: Set(i.id.clone()),
@@ -189,7 +200,7 @@ fn institution_row(i: &Institution, version: i32) -> institution::ActiveModel {
     }
 }
 
-fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveModel {
+pub(crate) fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveModel {
     indicator::ActiveModel {
         code: Set(i.code.clone()),
         name_zh: Set(i.name_zh.clone()),
@@ -202,7 +213,7 @@ fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveModel {
     }
 }
 
-fn unit_row(u: &Unit, version: i32) -> unit::ActiveModel {
+pub(crate) fn unit_row(u: &Unit, version: i32) -> unit::ActiveModel {
     let (sd, sq) = source_cols(&u.source);
     unit::ActiveModel {
         id: Set(u.id.clone()),
@@ -221,7 +232,7 @@ fn unit_row(u: &Unit, version: i32) -> unit::ActiveModel {
     }
 }
 
-fn plan_item_row(id: &str, p: &PlanItem, version: i32) -> plan_item::ActiveModel {
+pub(crate) fn plan_item_row(id: &str, p: &PlanItem, version: i32) -> plan_item::ActiveModel {
     let (sd, sq) = source_cols(&p.source);
     let ordinal = PlanCategory::ALL
         .iter()
@@ -264,7 +275,7 @@ fn measure_sort_key(
     )
 }
 
-fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveModel {
+pub(crate) fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveModel {
     let (sd, sq) = source_cols(&t.source);
     target::ActiveModel {
         id: Set(id.to_owned()),
@@ -295,7 +306,7 @@ fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveModel {
     }
 }
 
-fn actual_row(id: &str, a: &Actual, version: i32) -> actual::ActiveModel {
+pub(crate) fn actual_row(id: &str, a: &Actual, version: i32) -> actual::ActiveModel {
     let (sd, sq) = source_cols(&a.source);
     actual::ActiveModel {
         id: Set(id.to_owned()),
@@ -1156,15 +1167,10 @@ impl Store {
     pub async fn import(&self, batch: ImportBatch<'_>, marker: (&str, &str)) -> Result<()> {
         let txn = self.begin().await?;
         for d in batch.documents {
-            let row = document::ActiveModel {
-                id: Set(d.id.clone()),
-                doc_number: Set(d.doc_number.clone()),
-                title: Set(d.title.clone()),
-                issuer: Set(d.issuer.clone()),
-                issued_on: Set(d.issued_on.clone()),
-                file: Set(d.file.clone()),
-            };
-            let m = row.insert(&txn).await.ctx("importing a document")?;
+            let m = document_row(d)
+                .insert(&txn)
+                .await
+                .ctx("importing a document")?;
             changes::record(
                 &txn,
                 self.actor.as_deref(),

@@ -54,6 +54,9 @@ pub struct SyncState {
     pub node_seq: Option<i64>,
     /// When the node last reported (any push, even a refused one from the right city).
     pub reported_at: Option<Instant>,
+    /// When `node_seq` was last reported as it stands (a lower report replaces it once this
+    /// is older than `fresh_ms`, so a figure the node no longer repeats cannot stick).
+    pub node_seq_at: Option<Instant>,
     /// The replica's cursor.
     pub applied_seq: i64,
     /// Wall-clock time of the last successful push.
@@ -306,54 +309,45 @@ impl Shared {
     }
 }
 
-/// Every record must be the pushing city's: a payload names the record the change is about,
-/// and an institution lies in the city.
-fn check_records<'a>(
-    city: RegionCode,
-    records: impl Iterator<Item = (String, &'a str, Option<&'a str>, serde_json::Value)>,
-) -> Result<(), Rejection> {
+/// One pushed record as the hub's check sees it: where it sits in the request, and the row
+/// read back into the model (`store::record`), or why it cannot be.
+type Read = (
+    String,
+    Result<Option<store::record::Checked>, model::Violations>,
+);
+
+/// Every record must be a record of the pushing city, read by the model's rules (not by
+/// comparing strings): a change's row is exactly the row a node stores for a valid value of
+/// the record the change names, and an institution, or a target's or actual's region scope,
+/// lies in the city. Foreign records are refused as `FORBIDDEN`, any other fault as
+/// `SYNC_MALFORMED`; each violation names its field.
+fn check_records(city: RegionCode, records: impl Iterator<Item = Read>) -> Result<(), Rejection> {
     let mut foreign = Vec::new();
     let mut malformed = Vec::new();
-    for (at, entity, entity_id, row) in records {
-        if row.is_null() {
-            continue;
-        }
-        // Indicators are keyed by their code, every other record by its id.
-        let key = if entity == "indicator" { "code" } else { "id" };
-        if let Some(id) = entity_id
-            && row.get(key).and_then(serde_json::Value::as_str) != Some(id)
-        {
-            malformed.push(Violation {
-                field: format!("{at}.{key}"),
-                rule: "ID_MISMATCH".into(),
-                message: format!("the payload is not the record `{id}`"),
-            });
-        }
-        // An institution, and a target's or actual's region scope, lie in the city.
-        let region_field = match entity {
-            "institution" => Some("region"),
-            "target" | "actual"
-                if row.get("scope_kind").and_then(serde_json::Value::as_str) == Some("region") =>
-            {
-                Some("scope_id")
+    let violation = |at: &str, e: &model::ValidationError| Violation {
+        field: format!("{at}.{}", e.field),
+        rule: e.rule.to_owned(),
+        message: e.message.clone(),
+    };
+    for (at, read) in records {
+        let checked = match read {
+            Ok(Some(checked)) => checked,
+            Ok(None) => continue,
+            Err(v) => {
+                malformed.extend(v.0.iter().map(|e| violation(&at, e)));
+                continue;
             }
-            _ => None,
         };
-        if let Some(field) = region_field {
-            let region = row.get(field).and_then(serde_json::Value::as_str);
-            let inside = region
-                .and_then(|r| r.parse::<RegionCode>().ok())
-                .is_some_and(|r| r.city() == city);
-            if !inside {
-                foreign.push(Violation {
-                    field: format!("{at}.{field}"),
-                    rule: "FOREIGN_REGION".into(),
-                    message: format!(
-                        "a {entity} in region {} cannot come from {city}'s node",
-                        region.unwrap_or("none")
-                    ),
-                });
-            }
+        if let Some((field, region)) = checked.record.region()
+            && region.city() != city
+        {
+            foreign.push(Violation {
+                field: format!("{at}.payload.{field}"),
+                rule: "FOREIGN_REGION".into(),
+                message: format!("a record in region {region} cannot come from {city}'s node"),
+            });
+        } else if let Err(v) = checked.canonical {
+            malformed.extend(v.0.iter().map(|e| violation(&at, e)));
         }
     }
     if !foreign.is_empty() {
@@ -369,7 +363,7 @@ fn check_records<'a>(
         let mut r = Rejection::new(
             StatusCode::BAD_REQUEST,
             "SYNC_MALFORMED",
-            "payloads do not match their changes",
+            "records that are not rows a node stores",
         );
         r.1.violations = malformed;
         return Err(r);
@@ -406,11 +400,58 @@ async fn pushers_only(
 /// Body limit of a push: `max_batch` changes of ordinary rows fit with room to spare.
 const PUSH_BODY_BYTES: usize = 64 * 1024 * 1024;
 
-fn record(replica: &Replica, result: &Result<Applied, Rejection>, node_seq: i64, snapshot: bool) {
+/// Largest sequence number a node may report: integers stay exact in every client's numbers
+/// (2⁵³), and no node writes that many changes.
+pub const MAX_SEQ: i64 = 1 << 53;
+
+/// A reported sequence number outside `0..=MAX_SEQ` is refused, never believed.
+fn check_seq(field: &str, seq: i64) -> Result<(), Rejection> {
+    if (0..=MAX_SEQ).contains(&seq) {
+        return Ok(());
+    }
+    let mut r = Rejection::new(
+        StatusCode::BAD_REQUEST,
+        "SYNC_MALFORMED",
+        format!("{field} {seq} is not a sequence number (0..={MAX_SEQ})"),
+    );
+    r.1.violations = vec![Violation {
+        field: field.to_owned(),
+        rule: "OUT_OF_RANGE".into(),
+        message: format!("must lie in 0..={MAX_SEQ}"),
+    }];
+    Err(r)
+}
+
+/// The node sequence to hold after a report of `reported` at `now`, and since when it is held.
+/// A late reply to an older request must not move the node's sequence back at once; but a
+/// higher figure the node stops repeating (a forged or mistaken report) gives way to the
+/// node's own reports once it is older than `fresh`.
+fn reported_seq(
+    held: Option<(i64, Instant)>,
+    reported: i64,
+    fresh: Duration,
+    now: Instant,
+) -> (i64, Instant) {
+    match held {
+        Some((n, at)) if n > reported && now.duration_since(at) <= fresh => (n, at),
+        _ => (reported, now),
+    }
+}
+
+fn record(
+    replica: &Replica,
+    result: &Result<Applied, Rejection>,
+    node_seq: i64,
+    snapshot: bool,
+    fresh: Duration,
+) {
     replica.update(|s| {
-        // A late reply to an older request must not move the node's sequence back.
-        s.node_seq = Some(s.node_seq.map_or(node_seq, |n| n.max(node_seq)));
-        s.reported_at = Some(Instant::now());
+        let now = Instant::now();
+        let held = s.node_seq.zip(s.node_seq_at);
+        let (seq, at) = reported_seq(held, node_seq, fresh, now);
+        s.node_seq = Some(seq);
+        s.node_seq_at = Some(at);
+        s.reported_at = Some(now);
         match result {
             Ok(a) => {
                 s.applied_seq = a.applied_seq;
@@ -426,14 +467,39 @@ fn record(replica: &Replica, result: &Result<Applied, Rejection>, node_seq: i64,
     });
 }
 
+/// A JSON body whose refusal is a coded [`Refusal`] like every other: `SYNC_MALFORMED`
+/// (400: not JSON, or not the message; 415: not `application/json`) or `PAYLOAD_TOO_LARGE`
+/// (413).
+#[derive(Debug)]
+struct Body<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = Rejection;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Rejection> {
+        match <Json<T> as axum::extract::FromRequest<S>>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(e) => {
+                let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    "PAYLOAD_TOO_LARGE"
+                } else {
+                    "SYNC_MALFORMED"
+                };
+                Err(Rejection::new(e.status(), code, e.body_text()))
+            }
+        }
+    }
+}
+
 async fn push(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Json(req): Json<PushRequest>,
+    Body(req): Body<PushRequest>,
 ) -> Result<Json<PushReply>, Rejection> {
     let principal = shared.caller(&headers).await?;
     shared.may_push(&principal, req.city, "sync.push").await?;
     let replica = shared.replica(req.city)?;
+    check_seq("node_seq", req.node_seq)?;
     let replicas = &shared.replicas;
     let max = replicas.config.max_batch;
     let result = if req.changes.len() > max {
@@ -446,19 +512,10 @@ async fn push(
         Err(r)
     } else if let Err(r) = check_records(
         req.city,
-        req.changes.iter().enumerate().map(|(i, c)| {
-            let row = c
-                .payload
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or(serde_json::Value::Null);
-            (
-                format!("changes[{i}].payload"),
-                c.entity.as_str(),
-                Some(c.entity_id.as_str()),
-                row,
-            )
-        }),
+        req.changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("changes[{i}]"), store::record::read_change(c))),
     ) {
         Err(r)
     } else {
@@ -472,7 +529,13 @@ async fn push(
         }
         result.map_err(Rejection::from_store)
     };
-    record(replica, &result, req.node_seq, false);
+    record(
+        replica,
+        &result,
+        req.node_seq,
+        false,
+        Duration::from_millis(replicas.config.fresh_ms),
+    );
     let applied = result?;
     if applied.applied > 0 {
         tracing::debug!(city = %replica.city, applied = applied.applied, applied_seq = applied.applied_seq, "batch applied");
@@ -487,26 +550,29 @@ async fn push(
 async fn snapshot(
     State(shared): State<Shared>,
     headers: HeaderMap,
-    Json(req): Json<SnapshotRequest>,
+    Body(req): Body<SnapshotRequest>,
 ) -> Result<Json<PushReply>, Rejection> {
     let principal = shared.caller(&headers).await?;
     shared
         .may_push(&principal, req.city, "sync.snapshot")
         .await?;
     let replica = shared.replica(req.city)?;
-    let checked = check_records(
-        req.city,
-        req.snapshot.tables.iter().flat_map(|(table, rows)| {
-            rows.iter().enumerate().map(move |(i, row)| {
-                (
-                    format!("snapshot.tables.{table}[{i}]"),
-                    table.as_str(),
-                    None,
-                    row.clone(),
-                )
-            })
-        }),
-    );
+    check_seq("snapshot.seq", req.snapshot.seq)?;
+    let rows = req.snapshot.tables.iter().flat_map(|(table, rows)| {
+        rows.iter().enumerate().map(move |(i, row)| {
+            (
+                format!("snapshot.tables.{table}[{i}]"),
+                store::record::read(table, row).map(Some),
+            )
+        })
+    });
+    let log = req
+        .snapshot
+        .log
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (format!("snapshot.log[{i}]"), store::record::read_change(c)));
+    let checked = check_records(req.city, rows.chain(log));
     let result = if let Err(r) = checked {
         Err(r)
     } else {
@@ -517,7 +583,13 @@ async fn snapshot(
             .await
             .map_err(Rejection::from_store)
     };
-    record(replica, &result, req.snapshot.seq, true);
+    record(
+        replica,
+        &result,
+        req.snapshot.seq,
+        true,
+        Duration::from_millis(shared.replicas.config.fresh_ms),
+    );
     let applied = result?;
     // A whole replica was just written: refresh the planner's statistics in the background.
     let store = replica.store.clone();
@@ -653,4 +725,32 @@ pub fn routes(replicas: Arc<Replicas>, province: Store, auth: Arc<auth::Verifier
         .route("/sync/digest/{city}", get(digest))
         .route("/sync/rows/{city}/{table}", get(rows))
         .with_state(shared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_higher_node_sequence_holds_only_while_it_is_fresh() {
+        let fresh = Duration::from_secs(3);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // A forged (or late) high figure, then the node's own lower reports every second.
+        let mut held = reported_seq(None, MAX_SEQ, fresh, at(0));
+        assert_eq!(held, (MAX_SEQ, at(0)));
+        for s in 1..=3 {
+            held = reported_seq(Some(held), 400, fresh, at(s));
+            assert_eq!(held.0, MAX_SEQ, "within {fresh:?} the higher figure holds");
+        }
+        held = reported_seq(Some(held), 400, fresh, at(4));
+        assert_eq!(held, (400, at(4)), "then the node's own report wins");
+        // Going up is always taken at once.
+        assert_eq!(reported_seq(Some(held), 401, fresh, at(4)), (401, at(4)));
+        // The same figure again is held from its latest report.
+        assert_eq!(
+            reported_seq(Some((401, at(4))), 401, fresh, at(9)),
+            (401, at(9))
+        );
+    }
 }

@@ -17,7 +17,9 @@
 //! `UNAUTHENTICATED` (401, no token or a token that fails validation), `FORBIDDEN` (403, the
 //! token's role or city does not allow it: another city's batch, a record of another region), `SYNC_BATCH_TOO_LARGE` (413, more than `max_batch` changes),
 //! `SYNC_GAP` (409, the batch skips ahead; `expected_seq` says where to resume),
-//! `SYNC_MALFORMED` (400, a change the replica cannot apply; `violations` name it),
+//! `SYNC_MALFORMED` (400, a body that is not the message, a sequence number outside
+//! `0..=2⁵³`, or a record that is not a row a node stores — read by the model's rules in
+//! `store::record`; `violations` name each field), `PAYLOAD_TOO_LARGE` (413, the body),
 //! `SYNC_UNKNOWN_CITY` (404) and `INTERNAL` (500).
 
 use model::RegionCode;
