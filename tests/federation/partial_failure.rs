@@ -228,3 +228,100 @@ async fn calls_to_one_node_are_capped_and_the_rest_wait_their_turn() {
     );
     hub.stop().await;
 }
+
+/// A hung city costs at most its time-out, queue included: calls waiting for a turn behind
+/// `node_max_in_flight` share the deadline of their wait, they do not start a fresh one when
+/// their turn comes. (Before, with one call at a time to a hung node, the eighth caller
+/// waited for the seven before it: about 8 × the time-out.)
+#[tokio::test]
+async fn a_hung_citys_time_out_covers_the_wait_for_a_turn() {
+    let (url, _) = fake_node(Fault::Hang).await;
+    let timeout_ms = 400;
+    let hub = TestHub::start_full(
+        vec![(LINFEN, url)],
+        timeout_ms,
+        province_hub::registry::BreakerConfig {
+            failures: 100,
+            cooldown_ms: 60_000,
+        },
+        serving::GraphqlConfig::default(),
+        1,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let calls = (0..8).map(|_| {
+        let client = client.clone();
+        let url = hub.url.clone();
+        async move {
+            let started = std::time::Instant::now();
+            let b = graphql(
+                &client,
+                &url,
+                "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }",
+                json!({}),
+            )
+            .await;
+            (b, started.elapsed())
+        }
+    });
+    for (b, took) in futures_util::future::join_all(calls).await {
+        assert_eq!(b["errors"][0]["extensions"]["code"], "CITY_TIMEOUT", "{b}");
+        // Behaviour, not speed: the old queue made the last caller wait ~8 time-outs; any
+        // wait under 4 shows the deadline is shared (the margin absorbs a slow machine).
+        assert!(
+            took < std::time::Duration::from_millis(4 * timeout_ms),
+            "a caller waited {took:?} for a city whose time-out is {timeout_ms} ms"
+        );
+    }
+    hub.stop().await;
+}
+
+/// A breaker that opens while calls wait for a turn refuses them at once instead of letting
+/// each reach the failing node in its turn.
+#[tokio::test]
+async fn a_breaker_opening_refuses_the_calls_waiting_for_a_turn() {
+    let (url, seen) = fake_node(Fault::Hang).await;
+    let hub = TestHub::start_full(
+        vec![(LINFEN, url)],
+        2_000,
+        province_hub::registry::BreakerConfig {
+            failures: 1,
+            cooldown_ms: 60_000,
+        },
+        serving::GraphqlConfig::default(),
+        1,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let q = "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }";
+    let first = graphql(&client, &hub.url, q, json!({}));
+    // The second arrives once the first holds the only turn (the node has its request); its
+    // own deadline is later than the moment the first times out and opens the breaker.
+    let second = async {
+        while seen.lock().unwrap().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Half the time-out later: the two deadlines are a second apart, far more than a
+        // busy test machine stalls a runtime.
+        tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+        graphql(&client, &hub.url, q, json!({})).await
+    };
+    let (a, b) = tokio::join!(first, second);
+    assert_eq!(a["errors"][0]["extensions"]["code"], "CITY_TIMEOUT", "{a}");
+    assert_eq!(
+        b["errors"][0]["extensions"]["code"], "CITY_UNAVAILABLE",
+        "{b}"
+    );
+    assert!(
+        b["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("breaker") || m.contains("circuit")),
+        "refused by the breaker, not by a call of its own: {b}"
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "only the first reached the node"
+    );
+    hub.stop().await;
+}

@@ -141,6 +141,8 @@ pub struct Node {
     status: Mutex<Status>,
     /// Calls in flight to this node (permits: `node_max_in_flight`).
     in_flight: tokio::sync::Semaphore,
+    /// Woken when the breaker opens, so calls waiting for a turn are refused at once.
+    breaker_opened: tokio::sync::Notify,
 }
 
 impl Node {
@@ -205,16 +207,26 @@ impl Node {
                 s.breaker = match s.breaker {
                     Breaker::Closed { failures } if failures + 1 >= breaker.failures.max(1) => {
                         tracing::warn!(city = %self.city, failures = failures + 1, "breaker open: no more calls until the cool-down ends");
+                        self.breaker_opened.notify_waiters();
                         open()
                     }
                     Breaker::Closed { failures } => Breaker::Closed {
                         failures: failures + 1,
                     },
-                    Breaker::HalfOpen | Breaker::Open { .. } => open(),
+                    Breaker::HalfOpen | Breaker::Open { .. } => {
+                        self.breaker_opened.notify_waiters();
+                        open()
+                    }
                 };
             }
         }
     }
+}
+
+/// Whether a call admitted before the breaker opened must now be refused: the breaker is open
+/// (a half-open breaker's probe is the call that was admitted as such).
+fn waited_past_opening(breaker: &Breaker) -> bool {
+    matches!(breaker, Breaker::Open { .. })
 }
 
 /// Every registered node, by city, and the client to call them with.
@@ -254,6 +266,7 @@ impl Registry {
                 endpoint,
                 status: Mutex::new(status),
                 in_flight: tokio::sync::Semaphore::new(max_in_flight.max(1)),
+                breaker_opened: tokio::sync::Notify::new(),
             };
             map.insert(n.city, Arc::new(node));
         }
@@ -282,19 +295,48 @@ impl Registry {
         authorization: Option<&str>,
     ) -> Result<NodeResponse, CallError> {
         node.admit()?;
-        // Wait for a turn within the call's own time-out: a node that is slow for everyone
-        // fails as a time-out, not as an ever-growing queue at the hub.
+        // One time-out bounds the whole wait for the city: the turn in the queue and the call
+        // itself. A node slow for everyone fails as a time-out, not as an ever-growing queue,
+        // and a breaker that opens while calls wait refuses them at once.
         let timeout = self.client.timeout();
-        let started = std::time::Instant::now();
-        let Ok(Ok(_turn)) = tokio::time::timeout(timeout, node.in_flight.acquire()).await else {
-            let outcome = Err(CallError::Timeout(
-                u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            ));
-            node.record(&outcome, started.elapsed(), self.breaker);
-            tracing::warn!(city = %node.city, "no turn to call the node within the time-out");
-            return outcome;
+        let started = tokio::time::Instant::now();
+        let deadline = started + timeout;
+        let timed_out =
+            || CallError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
+        let refused = || {
+            node.lock().refused += 1;
+            tracing::debug!(city = %node.city, "breaker opened while waiting for a turn");
+            Err(CallError::CircuitOpen)
         };
-        let (outcome, took) = self.client.call(&node.endpoint, doc, authorization).await;
+        let _turn = loop {
+            let opened = node.breaker_opened.notified();
+            tokio::select! {
+                // The turn may come with the very call whose failure opened the breaker.
+                turn = node.in_flight.acquire() => match turn {
+                    Ok(_) if waited_past_opening(&node.status().breaker) => return refused(),
+                    Ok(turn) => break turn,
+                    // The semaphore is never closed; treat it as a failed call if it were.
+                    Err(_) => return Err(CallError::Error("no calls to this node are possible".into())),
+                },
+                () = opened => {
+                    if waited_past_opening(&node.status().breaker) {
+                        return refused();
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    let outcome = Err(timed_out());
+                    node.record(&outcome, started.elapsed(), self.breaker);
+                    tracing::warn!(city = %node.city, "no turn to call the node within the time-out");
+                    return outcome;
+                }
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let (outcome, took) = self
+            .client
+            .call(&node.endpoint, doc, authorization, left)
+            .await;
+        let took = took.max(started.elapsed());
         node.record(&outcome, took, self.breaker);
         match &outcome {
             Ok(_) => {

@@ -151,19 +151,21 @@ impl NodeClient {
         self.timeout
     }
 
-    /// POSTs `doc` to `url`; returns the response and how long it took.
+    /// POSTs `doc` to `url` within `budget` (what is left of the city's time-out, which a
+    /// time-out error reports); returns the response and how long it took.
     pub async fn call(
         &self,
         url: &reqwest::Url,
         doc: &Forwarded,
         authorization: Option<&str>,
+        budget: Duration,
     ) -> (Result<NodeResponse, CallError>, Duration) {
         let started = Instant::now();
         let body = serde_json::json!({ "query": doc.query, "variables": doc.variables });
         let mut req = self
             .http
             .post(url.clone())
-            .timeout(self.timeout)
+            .timeout(budget)
             .header("accept", "application/json")
             .json(&body);
         if let Some(auth) = authorization {
