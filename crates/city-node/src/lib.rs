@@ -248,8 +248,11 @@ pub async fn serve_state(
         let _ = stop_tx.send(true);
     });
     let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stopped(stop_rx))
-        .await
-        .map_err(Error::Serve)
+    axum::serve(
+        serving::listener::limited(listener, &config.graphql.connections),
+        app,
+    )
+    .with_graceful_shutdown(stopped(stop_rx))
+    .await
+    .map_err(Error::Serve)
 }

@@ -323,8 +323,11 @@ pub async fn serve_state(
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, "province hub listening");
     let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::Serve)
+    axum::serve(
+        serving::listener::limited(listener, &config.graphql.connections),
+        app,
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(Error::Serve)
 }

@@ -10,13 +10,16 @@
 //! # Layout
 //! - [`graphql`]: the handler.
 //! - [`limits`]: token, field and alias limits, rate limits.
+//! - [`listener`]: connection caps and the idle time-out.
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
 pub mod graphql;
 pub mod limits;
+pub mod listener;
 
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
 pub use limits::RateLimitConfig;
+pub use listener::ConnectionConfig;
 
 /// Counters a server reports on `/health`.
 #[derive(Debug, Default)]
@@ -85,6 +88,8 @@ pub struct GraphqlConfig {
     pub cors_origins: Vec<String>,
     /// Rate limits per principal and per address.
     pub rate_limit: RateLimitConfig,
+    /// Open connections (in all, per address) and their idle time-out.
+    pub connections: ConnectionConfig,
 }
 
 impl Default for GraphqlConfig {
@@ -102,6 +107,7 @@ impl Default for GraphqlConfig {
             playground: true,
             cors_origins: Vec::new(),
             rate_limit: RateLimitConfig::default(),
+            connections: ConnectionConfig::default(),
         }
     }
 }
