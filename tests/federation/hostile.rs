@@ -761,3 +761,41 @@ async fn refused_writes_are_stored_once_per_request_with_a_bounded_target() {
     );
     node.stop().await;
 }
+
+/// Every error a client can get carries `extensions.code`, including values GraphQL's own
+/// coercion refuses (an `Int` outside 32 bits, inline or in variables).
+#[tokio::test]
+async fn out_of_range_and_mistyped_values_are_refused_with_a_code() {
+    let node = TestNode::start(
+        serving::GraphqlConfig::default(),
+        test_support::auth_config(),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let t = admin();
+    for (query, variables) in [
+        ("{ units(first: 3000000000) { totalCount } }", json!({})),
+        (
+            "query($n: Int) { units(first: $n) { totalCount } }",
+            json!({ "n": 3_000_000_000_i64 }),
+        ),
+        (
+            "query($n: Int) { units(first: $n) { totalCount } }",
+            json!({ "n": "ten" }),
+        ),
+        ("{ units(first: -1) { totalCount } }", json!({})),
+    ] {
+        let b = graphql_as(&client, &node.url, Some(&t), query, variables.clone()).await;
+        let errors = b["errors"].as_array().expect("an error");
+        for e in errors {
+            assert!(
+                matches!(
+                    e["extensions"]["code"].as_str(),
+                    Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "VALIDATION_FAILED")
+                ),
+                "{query} {variables}: the client's fault, with a code: {b}"
+            );
+        }
+    }
+    node.stop().await;
+}

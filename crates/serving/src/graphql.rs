@@ -231,6 +231,18 @@ fn pre_execution_code(message: &str) -> &'static str {
     }
 }
 
+/// The stable code of an execution error that has none: a value GraphQL's coercion refused
+/// (an `Int` beyond 32 bits, a string where a number belongs) is the client's; anything else
+/// is ours, and logged so it can be given a code of its own.
+fn execution_code(message: &str) -> &'static str {
+    if message.starts_with("Failed to parse") || message.starts_with("Invalid value for argument") {
+        "BAD_USER_INPUT"
+    } else {
+        tracing::warn!(message, "an execution error without a code");
+        "INTERNAL"
+    }
+}
+
 async fn run<E: Executor>(
     ep: &GraphqlEndpoint<E>,
     request: async_graphql::Request,
@@ -357,18 +369,22 @@ async fn run<E: Executor>(
     let failed_before_execution = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    if failed_before_execution {
-        for e in &mut response.errors {
-            let has_code = e
-                .extensions
-                .as_ref()
-                .is_some_and(|x| x.get("code").is_some());
-            if !has_code {
-                let code = pre_execution_code(&e.message);
-                e.extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", code);
-            }
+    // Every error carries a code: async-graphql sets none on its own (parse, validation,
+    // limits, and the coercion of argument values during execution).
+    for e in &mut response.errors {
+        let has_code = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if !has_code {
+            let code = if failed_before_execution {
+                pre_execution_code(&e.message)
+            } else {
+                execution_code(&e.message)
+            };
+            e.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code);
         }
     }
     let refused = if failed_before_execution {
