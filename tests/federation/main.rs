@@ -11,6 +11,7 @@ mod hostile;
 mod local_mode;
 mod partial_failure;
 mod postgres_servers;
+mod recovery;
 mod security;
 mod support;
 mod sync;

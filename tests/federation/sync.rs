@@ -13,14 +13,14 @@ use store::{DatabaseConfig, Store};
 use crate::delegation::{CORPUS, var_defs};
 
 /// The databases of one scenario: the hub's own, its replica of 运城, and 运城's node.
-struct Dbs {
-    hub: DatabaseConfig,
-    replica: DatabaseConfig,
-    node: DatabaseConfig,
+pub(crate) struct Dbs {
+    pub(crate) hub: DatabaseConfig,
+    pub(crate) replica: DatabaseConfig,
+    pub(crate) node: DatabaseConfig,
     _keep: Vec<test_support::TestDb>,
 }
 
-async fn dbs(backend: &str, label: &str) -> Option<Dbs> {
+pub(crate) async fn dbs(backend: &str, label: &str) -> Option<Dbs> {
     let mut keep = Vec::new();
     for part in ["hub", "replica", "node"] {
         let db = if backend == "sqlite" {
@@ -39,7 +39,7 @@ async fn dbs(backend: &str, label: &str) -> Option<Dbs> {
 }
 
 /// The backends every scenario runs on (PostgreSQL unless `XINGYI_TEST_PG=off`).
-fn backends() -> Vec<&'static str> {
+pub(crate) fn backends() -> Vec<&'static str> {
     let mut b = vec!["sqlite"];
     if test_support::postgres_server().is_some() {
         b.push("postgres");
@@ -48,20 +48,25 @@ fn backends() -> Vec<&'static str> {
 }
 
 /// 运城's node token (signed with the test secret every test server shares).
-fn node_token() -> String {
+pub(crate) fn node_token() -> String {
     test_support::token(auth::Role::Node, Some(YUNCHENG))
 }
 
-struct Hub {
+pub(crate) struct Hub {
     addr: std::net::SocketAddr,
-    store: Store,
-    replicas: std::sync::Arc<sync::hub::Replicas>,
+    pub(crate) store: Store,
+    pub(crate) replicas: std::sync::Arc<sync::hub::Replicas>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Hub {
-    async fn start(dbs: &Dbs, addr: std::net::SocketAddr, node_url: &str, fresh_ms: u64) -> Self {
+    pub(crate) async fn start(
+        dbs: &Dbs,
+        addr: std::net::SocketAddr,
+        node_url: &str,
+        fresh_ms: u64,
+    ) -> Self {
         let config = province_hub::Config {
             listen: addr,
             database: dbs.hub.clone(),
@@ -100,30 +105,48 @@ impl Hub {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    fn replica(&self) -> Store {
+    pub(crate) fn replica(&self) -> Store {
         self.replicas.get(YUNCHENG).unwrap().store.clone()
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         self.task.await.unwrap();
     }
 }
 
-struct Node {
+pub(crate) struct Node {
     addr: std::net::SocketAddr,
-    store: Store,
-    pusher: sync::node::PusherHandle,
+    pub(crate) store: Store,
+    pub(crate) pusher: sync::node::PusherHandle,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
-    async fn start(dbs: &Dbs, addr: std::net::SocketAddr, hub_url: &str, batch: u64) -> Self {
+    /// A node that never compares digests by itself (scenarios that inspect a differing
+    /// replica); see [`Node::start_verifying`].
+    pub(crate) async fn start(
+        dbs: &Dbs,
+        addr: std::net::SocketAddr,
+        hub_url: &str,
+        batch: u64,
+    ) -> Self {
+        Self::start_verifying(dbs, addr, hub_url, batch, 0).await
+    }
+
+    /// A node comparing its digests with the replica's every `verify_ms` (0: never).
+    pub(crate) async fn start_verifying(
+        dbs: &Dbs,
+        addr: std::net::SocketAddr,
+        hub_url: &str,
+        batch: u64,
+        verify_ms: u64,
+    ) -> Self {
         let config = city_node::Config {
             city: Some(YUNCHENG),
             listen: addr,
@@ -136,6 +159,7 @@ impl Node {
                 heartbeat_ms: 200,
                 max_backoff_ms: 200,
                 timeout_ms: 10_000,
+                verify_ms,
             },
             auth: test_support::auth_config(),
             ..city_node::Config::default()
@@ -166,11 +190,11 @@ impl Node {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(true);
         self.task.await.unwrap();
     }
@@ -178,7 +202,7 @@ impl Node {
 
 /// A free port below the kernel's ephemeral range (32768+), so no outgoing connection can take
 /// it while a server that will restart on it is down.
-async fn free_addr() -> std::net::SocketAddr {
+pub(crate) async fn free_addr() -> std::net::SocketAddr {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let base = 20_000 + (std::process::id() % 500) as u16 * 20;
@@ -191,7 +215,7 @@ async fn free_addr() -> std::net::SocketAddr {
 }
 
 /// Binds `addr`, retrying a little while the previous server's socket goes away.
-async fn bind_again(addr: std::net::SocketAddr) -> tokio::net::TcpListener {
+pub(crate) async fn bind_again(addr: std::net::SocketAddr) -> tokio::net::TcpListener {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         match tokio::net::TcpListener::bind(addr).await {
@@ -205,7 +229,7 @@ async fn bind_again(addr: std::net::SocketAddr) -> tokio::net::TcpListener {
     }
 }
 
-fn unit(n: usize) -> model::Unit {
+pub(crate) fn unit(n: usize) -> model::Unit {
     model::Unit {
         id: format!("sync-{n:05}"),
         programme: "yc-lead-specialties".into(),
@@ -222,7 +246,7 @@ fn unit(n: usize) -> model::Unit {
 
 /// Creates units `range`, renames every third and deletes every seventh: upserts, new versions
 /// of the same rows and tombstones. Returns the number of changes written.
-async fn write_load(store: &Store, range: std::ops::Range<usize>) -> i64 {
+pub(crate) async fn write_load(store: &Store, range: std::ops::Range<usize>) -> i64 {
     let before = store.last_seq().await.unwrap();
     for n in range {
         store.create_unit(unit(n)).await.unwrap();
@@ -242,7 +266,7 @@ async fn write_load(store: &Store, range: std::ops::Range<usize>) -> i64 {
 }
 
 /// Waits until the replica has applied everything the node has committed.
-async fn caught_up(node: &Store, replica: &Store) {
+pub(crate) async fn caught_up(node: &Store, replica: &Store) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let (n, r) = (
@@ -262,7 +286,7 @@ async fn caught_up(node: &Store, replica: &Store) {
 
 /// Waits until the node's pusher has seen the hub acknowledge everything (the replica commits
 /// before the reply reaches the node).
-async fn acknowledged(node: &Node) {
+pub(crate) async fn acknowledged(node: &Node) {
     let last = node.store.last_seq().await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while node.pusher.status().hub_applied_seq != Some(last) {
@@ -275,7 +299,7 @@ async fn acknowledged(node: &Node) {
 }
 
 /// `verify` finds no difference, and the replica answers every corpus query as the node does.
-async fn assert_identical(hub: &Hub, node: &Node, client: &reqwest::Client) {
+pub(crate) async fn assert_identical(hub: &Hub, node: &Node, client: &reqwest::Client) {
     let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, &node_token())
         .await
         .unwrap();
@@ -824,12 +848,12 @@ async fn a_crashed_apply_shows_no_partial_batch() {
         let replica = Store::connect(&dbs.replica, YUNCHENG).await.unwrap();
         let log = node.changes_after(0, 1_000).await.unwrap();
         replica
-            .apply_changes(&log[..50], store::replica::CrashAfter::default())
+            .apply_changes(&log[..50], None, store::replica::CrashAfter::default())
             .await
             .unwrap();
         let before = replica.digests().await.unwrap();
         let err = replica
-            .apply_changes(&log[50..], store::replica::CrashAfter(Some(20)))
+            .apply_changes(&log[50..], None, store::replica::CrashAfter(Some(20)))
             .await
             .unwrap_err();
         assert!(
@@ -843,7 +867,7 @@ async fn a_crashed_apply_shows_no_partial_batch() {
         );
         assert_eq!(replica.applied_seq().await.unwrap(), 50);
         let done = replica
-            .apply_changes(&log[40..], store::replica::CrashAfter::default())
+            .apply_changes(&log[40..], None, store::replica::CrashAfter::default())
             .await
             .unwrap();
         assert_eq!(done.skipped, 10);
@@ -1225,7 +1249,7 @@ async fn a_batch_whose_rows_trade_unique_sort_keys_applies_in_log_order() {
             change(next + 3, &a3),
         ];
         let done = replica
-            .apply_changes(&batch, store::replica::CrashAfter::default())
+            .apply_changes(&batch, None, store::replica::CrashAfter::default())
             .await
             .unwrap();
         assert_eq!(done.applied, 3, "{backend}");

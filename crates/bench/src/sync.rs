@@ -157,7 +157,9 @@ async fn apply_series(
     let started = Instant::now();
     for batch in changes.chunks(args.batch) {
         let t = Instant::now();
-        let a = replica.apply_changes(batch, CrashAfter::default()).await?;
+        let a = replica
+            .apply_changes(batch, None, CrashAfter::default())
+            .await?;
         anyhow::ensure!(
             a.applied as usize == batch.len(),
             "a batch was not applied whole"

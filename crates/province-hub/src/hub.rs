@@ -238,6 +238,12 @@ pub struct SyncStatus {
     pub pushes: i32,
     /// 快照次数 — Snapshots restored.
     pub snapshots: i32,
+    /// 副本差异 — Why the replica is known to differ from its node (its node compared
+    /// digests, or found another change at the hub's cursor), until a snapshot repairs it;
+    /// `AUTO` answers live meanwhile. Null when no difference is known.
+    pub diverged: Option<String>,
+    /// 修复次数 — Differing replicas repaired from the node's snapshot.
+    pub repairs: i32,
 }
 
 fn rfc3339(t: std::time::SystemTime) -> String {
@@ -398,6 +404,8 @@ impl City {
                 last_error: None,
                 pushes: 0,
                 snapshots: 0,
+                diverged: None,
+                repairs: 0,
             }));
         };
         let s = replica.state();
@@ -414,6 +422,8 @@ impl City {
             last_error: s.last_error.map(|(_, m)| m),
             pushes: to_i32(s.pushes),
             snapshots: to_i32(s.snapshots),
+            diverged: s.diverged,
+            repairs: to_i32(s.repairs),
         }))
     }
 
@@ -558,6 +568,16 @@ pub(crate) fn freshness(
     notice: Option<String>,
 ) -> Freshness {
     let state = replica.map(sync::hub::Replica::state);
+    // A replica known to differ from its node is stale whatever its cursor says.
+    let diverged = state.as_ref().and_then(|s| s.diverged.clone());
+    let answered_from_replica = matches!(by, AnsweredBy::Replica);
+    let stale = stale || (answered_from_replica && diverged.is_some());
+    let notice = match (notice, diverged) {
+        (None, Some(why)) if answered_from_replica => Some(format!(
+            "the replica differs from the node ({why}); it is being rebuilt from the node's snapshot"
+        )),
+        (notice, _) => notice,
+    };
     Freshness {
         answered_by: by,
         stale,

@@ -64,6 +64,16 @@ pub enum Error {
         /// The first sequence number it was sent.
         got: i64,
     },
+    /// A replica was sent changes of another history of its city than the one it holds (a
+    /// node restored from a backup, or a second node database for one city); nothing was
+    /// written. The node answers with a snapshot.
+    #[error("the replica holds history {replica} of this city, not {pushed}")]
+    History {
+        /// The replica's history.
+        replica: String,
+        /// The pushed changes' history.
+        pushed: String,
+    },
     /// A write was interrupted on purpose (fault injection in tests); it was rolled back.
     #[error("interrupted: {0}")]
     Interrupted(String),

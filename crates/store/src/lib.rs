@@ -11,6 +11,7 @@
 //! - [`compare`]: grouped targets and actuals for cross-city comparisons.
 //! - [`config`]: the database configuration ([`DatabaseConfig`]).
 //! - [`entity`]: one sea-orm entity per table.
+//! - [`history`]: sync history ids and change digests (a restored node is told apart).
 //! - [`migration`]: the migrations, run at connect.
 //! - [`page`]: keyset pagination.
 //! - [`reads`]: filtered, paginated queries.
@@ -25,6 +26,7 @@ pub mod compare;
 pub mod config;
 pub mod entity;
 pub mod error;
+pub mod history;
 pub mod migration;
 pub mod page;
 pub mod reads;

@@ -112,6 +112,9 @@ pub struct Snapshot {
     /// The change log up to `seq`: the city's audit trail travels with its data.
     #[serde(default)]
     pub log: Vec<change_log::Model>,
+    /// The node's history id (`crate::history`); the replica takes it on.
+    #[serde(default)]
+    pub history: Option<String>,
 }
 
 impl Snapshot {
@@ -142,7 +145,7 @@ pub struct Digests {
     pub tables: Vec<TableDigest>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -366,6 +369,15 @@ fn digest_of(table: &str, hashes: &[(String, String)]) -> TableDigest {
     }
 }
 
+/// A `meta` value read in a transaction.
+pub(crate) async fn read_meta(txn: &impl ConnectionTrait, key: &str) -> Result<Option<String>> {
+    Ok(crate::entity::meta::Entity::find_by_id(key.to_owned())
+        .one(txn)
+        .await
+        .ctx("reading meta")?
+        .map(|m| m.value))
+}
+
 /// A sequence number kept in `meta` under `key` (0 when absent).
 pub(crate) async fn read_seq_meta(txn: &impl ConnectionTrait, key: &str) -> Result<i64> {
     let row = crate::entity::meta::Entity::find_by_id(key.to_owned())
@@ -413,13 +425,28 @@ impl Store {
     pub async fn apply_changes(
         &self,
         changes: &[change_log::Model],
+        history: Option<&str>,
         crash: CrashAfter,
     ) -> Result<Applied> {
         let txn = self.begin().await?;
+        // One history per replica: a replica that mirrors none yet takes the pushed one.
+        if let Some(pushed) = history {
+            match crate::replica::read_meta(&txn, crate::history::HISTORY).await? {
+                Some(held) if held != pushed => {
+                    return Err(Error::History {
+                        replica: held,
+                        pushed: pushed.to_owned(),
+                    });
+                }
+                Some(_) => {}
+                None => crate::writes::set_meta(&txn, crate::history::HISTORY, pushed).await?,
+            }
+        }
         let cursor = read_applied(&txn).await?;
         let fresh: Vec<&change_log::Model> = changes.iter().filter(|c| c.seq > cursor).collect();
         let skipped = (changes.len() - fresh.len()) as u64;
         let Some(first) = fresh.first() else {
+            txn.commit().await.ctx("committing a history")?;
             return Ok(Applied {
                 applied: 0,
                 skipped,
@@ -541,8 +568,14 @@ impl Store {
             .all(&txn)
             .await
             .ctx("reading the change log for a snapshot")?;
+        let history = read_meta(&txn, crate::history::HISTORY).await?;
         txn.commit().await.ctx("ending a read transaction")?;
-        Ok(Snapshot { seq, tables, log })
+        Ok(Snapshot {
+            seq,
+            tables,
+            log,
+            history,
+        })
     }
 
     /// Replaces this replica's rows with `snapshot` and sets the cursor to its sequence, in one
@@ -581,6 +614,9 @@ impl Store {
             .ctx("writing the snapshot's change log")?;
         }
         crate::writes::set_meta(&txn, APPLIED_SEQ, &snapshot.seq.to_string()).await?;
+        if let Some(h) = &snapshot.history {
+            crate::writes::set_meta(&txn, crate::history::HISTORY, h).await?;
+        }
         txn.commit().await.ctx("committing a snapshot")?;
         Ok(Applied {
             applied,

@@ -201,7 +201,7 @@ async fn sync(node: &Store, replica: &Store) {
             return;
         }
         replica
-            .apply_changes(&batch, CrashAfter::default())
+            .apply_changes(&batch, None, CrashAfter::default())
             .await
             .unwrap();
     }

@@ -67,6 +67,11 @@ pub struct SyncState {
     pub pushes: u64,
     /// Snapshots restored.
     pub snapshots: u64,
+    /// Why the replica is known to differ from its node (the node's digest comparison), until
+    /// a snapshot repairs it; `AUTO` does not answer from it meanwhile.
+    pub diverged: Option<String>,
+    /// Diverged replicas repaired by a snapshot.
+    pub repairs: u64,
 }
 
 impl SyncState {
@@ -117,11 +122,12 @@ impl Replica {
             .clone()
     }
 
-    /// True when the node reported within `fresh` and the replica has applied everything it
-    /// had committed then.
+    /// True when the node reported within `fresh`, the replica has applied everything it had
+    /// committed then, and the replica is not known to differ from the node.
     pub fn is_current(&self, fresh: Duration) -> bool {
         let s = self.state();
         match (s.node_seq, s.reported_at) {
+            _ if s.diverged.is_some() => false,
             (Some(n), Some(at)) => at.elapsed() <= fresh && s.applied_seq >= n,
             _ => false,
         }
@@ -202,6 +208,16 @@ impl Rejection {
                 );
                 r.1.expected_seq = Some(expected);
                 r
+            }
+            store::Error::History { replica, pushed } => {
+                tracing::warn!(replica = %replica, pushed = %pushed, "refused changes of another history");
+                Self::new(
+                    StatusCode::CONFLICT,
+                    "SYNC_HISTORY",
+                    format!(
+                        "the replica mirrors history {replica}, these changes are of history {pushed}; send a snapshot"
+                    ),
+                )
             }
             store::Error::Invalid(v) => {
                 let mut r = Self::new(
@@ -491,6 +507,75 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// A short text the node sends about itself (a history id, a divergence reason): bounded and
+/// free of control characters, like every name.
+fn check_note(field: &str, value: Option<&str>) -> Result<(), Rejection> {
+    let mut v = model::Violations::new();
+    v.optional_name(field, value);
+    if v.is_empty() {
+        return Ok(());
+    }
+    let mut r = Rejection::new(
+        StatusCode::BAD_REQUEST,
+        "SYNC_MALFORMED",
+        format!("{field} is not a short text"),
+    );
+    r.1.violations =
+        v.0.iter()
+            .map(|e| Violation {
+                field: e.field.clone(),
+                rule: e.rule.to_owned(),
+                message: e.message.clone(),
+            })
+            .collect();
+    Err(r)
+}
+
+/// Everything about a push that can be refused before the replica is touched.
+fn check_push(req: &PushRequest, max: usize) -> Result<(), Rejection> {
+    check_seq("node_seq", req.node_seq)?;
+    check_note("history", req.history.as_deref())?;
+    check_note("diverged", req.diverged.as_deref())?;
+    if req.changes.len() > max {
+        let mut r = Rejection::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "SYNC_BATCH_TOO_LARGE",
+            format!("{} changes in one batch; at most {max}", req.changes.len()),
+        );
+        r.1.max_batch = Some(max);
+        return Err(r);
+    }
+    check_records(
+        req.city,
+        req.changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("changes[{i}]"), store::record::read_change(c))),
+    )
+}
+
+/// The reply to an accepted push or snapshot: the cursor, and what the node checks its own
+/// history against (the replica's history and the digest of its change at the cursor).
+async fn reply(replica: &Replica, applied: Applied) -> Result<PushReply, Rejection> {
+    let history = replica
+        .store
+        .held_history()
+        .await
+        .map_err(Rejection::from_store)?;
+    let head = replica
+        .store
+        .change_digest_at(applied.applied_seq)
+        .await
+        .map_err(Rejection::from_store)?;
+    Ok(PushReply {
+        applied_seq: applied.applied_seq,
+        applied: applied.applied,
+        skipped: applied.skipped,
+        history,
+        head,
+    })
+}
+
 async fn push(
     State(shared): State<Shared>,
     headers: HeaderMap,
@@ -499,36 +584,25 @@ async fn push(
     let principal = shared.caller(&headers).await?;
     shared.may_push(&principal, req.city, "sync.push").await?;
     let replica = shared.replica(req.city)?;
-    check_seq("node_seq", req.node_seq)?;
     let replicas = &shared.replicas;
-    let max = replicas.config.max_batch;
-    let result = if req.changes.len() > max {
-        let mut r = Rejection::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "SYNC_BATCH_TOO_LARGE",
-            format!("{} changes in one batch; at most {max}", req.changes.len()),
-        );
-        r.1.max_batch = Some(max);
-        Err(r)
-    } else if let Err(r) = check_records(
-        req.city,
-        req.changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("changes[{i}]"), store::record::read_change(c))),
-    ) {
-        Err(r)
-    } else {
-        let _one_at_a_time = replica.apply.lock().await;
-        let result = replica
-            .store
-            .apply_changes(&req.changes, replicas.armed_crash())
-            .await;
-        if matches!(result, Err(store::Error::Interrupted(_))) {
-            replicas.disarm_crash();
+    let result = match check_push(&req, replicas.config.max_batch) {
+        Err(r) => Err(r),
+        Ok(()) => {
+            let _one_at_a_time = replica.apply.lock().await;
+            let result = replica
+                .store
+                .apply_changes(&req.changes, req.history.as_deref(), replicas.armed_crash())
+                .await;
+            if matches!(result, Err(store::Error::Interrupted(_))) {
+                replicas.disarm_crash();
+            }
+            result.map_err(Rejection::from_store)
         }
-        result.map_err(Rejection::from_store)
     };
+    if let (Some(reason), Ok(_)) = (&req.diverged, &result) {
+        tracing::warn!(city = %replica.city, reason = %reason, "the node found the replica differing from its data; answering live until it is rebuilt");
+        replica.update(|s| s.diverged = Some(reason.clone()));
+    }
     record(
         replica,
         &result,
@@ -540,11 +614,7 @@ async fn push(
     if applied.applied > 0 {
         tracing::debug!(city = %replica.city, applied = applied.applied, applied_seq = applied.applied_seq, "batch applied");
     }
-    Ok(Json(PushReply {
-        applied_seq: applied.applied_seq,
-        applied: applied.applied,
-        skipped: applied.skipped,
-    }))
+    Ok(Json(reply(replica, applied).await?))
 }
 
 async fn snapshot(
@@ -558,6 +628,7 @@ async fn snapshot(
         .await?;
     let replica = shared.replica(req.city)?;
     check_seq("snapshot.seq", req.snapshot.seq)?;
+    check_note("snapshot.history", req.snapshot.history.as_deref())?;
     let rows = req.snapshot.tables.iter().flat_map(|(table, rows)| {
         rows.iter().enumerate().map(move |(i, row)| {
             (
@@ -599,11 +670,16 @@ async fn snapshot(
         }
     });
     tracing::info!(city = %replica.city, rows = applied.applied, seq = applied.applied_seq, "replica rebuilt from the node's snapshot");
-    Ok(Json(PushReply {
-        applied_seq: applied.applied_seq,
-        applied: applied.applied,
-        skipped: 0,
-    }))
+    let repaired = replica.state().diverged;
+    if let Some(reason) = &repaired {
+        tracing::info!(city = %replica.city, reason = %reason, "the diverged replica is repaired");
+    }
+    replica.update(|s| {
+        if s.diverged.take().is_some() {
+            s.repairs += 1;
+        }
+    });
+    Ok(Json(reply(replica, applied).await?))
 }
 
 async fn replica_for(

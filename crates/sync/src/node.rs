@@ -44,6 +44,9 @@ pub struct PushConfig {
     pub max_backoff_ms: u64,
     /// Time-out of one push.
     pub timeout_ms: u64,
+    /// How often the node compares its digests with the replica's while caught up, and sends
+    /// a snapshot when they differ (0: never; a refused push checks at once).
+    pub verify_ms: u64,
 }
 
 impl Default for PushConfig {
@@ -56,6 +59,7 @@ impl Default for PushConfig {
             heartbeat_ms: 1_000,
             max_backoff_ms: 5_000,
             timeout_ms: 30_000,
+            verify_ms: 60_000,
         }
     }
 }
@@ -69,6 +73,8 @@ impl std::fmt::Debug for PushConfig {
             .field("interval_ms", &self.interval_ms)
             .field("heartbeat_ms", &self.heartbeat_ms)
             .field("max_backoff_ms", &self.max_backoff_ms)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("verify_ms", &self.verify_ms)
             .finish()
     }
 }
@@ -90,6 +96,13 @@ pub struct PushStatus {
     pub failures: u64,
     /// The hub sequence the province catalogue has been read up to.
     pub catalogue_seq: Option<i64>,
+    /// This database's sync history id.
+    pub history: Option<String>,
+    /// Times the replica was found to differ from this node (another history, another change
+    /// at the hub's cursor, or different digests) and rebuilt from a snapshot.
+    pub repairs: u64,
+    /// Why the last repair was needed.
+    pub last_repair: Option<String>,
 }
 
 /// Why one push attempt failed.
@@ -137,6 +150,12 @@ struct Pusher {
     hub: Option<i64>,
     last_sent: Option<Instant>,
     last_pull: Option<Instant>,
+    /// This database's history id, read at the first round.
+    history: Option<String>,
+    /// Set when the replica must be rebuilt from a snapshot, with why.
+    resync: Option<String>,
+    /// When digests were last compared; `None`: compare at the next chance.
+    last_verify: Option<Instant>,
 }
 
 /// Starts pushing `store`'s change log to the hub until `shutdown` resolves. Returns `None`
@@ -164,6 +183,9 @@ pub fn spawn(
         hub: None,
         last_sent: None,
         last_pull: None,
+        history: None,
+        resync: None,
+        last_verify: Some(Instant::now()),
     };
     tokio::spawn(pusher.run(shutdown));
     Ok(Some(PusherHandle { status }))
@@ -259,16 +281,38 @@ impl Pusher {
     }
 
     async fn push_step(&mut self) -> Result<bool, PushError> {
+        if self.history.is_none() {
+            let h = self.store.history().await?;
+            self.status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .history = Some(h.clone());
+            self.history = Some(h);
+        }
         let last = self.store.last_seq().await?;
         let applied = match self.hub {
             Some(a) => a,
             None => self.push(Vec::new(), last).await?.applied_seq,
         };
-        if (applied == 0 && last > 0) || applied > last {
-            if applied > last {
-                tracing::warn!(city = %self.store.owner(), applied, last, "the hub's replica is ahead of this node; replacing it with this node's snapshot");
+        if applied > last && self.resync.is_none() {
+            // The hub applied changes this database does not have: it was restored from a
+            // backup (or the hub holds another node's data). A new history, so the old
+            // line's changes can never be applied over this one's.
+            self.resync = Some(format!(
+                "the replica has applied {applied} changes, this node holds {last}"
+            ));
+            self.renew_history().await?;
+        }
+        if let Some(reason) = self.resync.take() {
+            tracing::warn!(city = %self.store.owner(), reason = %reason, "the replica differs from this node; replacing it with this node's snapshot");
+            if let Err(e) = self.send_snapshot(Some(reason.clone())).await {
+                self.resync = Some(reason);
+                return Err(e);
             }
-            self.send_snapshot().await?;
+            return Ok(true);
+        }
+        if applied == 0 && last > 0 {
+            self.send_snapshot(None).await?;
             return Ok(true);
         }
         if applied < last {
@@ -289,13 +333,30 @@ impl Pusher {
                     self.config.batch = max;
                     return Ok(true);
                 }
+                Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_HISTORY" => {
+                    self.resync = Some(refusal.message);
+                    return Ok(true);
+                }
                 Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_GAP" => {
                     let expected = refusal.expected_seq.unwrap_or(1);
                     tracing::info!(city = %self.store.owner(), expected, "hub asked to resume elsewhere");
                     self.hub = Some(expected - 1);
                     return Ok(true);
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // A refusal may mean the replica and the node disagree: compare soon.
+                    self.last_verify = None;
+                    return Err(e);
+                }
+            }
+        }
+        if self.verify_due() {
+            self.last_verify = Some(Instant::now());
+            if let Some(reason) = self.compare_digests().await? {
+                // Tell the hub first, so it stops answering from the replica, then repair.
+                self.push_diverged(last, &reason).await?;
+                self.resync = Some(reason);
+                return Ok(true);
             }
         }
         let heartbeat = Duration::from_millis(self.config.heartbeat_ms.max(1));
@@ -303,6 +364,93 @@ impl Pusher {
             self.push(Vec::new(), last).await?;
         }
         Ok(false)
+    }
+
+    fn verify_due(&self) -> bool {
+        self.config.verify_ms > 0
+            && self
+                .last_verify
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(self.config.verify_ms))
+    }
+
+    /// Compares this node's digests with the replica's at the same sequence: `Some(why)`
+    /// when they differ, `None` when they agree or cannot be compared now (writes moved one
+    /// side on; the next round compares again).
+    async fn compare_digests(&mut self) -> Result<Option<String>, PushError> {
+        let city = self.store.owner();
+        let resp = self
+            .http
+            .get(format!("{}/sync/digest/{city}", self.base))
+            .header("authorization", bearer(&self.config.token))
+            .send()
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let bytes = resp.bytes().await?;
+            return Err(PushError::Refused {
+                status: status.as_u16(),
+                refusal: refusal_of(status, &bytes),
+            });
+        }
+        let hub: store::replica::Digests = resp.json().await?;
+        let own = self.store.digests().await?;
+        if hub.seq != own.seq {
+            self.last_verify = None;
+            return Ok(None);
+        }
+        let differ: Vec<&str> = own
+            .tables
+            .iter()
+            .filter(|t| !hub.tables.contains(t))
+            .map(|t| t.table.as_str())
+            .collect();
+        if differ.is_empty() {
+            tracing::debug!(%city, seq = own.seq, "the replica's digests equal this node's");
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "the replica's digests differ from this node's at seq {} in {}",
+            own.seq,
+            differ.join(", ")
+        )))
+    }
+
+    async fn renew_history(&mut self) -> Result<(), PushError> {
+        let h = self.store.renew_history().await?;
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .history = Some(h.clone());
+        self.history = Some(h);
+        Ok(())
+    }
+
+    /// Checks what the hub holds against this database: its history, and its change at the
+    /// hub's cursor. A difference starts a new history and schedules a snapshot.
+    async fn check_reply(&mut self, reply: &PushReply) -> Result<(), PushError> {
+        let mine = self.history.clone();
+        if let (Some(held), Some(mine)) = (&reply.history, &mine)
+            && held != mine
+        {
+            self.resync = Some(format!(
+                "the replica mirrors history {held}, this node has {mine}"
+            ));
+            return Ok(());
+        }
+        if reply.applied_seq == 0 {
+            return Ok(());
+        }
+        let own = self.store.change_digest_at(reply.applied_seq).await?;
+        if let (Some(head), Some(own)) = (&reply.head, &own)
+            && head != own
+        {
+            self.resync = Some(format!(
+                "the replica's change {} is not this node's change {0} (restored from a backup?)",
+                reply.applied_seq
+            ));
+            self.renew_history().await?;
+        }
+        Ok(())
     }
 
     async fn post<B: Serialize>(&self, path: &str, body: &B) -> Result<PushReply, PushError> {
@@ -350,13 +498,30 @@ impl Pusher {
             city: self.store.owner(),
             node_seq,
             changes,
+            history: self.history.clone(),
+            diverged: None,
         };
         let reply = self.post("/sync/push", &req).await?;
         self.accepted(&reply, false);
+        self.check_reply(&reply).await?;
         Ok(reply)
     }
 
-    async fn send_snapshot(&mut self) -> Result<PushReply, PushError> {
+    /// A heartbeat telling the hub that its replica differs from this node.
+    async fn push_diverged(&mut self, node_seq: i64, reason: &str) -> Result<(), PushError> {
+        let req = PushRequest {
+            city: self.store.owner(),
+            node_seq,
+            changes: Vec::new(),
+            history: self.history.clone(),
+            diverged: Some(reason.chars().take(200).collect()),
+        };
+        let reply = self.post("/sync/push", &req).await?;
+        self.accepted(&reply, false);
+        Ok(())
+    }
+
+    async fn send_snapshot(&mut self, repair: Option<String>) -> Result<PushReply, PushError> {
         let snapshot = self.store.snapshot().await?;
         tracing::info!(city = %self.store.owner(), seq = snapshot.seq, rows = snapshot.rows(), "sending a snapshot to rebuild the hub's replica");
         let req = SnapshotRequest {
@@ -365,6 +530,12 @@ impl Pusher {
         };
         let reply = self.post("/sync/snapshot", &req).await?;
         self.accepted(&reply, true);
+        self.last_verify = Some(Instant::now());
+        if let Some(reason) = repair {
+            let mut s = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+            s.repairs += 1;
+            s.last_repair = Some(reason);
+        }
         Ok(reply)
     }
 }

@@ -19,7 +19,8 @@
 //! `SYNC_GAP` (409, the batch skips ahead; `expected_seq` says where to resume),
 //! `SYNC_MALFORMED` (400, a body that is not the message, a sequence number outside
 //! `0..=2⁵³`, or a record that is not a row a node stores — read by the model's rules in
-//! `store::record`; `violations` name each field), `PAYLOAD_TOO_LARGE` (413, the body),
+//! `store::record`; `violations` name each field), `PAYLOAD_TOO_LARGE` (413, the body), `SYNC_HISTORY` (409, changes of another history than the
+//! replica's: the node answers with a snapshot),
 //! `SYNC_UNKNOWN_CITY` (404) and `INTERNAL` (500).
 
 use model::RegionCode;
@@ -37,6 +38,15 @@ pub struct PushRequest {
     /// Contiguous changes (`seq`, `entity`, `entity_id`, `op`, `version`, `payload` as the
     /// row's JSON text or null for a tombstone, `recorded_at_ms`).
     pub changes: Vec<change_log::Model>,
+    /// The node database's history id (`store::history`): the hub refuses changes of another
+    /// history than its replica's (`SYNC_HISTORY`).
+    #[serde(default)]
+    pub history: Option<String>,
+    /// Set when the node found the replica differing from its own data (digests compared):
+    /// the hub marks the replica stale — `AUTO` answers live — until the node's snapshot
+    /// repairs it.
+    #[serde(default)]
+    pub diverged: Option<String>,
 }
 
 /// A node's whole state, replacing the replica's (bootstrap of a new or wiped replica).
@@ -49,7 +59,7 @@ pub struct SnapshotRequest {
 }
 
 /// The hub's answer to a push or snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushReply {
     /// The replica's cursor after the call: the node continues after it.
     pub applied_seq: i64,
@@ -57,6 +67,14 @@ pub struct PushReply {
     pub applied: u64,
     /// Changes skipped as already applied.
     pub skipped: u64,
+    /// The history the replica mirrors.
+    #[serde(default)]
+    pub history: Option<String>,
+    /// Digest (`store::history::change_digest`) of the replica's change at `applied_seq`:
+    /// the node compares it with its own change there, so a node restored from a backup
+    /// learns that the hub applied changes it no longer has.
+    #[serde(default)]
+    pub head: Option<String>,
 }
 
 /// A refused sync request.

@@ -1,0 +1,251 @@
+//! A node restored from a backup, and a replica that differs from its node: each is found and
+//! repaired with nothing lost that the node holds, on SQLite and PostgreSQL, over real HTTP.
+
+use std::time::Duration;
+
+use model::region::YUNCHENG;
+use sea_orm::ConnectionTrait;
+use store::{DatabaseConfig, Store};
+
+use crate::sync::{
+    Dbs, Hub, Node, acknowledged, assert_identical, backends, caught_up, dbs, free_addr,
+    node_token, write_load,
+};
+
+/// Waits until `verify` finds node and replica identical.
+async fn verified(node: &Node, hub: &Hub) -> sync::verify::Report {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let report = sync::verify::verify(&node.url(), &hub.url(), YUNCHENG, &node_token())
+            .await
+            .unwrap();
+        if report.in_sync() {
+            return report;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "node and replica stay different: {report:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The SQLite file behind a `sqlite://…?mode=rwc` URL.
+fn sqlite_path(config: &DatabaseConfig) -> std::path::PathBuf {
+    let rest = config.url.trim_start_matches("sqlite://");
+    std::path::PathBuf::from(rest.split('?').next().unwrap())
+}
+
+/// A backup of the node's database taken the way an operator would: a copy of the SQLite file
+/// with its write-ahead log (the node stopped), or `pg_dump`.
+enum Backup {
+    Sqlite(tempfile::TempDir),
+    Postgres(tempfile::NamedTempFile),
+}
+
+fn run(cmd: &mut std::process::Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn backup(config: &DatabaseConfig) -> Backup {
+    if config.is_postgres() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        run(std::process::Command::new("pg_dump")
+            .args(["-Fc", "-f"])
+            .arg(file.path())
+            .arg(&config.url));
+        Backup::Postgres(file)
+    } else {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sqlite_path(config);
+        for ext in ["", "-wal", "-shm"] {
+            let from = format!("{}{ext}", path.display());
+            if std::path::Path::new(&from).exists() {
+                std::fs::copy(&from, dir.path().join(format!("node.db{ext}"))).unwrap();
+            }
+        }
+        Backup::Sqlite(dir)
+    }
+}
+
+async fn restore(config: &DatabaseConfig, from: &Backup) {
+    match from {
+        Backup::Sqlite(dir) => {
+            let path = sqlite_path(config);
+            for ext in ["", "-wal", "-shm"] {
+                let to = format!("{}{ext}", path.display());
+                let _ = std::fs::remove_file(&to);
+                let from = dir.path().join(format!("node.db{ext}"));
+                if from.exists() {
+                    std::fs::copy(from, to).unwrap();
+                }
+            }
+        }
+        Backup::Postgres(file) => {
+            let (server, name) = config.url.rsplit_once('/').unwrap();
+            store::admin::recreate_postgres_database(server, name)
+                .await
+                .unwrap();
+            run(std::process::Command::new("pg_restore")
+                .args(["--no-owner", "-d"])
+                .arg(&config.url)
+                .arg(file.path()));
+        }
+    }
+}
+
+/// Back up a node, write on, restore the backup, write again while the hub is down: the new
+/// changes reuse sequence numbers the hub already applied. The node tells the two lines apart
+/// (the hub's change at its cursor is not the node's), starts a new history and rebuilds the
+/// replica from its snapshot: verify equal, and every row the restored node holds is there.
+/// A pusher still on the old history is refused with `SYNC_HISTORY`.
+#[tokio::test]
+async fn a_node_restored_from_a_backup_starts_a_new_history_and_rebuilds_the_replica() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs: Dbs = dbs(backend, "restored").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let hub_url = format!("http://{hub_addr}");
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        write_load(&node.store, 0..30).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        let first_history = node.store.history().await.unwrap();
+
+        // The backup, then more changes the hub applies.
+        node.stop().await;
+        let saved = backup(&dbs.node);
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        write_load(&node.store, 30..50).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        let applied_before = hub.replica().applied_seq().await.unwrap();
+        node.stop().await;
+        hub.stop().await;
+
+        // Restored, and written to while the hub is down: other changes under the same numbers.
+        restore(&dbs.node, &saved).await;
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        assert_eq!(node.store.history().await.unwrap(), first_history);
+        write_load(&node.store, 100..140).await;
+        let restored_seq = node.store.last_seq().await.unwrap();
+        assert!(
+            restored_seq > applied_before,
+            "{backend}: the restored node has passed the hub's cursor ({restored_seq} > {applied_before})"
+        );
+
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        verified(&node, &hub).await;
+        assert_identical(&hub, &node, &client).await;
+        let status = node.pusher.status();
+        assert!(status.repairs >= 1, "{backend}: {status:?}");
+        let new_history = node.store.history().await.unwrap();
+        assert_ne!(new_history, first_history, "{backend}: a new history");
+        assert_eq!(
+            hub.replica().held_history().await.unwrap(),
+            Some(new_history),
+            "{backend}: the replica mirrors the new history"
+        );
+        // Rows written before the restore and lost with it are gone from the replica too;
+        // rows written after it are there.
+        let replica = hub.replica();
+        assert!(
+            replica.unit("sync-00040").await.unwrap().is_none(),
+            "{backend}"
+        );
+        assert!(
+            replica.unit("sync-00101").await.unwrap().is_some(),
+            "{backend}"
+        );
+
+        // A pusher of the old line (the machine the backup came from, still running) is refused.
+        let old = serde_json::json!({
+            "city": YUNCHENG, "node_seq": 1, "changes": [], "history": first_history
+        });
+        let next = store::entity::change_log::Model {
+            seq: node.store.last_seq().await.unwrap() + 1,
+            ..node.store.changes_after(0, 1).await.unwrap()[0].clone()
+        };
+        let mut stale = old.clone();
+        stale["changes"] = serde_json::json!([next]);
+        stale["node_seq"] = serde_json::json!(next.seq);
+        let resp = client
+            .post(format!("{}/sync/push", hub.url()))
+            .bearer_auth(node_token())
+            .json(&stale)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("SYNC_HISTORY")),
+            "{body}"
+        );
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+/// A replica changed behind sync's back (a row edited, a row deleted) is found by the node's
+/// digest comparison, marked as differing at the hub (`AUTO` answers live meanwhile), and
+/// rebuilt from the node's snapshot; the hub counts the repair.
+#[tokio::test]
+async fn a_replica_that_differs_from_its_node_is_found_and_repaired() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "repair").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let node =
+            Node::start_verifying(&dbs, node_addr, &format!("http://{hub_addr}"), 50, 300).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        write_load(&node.store, 0..20).await;
+        caught_up(&node.store, &hub.replica()).await;
+        verified(&node, &hub).await;
+        let repairs = node.pusher.status().repairs;
+
+        let replica = Store::connect(&dbs.replica, YUNCHENG).await.unwrap();
+        replica
+            .connection()
+            .execute_unprepared("UPDATE unit SET name_en = 'tampered' WHERE id = 'sync-00001'")
+            .await
+            .unwrap();
+        replica
+            .connection()
+            .execute_unprepared(
+                "DELETE FROM target WHERE id IN (SELECT id FROM target ORDER BY id LIMIT 1)",
+            )
+            .await
+            .unwrap();
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while node.pusher.status().repairs == repairs {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: the difference was never repaired"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let status = node.pusher.status();
+        assert!(
+            status
+                .last_repair
+                .as_deref()
+                .is_some_and(|r| r.contains("unit") && r.contains("target")),
+            "{backend}: the reason names the tables: {status:?}"
+        );
+        verified(&node, &hub).await;
+        assert_identical(&hub, &node, &client).await;
+        let state = hub.replicas.get(YUNCHENG).unwrap().state();
+        assert_eq!((state.repairs, state.diverged), (1, None), "{backend}");
+        hub.stop().await;
+        node.stop().await;
+    }
+}
