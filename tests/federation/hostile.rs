@@ -799,3 +799,72 @@ async fn out_of_range_and_mistyped_values_are_refused_with_a_code() {
     }
     node.stop().await;
 }
+
+/// Values no aggregate can hold are refused at the node's door, on SQLite and PostgreSQL, so
+/// they can never reach (and stop) a replica's roll-up: 1e308 (two of them overflow a
+/// PostgreSQL sum), 2^63 as a count, a note past the passage limit, NUL and ESC in a note.
+#[tokio::test]
+async fn values_no_aggregate_can_hold_are_refused_at_the_node() {
+    let mut nodes = vec![(
+        "sqlite",
+        TestNode::start(
+            serving::GraphqlConfig::default(),
+            test_support::auth_config(),
+        )
+        .await,
+    )];
+    let pg = test_support::postgres("hostile_values").await;
+    if let Some(db) = &pg {
+        nodes.push((
+            "postgres",
+            TestNode::start_on(
+                db.config.clone(),
+                serving::GraphqlConfig::default(),
+                test_support::auth_config(),
+            )
+            .await,
+        ));
+    }
+    let client = reqwest::Client::new();
+    let create = "mutation($v: Float!, $n: String) { createActual(input: { indicator: \"beds_added\", period: \"2020\", scope: { kind: UNIT, id: \"Unit:140800:central-cardiology\" }, value: $v, note: $n }) { id } }";
+    for (backend, node) in nodes {
+        for (value, note, rule) in [
+            (json!(1e308), json!(null), "OUT_OF_RANGE"),
+            (
+                json!(9_223_372_036_854_775_808.0_f64),
+                json!(null),
+                "OUT_OF_RANGE",
+            ),
+            (json!(1), json!("字".repeat(4001)), "TOO_LONG"),
+            (json!(1), json!("nul \u{0}"), "CONTROL_CHARACTER"),
+            (json!(1), json!("esc \u{1b}[2J"), "CONTROL_CHARACTER"),
+        ] {
+            let b = graphql_as(
+                &client,
+                &node.url,
+                Some(&admin()),
+                create,
+                json!({ "v": value, "n": note }),
+            )
+            .await;
+            assert_eq!(code(&b), "VALIDATION_FAILED", "{backend} {value}: {b}");
+            assert_eq!(
+                b["errors"][0]["extensions"]["violations"][0]["rule"], rule,
+                "{backend} {value}: {b}"
+            );
+        }
+        // The largest accepted value is accepted (twice: the hub sums them without overflow).
+        for _ in 0..2 {
+            let b = graphql_as(
+                &client,
+                &node.url,
+                Some(&admin()),
+                create,
+                json!({ "v": model::error::MAX_MAGNITUDE, "n": "上限" }),
+            )
+            .await;
+            assert!(b["errors"].is_null(), "{backend}: {b}");
+        }
+        node.stop().await;
+    }
+}
