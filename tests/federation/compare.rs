@@ -445,3 +445,102 @@ async fn the_comparison_sql_gives_the_same_groups_on_sqlite_and_postgres() {
         );
     }
 }
+
+/// No total adds what must not be added. 临汾's four county centre types each cover all 17 of
+/// its counties: it covers 17 counties, not 68. Percentages of two cities (90 % each) are not
+/// 180 %: the province total is not combined (`NOT_ADDITIVE`), each city keeps its number.
+#[tokio::test]
+async fn coverage_and_percentages_are_never_added_up() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    let urls: BTreeMap<RegionCode, String> = fed.node_urls().into_iter().collect();
+    in_sync(&client, &hub).await;
+    let q = r#"query($ind: [String!]!) { compare(indicators: $ind) {
+        indicators { code aggregationOverScopes }
+        cities { code cells { indicator year actual actualMin actualMax notCombined largestActual
+                 target { comparator value min max terms notCombined largest } } }
+        provinceTotals { indicator year actual notCombined largestActual
+                 target { comparator value terms notCombined largest } } } }"#;
+    let d = data(&client, &hub, q, json!({ "ind": ["counties_covered"] })).await;
+    assert_eq!(
+        d["compare"]["indicators"][0]["aggregationOverScopes"], "COVERAGE",
+        "{d}"
+    );
+    let linfen = d["compare"]["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "141000")
+        .unwrap();
+    let cell = &linfen["cells"][0];
+    assert_eq!(
+        (
+            &cell["target"]["comparator"],
+            &cell["target"]["value"],
+            &cell["target"]["terms"]
+        ),
+        (&json!("EXACT"), &json!(17.0), &json!(4)),
+        "four centre types covering the same 17 counties: {cell}"
+    );
+
+    // 90 % village clinic coverage reported by each city for 2021.
+    for (city, code) in [(YUNCHENG, "140800"), (model::region::LINFEN, "141000")] {
+        let editor = token(auth::Role::CityEditor, Some(city));
+        data_as(
+            &client,
+            &urls[&city],
+            &editor,
+            "mutation($c: ID!) { createActual(input: { indicator: \"village_clinic_standardisation_coverage\", period: \"2021\", scope: { kind: REGION, id: $c }, value: 90 }) { id } }",
+            json!({ "c": code }),
+        )
+        .await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let d = loop {
+        let d = data(
+            &client,
+            &hub,
+            q,
+            json!({ "ind": ["village_clinic_standardisation_coverage"] }),
+        )
+        .await;
+        let reported = d["compare"]["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["cells"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["year"] == 2021 && x["actual"] == 90.0)
+            })
+            .count();
+        if reported == 2 {
+            break d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the reports never reached the comparison: {d}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let total = d["compare"]["provinceTotals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["year"] == 2021)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &total["actual"],
+            &total["notCombined"],
+            &total["largestActual"]
+        ),
+        (&Value::Null, &json!("NOT_ADDITIVE"), &json!(90.0)),
+        "two cities at 90 % are not 180 %: {total}"
+    );
+    fed.stop().await;
+}

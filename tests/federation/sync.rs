@@ -1162,6 +1162,7 @@ async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica
             unit: "项".into(),
             value_type: model::ValueType::Integer,
             aggregation: model::Aggregation::Sum,
+            over_scopes: model::ScopeAggregation::Sum,
             description_zh: None,
         };
         hub.store.put_indicator(new, None).await.unwrap();

@@ -89,7 +89,23 @@ pub enum ValueType {
     Percent,
 }
 
-/// 汇总方式 — How values combine over time and scopes.
+/// 跨范围汇总方式 — How values combine across scopes (units, institutions, components) and
+/// cities.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "model::ScopeAggregation")]
+pub enum ScopeAggregation {
+    /// 求和 — Counts, stocks, money: add up.
+    Sum,
+    /// 覆盖 — Members of a population covered (counties of a city): within a city the union,
+    /// between the largest and the sum capped at the population, given as a range; across
+    /// cities added up.
+    Coverage,
+    /// 不可加 — Rates and percentages: never added; several scopes are not combined
+    /// (`notCombined: NOT_ADDITIVE`), each keeps its own number.
+    NotAdditive,
+}
+
+/// 汇总方式 — How values combine over time.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
 #[graphql(remote = "model::Aggregation")]
 pub enum Aggregation {

@@ -290,6 +290,7 @@ mod tests {
             unit: "张".into(),
             value_type: "integer".into(),
             aggregation: "sum".into(),
+            over_scopes: "sum".into(),
             description_zh: None,
             version: 1,
         }

@@ -254,11 +254,10 @@ impl Indicator {
     async fn aggregation(&self) -> GqlResult<enums::Aggregation> {
         Ok(parse_stored::<model::Aggregation>("aggregation", &self.0.aggregation)?.into())
     }
-    /// 汇总方式（跨范围） — How values combine across hospitals, units and cities: stocks
-    /// (`LATEST` over time) add up; everything else as over time.
-    async fn aggregation_over_scopes(&self) -> GqlResult<enums::Aggregation> {
-        let over_time = parse_stored::<model::Aggregation>("aggregation", &self.0.aggregation)?;
-        Ok(model::compare::over_scopes(over_time).into())
+    /// 汇总方式（跨范围） — How values combine across hospitals, units, components and cities,
+    /// as the catalogue declares it.
+    async fn aggregation_over_scopes(&self) -> GqlResult<enums::ScopeAggregation> {
+        Ok(parse_stored::<model::ScopeAggregation>("over_scopes", &self.0.over_scopes)?.into())
     }
     /// 说明 — Description.
     async fn description_zh(&self) -> Option<&str> {

@@ -9,14 +9,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Aggregation, Comparator, TargetValue};
+use crate::{Comparator, ScopeAggregation, TargetValue};
 
-/// How values combine across scopes (hospitals, units, cities). A stock taken at the latest
-/// date over time (total beds) still adds up across hospitals.
-pub fn over_scopes(over_time: Aggregation) -> Aggregation {
-    match over_time {
-        Aggregation::Latest => Aggregation::Sum,
-        other => other,
+/// Why a combination was not computed (a stable code, as the API reports it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotCombined {
+    /// Rates and percentages of several scopes are never added, and not averaged without a
+    /// denominator: each scope keeps its own number.
+    NotAdditive,
+}
+
+impl NotCombined {
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotAdditive => "NOT_ADDITIVE",
+        }
     }
 }
 
@@ -35,6 +44,10 @@ pub struct TargetSum {
     pub terms: u32,
     /// Targets whose value the documents leave unknown (not in the numbers).
     pub unknown_terms: u32,
+    /// Set when the targets were not combined into a number, and why.
+    pub not_combined: Option<NotCombined>,
+    /// The largest single target's number (its lower bound for a range), when not combined.
+    pub largest: Option<f64>,
 }
 
 /// One group of same-comparator targets, pre-aggregated (e.g. by SQL): the sum (or average, or
@@ -49,8 +62,21 @@ pub struct TargetGroup {
     pub min: Option<f64>,
     /// Combined `max`.
     pub max: Option<f64>,
+    /// The largest `value`, `min` and `max` of a single target in the group.
+    pub largest: Bounds,
     /// Targets in the group.
     pub count: u32,
+}
+
+/// The three numbers of a target (`value`, or `min` and `max` for a range).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Bounds {
+    /// `value`.
+    pub value: Option<f64>,
+    /// `min`.
+    pub min: Option<f64>,
+    /// `max`.
+    pub max: Option<f64>,
 }
 
 impl From<&TargetValue> for TargetGroup {
@@ -60,6 +86,11 @@ impl From<&TargetValue> for TargetGroup {
             value: t.value,
             min: t.min,
             max: t.max,
+            largest: Bounds {
+                value: t.value,
+                min: t.min,
+                max: t.max,
+            },
             count: 1,
         }
     }
@@ -74,17 +105,37 @@ struct Interval {
 }
 
 impl TargetGroup {
+    /// The interval of the group's sum.
     fn interval(&self) -> Option<Interval> {
-        let (lo, hi, about) = match self.comparator {
-            Comparator::Exact => (self.value, self.value, false),
-            Comparator::About => (self.value, self.value, true),
-            Comparator::AtLeast => (self.value, None, false),
-            Comparator::AtMost => (None, self.value, false),
-            Comparator::Range => (self.min, self.max, false),
-            Comparator::Unknown => return None,
-        };
-        Some(Interval { lo, hi, about })
+        interval_of(self.comparator, self.value, self.min, self.max)
     }
+
+    /// The interval of the group's largest single target.
+    fn largest_interval(&self) -> Option<Interval> {
+        interval_of(
+            self.comparator,
+            self.largest.value,
+            self.largest.min,
+            self.largest.max,
+        )
+    }
+}
+
+fn interval_of(
+    comparator: Comparator,
+    value: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+) -> Option<Interval> {
+    let (lo, hi, about) = match comparator {
+        Comparator::Exact => (value, value, false),
+        Comparator::About => (value, value, true),
+        Comparator::AtLeast => (value, None, false),
+        Comparator::AtMost => (None, value, false),
+        Comparator::Range => (min, max, false),
+        Comparator::Unknown => return None,
+    };
+    Some(Interval { lo, hi, about })
 }
 
 fn read_back(i: Interval, terms: u32, unknown_terms: u32) -> TargetSum {
@@ -111,12 +162,39 @@ fn read_back(i: Interval, terms: u32, unknown_terms: u32) -> TargetSum {
         max,
         terms,
         unknown_terms,
+        not_combined: None,
+        largest: None,
     }
 }
 
-/// Combines target groups by `how` (`Sum` and `Latest` add up, `Max` takes the largest bounds,
-/// `Average` averages them over the known targets). `None` when there are no targets.
-pub fn combine_targets(groups: &[TargetGroup], how: Aggregation) -> Option<TargetSum> {
+/// How the scopes being combined relate: scopes of one city (which may cover the same members
+/// of a population), or cities (which never do).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Across {
+    /// Units, institutions, components of one city; the city's population (its counties) when
+    /// known caps a coverage.
+    OneCity {
+        /// Members of the population a coverage can reach at most.
+        population: Option<f64>,
+    },
+    /// Whole cities (their own totals).
+    Cities,
+}
+
+/// Combines target groups across scopes by the indicator's `how`:
+/// - `Sum`: the intervals add up;
+/// - `Coverage`: within one city the union of what each scope covers lies between the largest
+///   single target and the sum, capped at the population (so four centre types each covering
+///   all 17 counties cover exactly 17); across cities the ranges add up;
+/// - `NotAdditive`: one known target keeps its number; several are not combined
+///   ([`NotCombined::NotAdditive`], with the count and the largest).
+///
+/// `None` when there are no targets.
+pub fn combine_targets(
+    groups: &[TargetGroup],
+    how: ScopeAggregation,
+    across: Across,
+) -> Option<TargetSum> {
     let terms: u32 = groups.iter().map(|g| g.count).sum();
     if terms == 0 {
         return None;
@@ -126,44 +204,139 @@ pub fn combine_targets(groups: &[TargetGroup], how: Aggregation) -> Option<Targe
         .filter(|g| g.comparator == Comparator::Unknown)
         .map(|g| g.count)
         .sum();
-    let known: Vec<(Interval, u32)> = groups
+    let known: Vec<&TargetGroup> = groups
         .iter()
-        .filter_map(|g| g.interval().map(|i| (i, g.count)))
+        .filter(|g| g.comparator != Comparator::Unknown)
         .collect();
-    if known.is_empty() {
-        return Some(read_back(
-            Interval {
-                lo: None,
-                hi: None,
-                about: false,
-            },
-            terms,
-            unknown_terms,
-        ));
-    }
-    let about = known.iter().any(|(i, _)| i.about);
-    let bound = |pick: fn(&Interval) -> Option<f64>| -> Option<f64> {
-        let values: Option<Vec<f64>> = known.iter().map(|(i, _)| pick(i)).collect();
-        let values = values?;
-        match over_scopes(how) {
-            Aggregation::Max => values.into_iter().reduce(f64::max),
-            Aggregation::Average => {
-                let n: u32 = known.iter().map(|(_, c)| *c).sum();
-                Some(values.iter().sum::<f64>() / f64::from(n.max(1)))
-            }
-            // Sum (Latest adds up across scopes): groups already hold sums.
-            _ => Some(values.iter().sum()),
-        }
+    let nothing = Interval {
+        lo: None,
+        hi: None,
+        about: false,
     };
-    Some(read_back(
-        Interval {
-            lo: bound(|i| i.lo),
-            hi: bound(|i| i.hi),
-            about,
-        },
-        terms,
-        unknown_terms,
-    ))
+    if known.is_empty() {
+        return Some(read_back(nothing, terms, unknown_terms));
+    }
+    let known_terms: u32 = known.iter().map(|g| g.count).sum();
+    if how == ScopeAggregation::NotAdditive && known_terms > 1 {
+        let largest = known
+            .iter()
+            .filter_map(|g| {
+                let i = g.largest_interval()?;
+                i.lo.or(i.hi)
+            })
+            .reduce(f64::max);
+        return Some(TargetSum {
+            not_combined: Some(NotCombined::NotAdditive),
+            largest,
+            ..read_back(nothing, terms, unknown_terms)
+        });
+    }
+    let sums: Vec<Interval> = known.iter().filter_map(|g| g.interval()).collect();
+    let about = sums.iter().any(|i| i.about);
+    let add = |pick: fn(&Interval) -> Option<f64>| -> Option<f64> {
+        sums.iter().map(pick).sum::<Option<f64>>()
+    };
+    let (lo, hi) = match (how, across) {
+        (ScopeAggregation::Coverage, Across::OneCity { population }) => {
+            // The union: at least the largest single coverage, at most all of them together,
+            // never more than the population.
+            let lo = known
+                .iter()
+                .filter_map(|g| g.largest_interval())
+                .map(|i| i.lo)
+                .collect::<Option<Vec<f64>>>()
+                .and_then(|v| v.into_iter().reduce(f64::max));
+            let hi = match (add(|i| i.hi), population) {
+                (Some(h), Some(p)) => Some(h.min(p)),
+                (h, p) => h.or(p),
+            };
+            (lo, hi)
+        }
+        // Sums; coverage across cities (disjoint members); one rate alone.
+        _ => (add(|i| i.lo), add(|i| i.hi)),
+    };
+    Some(read_back(Interval { lo, hi, about }, terms, unknown_terms))
+}
+
+/// Several actuals of one indicator combined across scopes by `how`: `Sum` adds; `Coverage`
+/// within a city gives the union's bounds (largest, sum capped at the population), across
+/// cities adds; `NotAdditive` keeps a single report's number and combines none of several.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ActualSum {
+    /// The one number, when there is one.
+    pub value: Option<f64>,
+    /// Lower bound, when the combination is a range (a coverage's union).
+    pub min: Option<f64>,
+    /// Upper bound, when the combination is a range.
+    pub max: Option<f64>,
+    /// The largest single report.
+    pub largest: f64,
+    /// Scopes (or cities) combined.
+    pub scopes: u32,
+    /// Set when not combined, and why.
+    pub not_combined: Option<NotCombined>,
+}
+
+impl ActualSum {
+    /// One scope's actual.
+    pub fn one(value: f64) -> Self {
+        Self {
+            value: Some(value),
+            min: None,
+            max: None,
+            largest: value,
+            scopes: 1,
+            not_combined: None,
+        }
+    }
+
+    /// Adds another scope's (or city's) combined actual.
+    pub fn add(self, other: Self, how: ScopeAggregation, across: Across) -> Self {
+        let scopes = self.scopes + other.scopes;
+        let largest = self.largest.max(other.largest);
+        let lo = |a: &Self| a.value.or(a.min);
+        let hi = |a: &Self| a.value.or(a.max);
+        match (how, across) {
+            (ScopeAggregation::NotAdditive, _) => Self {
+                value: None,
+                min: None,
+                max: None,
+                largest,
+                scopes,
+                not_combined: Some(NotCombined::NotAdditive),
+            },
+            (ScopeAggregation::Coverage, Across::OneCity { population }) => {
+                let sum = hi(&self).zip(hi(&other)).map(|(a, b)| a + b);
+                let max = match (sum, population) {
+                    (Some(s), Some(p)) => Some(s.min(p)),
+                    (s, p) => s.or(p),
+                };
+                let min = lo(&self).zip(lo(&other)).map(|(a, b)| a.max(b));
+                range(min, max, largest, scopes)
+            }
+            _ => range(
+                lo(&self).zip(lo(&other)).map(|(a, b)| a + b),
+                hi(&self).zip(hi(&other)).map(|(a, b)| a + b),
+                largest,
+                scopes,
+            ),
+        }
+    }
+}
+
+fn range(min: Option<f64>, max: Option<f64>, largest: f64, scopes: u32) -> ActualSum {
+    let value = match (min, max) {
+        (Some(a), Some(b)) if (a - b).abs() < 1e-9 => Some(a),
+        _ => None,
+    };
+    ActualSum {
+        value,
+        min: value.is_none().then_some(min).flatten(),
+        max: value.is_none().then_some(max).flatten(),
+        largest,
+        scopes,
+        not_combined: None,
+    }
 }
 
 /// Actual ÷ target. For a range, the rate against each bound (`(actual ÷ max, actual ÷ min)`,
@@ -193,6 +366,7 @@ mod tests {
             value,
             min,
             max,
+            largest: Bounds { value, min, max },
             count: 1,
         }
     }
@@ -200,20 +374,27 @@ mod tests {
     #[test]
     fn sums_keep_the_documents_shapes() {
         let exact = |v| g(Comparator::Exact, Some(v), None, None);
-        let s = combine_targets(&[exact(3.0), exact(4.0)], Aggregation::Sum).unwrap();
+        let s = combine_targets(
+            &[exact(3.0), exact(4.0)],
+            ScopeAggregation::Sum,
+            Across::Cities,
+        )
+        .unwrap();
         assert_eq!(
             (s.comparator, s.value, s.terms),
             (Comparator::Exact, Some(7.0), 2)
         );
         let s = combine_targets(
             &[exact(3.0), g(Comparator::AtLeast, Some(2.0), None, None)],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!((s.comparator, s.value), (Comparator::AtLeast, Some(5.0)));
         let s = combine_targets(
             &[exact(1.0), g(Comparator::Range, None, Some(1.0), Some(2.0))],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(
@@ -222,7 +403,8 @@ mod tests {
         );
         let s = combine_targets(
             &[exact(10.0), g(Comparator::About, Some(10.0), None, None)],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!((s.comparator, s.value), (Comparator::About, Some(20.0)));
@@ -231,7 +413,8 @@ mod tests {
                 g(Comparator::AtLeast, Some(1.0), None, None),
                 g(Comparator::AtMost, Some(5.0), None, None),
             ],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(
@@ -251,44 +434,132 @@ mod tests {
                     ..g(Comparator::Unknown, None, None, None)
                 },
             ],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!((s.value, s.terms, s.unknown_terms), (Some(5.0), 3, 2));
         let only = combine_targets(
             &[g(Comparator::Unknown, None, None, None)],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(only.comparator, Comparator::Unknown);
-        assert!(combine_targets(&[], Aggregation::Sum).is_none());
+        assert!(combine_targets(&[], ScopeAggregation::Sum, Across::Cities).is_none());
     }
 
     #[test]
     fn achievement_is_actual_over_target_and_a_pair_for_ranges() {
         let exact = combine_targets(
             &[g(Comparator::Exact, Some(50.0), None, None)],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(achievement(40.0, &exact), Some((0.8, 0.8)));
         let range = combine_targets(
             &[g(Comparator::Range, None, Some(100.0), Some(200.0))],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(achievement(150.0, &range), Some((0.75, 1.5)));
         let zero = combine_targets(
             &[g(Comparator::Exact, Some(0.0), None, None)],
-            Aggregation::Sum,
+            ScopeAggregation::Sum,
+            Across::Cities,
         )
         .unwrap();
         assert_eq!(achievement(3.0, &zero), None);
     }
 
     #[test]
-    fn stocks_add_up_across_scopes() {
-        assert_eq!(over_scopes(Aggregation::Latest), Aggregation::Sum);
-        assert_eq!(over_scopes(Aggregation::Average), Aggregation::Average);
+    fn coverage_within_a_city_is_the_union_and_across_cities_adds_up() {
+        // Four centre types, each covering all 17 counties of the city: 17 counties, not 68.
+        let seventeen = TargetGroup {
+            count: 4,
+            value: Some(68.0),
+            ..g(Comparator::Exact, Some(17.0), None, None)
+        };
+        let city = Across::OneCity {
+            population: Some(17.0),
+        };
+        let s = combine_targets(&[seventeen], ScopeAggregation::Coverage, city).unwrap();
+        assert_eq!(
+            (s.comparator, s.value, s.terms),
+            (Comparator::Exact, Some(17.0), 4)
+        );
+        // Without a known population the union is carried as a range, never guessed.
+        let open = Across::OneCity { population: None };
+        let s = combine_targets(&[seventeen], ScopeAggregation::Coverage, open).unwrap();
+        assert_eq!(
+            (s.comparator, s.min, s.max),
+            (Comparator::Range, Some(17.0), Some(68.0))
+        );
+        // Two cities' coverages are disjoint: they add up.
+        let s = combine_targets(
+            &[
+                g(Comparator::Exact, Some(17.0), None, None),
+                g(Comparator::Exact, Some(13.0), None, None),
+            ],
+            ScopeAggregation::Coverage,
+            Across::Cities,
+        )
+        .unwrap();
+        assert_eq!(s.value, Some(30.0));
+        // Actuals follow the same rules.
+        let a = ActualSum::one(17.0)
+            .add(ActualSum::one(17.0), ScopeAggregation::Coverage, city)
+            .add(ActualSum::one(10.0), ScopeAggregation::Coverage, city);
+        assert_eq!((a.value, a.scopes), (Some(17.0), 3));
+        let a = ActualSum::one(9.0).add(ActualSum::one(5.0), ScopeAggregation::Coverage, open);
+        assert_eq!((a.value, a.min, a.max), (None, Some(9.0), Some(14.0)));
+    }
+
+    #[test]
+    fn rates_and_percentages_are_never_added() {
+        let ninety = g(Comparator::Exact, Some(90.0), None, None);
+        let one =
+            combine_targets(&[ninety], ScopeAggregation::NotAdditive, Across::Cities).unwrap();
+        assert_eq!(
+            (one.value, one.not_combined),
+            (Some(90.0), None),
+            "one scope keeps its number"
+        );
+        let two = combine_targets(
+            &[ninety, g(Comparator::AtLeast, Some(80.0), None, None)],
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                two.value,
+                two.min,
+                two.max,
+                two.not_combined,
+                two.largest,
+                two.terms
+            ),
+            (
+                None,
+                None,
+                None,
+                Some(NotCombined::NotAdditive),
+                Some(90.0),
+                2
+            ),
+            "two cities at 90 % are not 180 %"
+        );
+        let a = ActualSum::one(90.0).add(
+            ActualSum::one(85.0),
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        );
+        assert_eq!(
+            (a.value, a.not_combined, a.largest, a.scopes),
+            (None, Some(NotCombined::NotAdditive), 90.0, 2)
+        );
     }
 }

@@ -17,7 +17,7 @@ pub enum ValueType {
     Percent,
 }
 
-/// How values of an indicator combine (over years, and over scopes).
+/// How values of an indicator combine over time (the years of a span).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
@@ -29,6 +29,24 @@ pub enum Aggregation {
     Latest,
     /// Take the largest.
     Max,
+}
+
+/// How values of an indicator combine across scopes: units, institutions, components within a
+/// city, and cities within the province.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeAggregation {
+    /// Counts, stocks and money: add them up (beds, people, papers, 万元).
+    Sum,
+    /// Members of a population covered (counties of a city): within one city the scopes may
+    /// cover the same members, so their union lies between the largest and the sum (capped
+    /// at the city's population when known) and is given as that range; cities cover
+    /// disjoint members, so across cities the ranges add up.
+    Coverage,
+    /// Rates and percentages: never added, and not averaged without a denominator. One scope
+    /// shows its number; several show no combined number, only how many, the smallest and the
+    /// largest (`NOT_ADDITIVE`).
+    NotAdditive,
 }
 
 /// A catalogue entry.
@@ -45,8 +63,10 @@ pub struct Indicator {
     pub unit: String,
     /// The kind of number.
     pub value_type: ValueType,
-    /// How values combine.
+    /// How values combine over time.
     pub aggregation: Aggregation,
+    /// How values combine across scopes and cities.
+    pub over_scopes: ScopeAggregation,
     /// Longer description in Chinese.
     #[serde(default)]
     pub description_zh: Option<String>,
@@ -76,6 +96,13 @@ impl Indicator {
             "unit",
             "UNIT_MISMATCH",
             "a percent indicator is measured in %",
+        );
+        v.check(
+            self.value_type != ValueType::Percent
+                || self.over_scopes == ScopeAggregation::NotAdditive,
+            "overScopes",
+            "NOT_ADDITIVE",
+            "percentages are never added across scopes: declare not_additive",
         );
         v
     }

@@ -32,7 +32,7 @@ pub mod unit;
 
 pub use error::{ValidationError, Violations};
 pub use id::{EntityKind, GlobalId};
-pub use indicator::{Aggregation, Indicator, ValueType};
+pub use indicator::{Aggregation, Indicator, ScopeAggregation, ValueType};
 pub use institution::Institution;
 pub use measure::{Actual, Comparator, Scope, ScopeKind, Target, TargetValue};
 pub use period::{Period, YearMonth};

@@ -334,6 +334,7 @@ mod tests {
             unit: "张".into(),
             value_type: ValueType::Integer,
             aggregation: Aggregation::Sum,
+            over_scopes: crate::ScopeAggregation::Sum,
             description_zh: None,
         }
     }

@@ -184,6 +184,16 @@ pub fn cities() -> impl Iterator<Item = &'static Region> {
     REGIONS.iter().filter(|r| r.level == RegionLevel::City)
 }
 
+/// How many counties `city` has, when the table lists them (Linfen's 17 are listed in full;
+/// other cities' are not listed, so `None`): the population a coverage of counties is capped at.
+pub fn counties_of(city: RegionCode) -> Option<u32> {
+    let n = REGIONS
+        .iter()
+        .filter(|r| r.level == RegionLevel::County && r.parent() == Some(city))
+        .count();
+    u32::try_from(n).ok().filter(|n| *n > 0)
+}
+
 /// Looks a region up by its Chinese name (e.g. `永和县`), as seed documents name them.
 pub fn region_by_name(name_zh: &str) -> Option<&'static Region> {
     REGIONS.iter().find(|r| r.name_zh == name_zh)

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
 use futures_util::future::join_all;
 use model::{
-    Aggregation, Comparator, RegionCode,
-    compare::{TargetGroup, TargetSum, achievement, combine_targets, over_scopes},
+    Aggregation, Comparator, RegionCode, ScopeAggregation,
+    compare::{Across, ActualSum, Bounds, TargetGroup, TargetSum, achievement, combine_targets},
 };
 use store::compare::{Facts, FactsQuery, GroupLevel};
 
@@ -52,6 +52,11 @@ pub struct TargetTotal {
     pub terms: i32,
     /// 未明确目标数 — Targets the documents leave unknown (not in the numbers).
     pub unknown_terms: i32,
+    /// 未合并 — Why the targets were not combined into a number (`NOT_ADDITIVE`: rates and
+    /// percentages of several scopes are never added); null when they were.
+    pub not_combined: Option<String>,
+    /// 最大单项 — The largest single target, when not combined.
+    pub largest: Option<f64>,
 }
 
 impl From<TargetSum> for TargetTotal {
@@ -63,6 +68,8 @@ impl From<TargetSum> for TargetTotal {
             max: t.max,
             terms: i32::try_from(t.terms).unwrap_or(i32::MAX),
             unknown_terms: i32::try_from(t.unknown_terms).unwrap_or(i32::MAX),
+            not_combined: t.not_combined.map(|n| n.code().to_owned()),
+            largest: t.largest,
         }
     }
 }
@@ -76,8 +83,20 @@ pub struct Cell {
     pub year: i32,
     /// 目标 — Targets combined (null when there are none).
     pub target: Option<TargetTotal>,
-    /// 实绩 — Actuals combined by the indicator's aggregation (null when none reported).
+    /// 实绩 — Actuals combined by the indicator's aggregation (null when none reported, when
+    /// they combine into a range — see `actualMin`/`actualMax` — or when they are not
+    /// combined — see `notCombined`).
     pub actual: Option<f64>,
+    /// 实绩下限 — When the actuals combine into a range (a coverage's union within a city:
+    /// at least the largest scope's), its lower bound.
+    pub actual_min: Option<f64>,
+    /// 实绩上限 — The range's upper bound (the sum, capped at the population).
+    pub actual_max: Option<f64>,
+    /// 最大单项实绩 — The largest single scope's actual.
+    pub largest_actual: Option<f64>,
+    /// 未合并 — `NOT_ADDITIVE` when the actuals are rates or percentages of several scopes,
+    /// which are never added (each scope keeps its number: see the breakdown); null otherwise.
+    pub not_combined: Option<String>,
     /// 实绩条数 — Reports combined.
     pub actual_reports: i32,
     /// 完成率 — Actual ÷ target, when the target is one number.
@@ -157,8 +176,8 @@ pub struct ComparedIndicator {
     pub unit: String,
     /// 汇总方式（跨年） — Over time.
     pub aggregation: city_schema::enums::Aggregation,
-    /// 汇总方式（跨范围） — Across scopes and cities.
-    pub aggregation_over_scopes: city_schema::enums::Aggregation,
+    /// 汇总方式（跨范围） — Across scopes and cities, as the catalogue declares it.
+    pub aggregation_over_scopes: city_schema::enums::ScopeAggregation,
 }
 
 /// 城市对比结果 — The comparison.
@@ -230,18 +249,50 @@ impl CompareCache {
     }
 }
 
+/// How one indicator combines: over time within a scope's year, and across scopes and cities.
+#[derive(Debug, Clone, Copy)]
+struct Semantics {
+    over_time: Aggregation,
+    over_scopes: ScopeAggregation,
+}
+
+impl Default for Semantics {
+    fn default() -> Self {
+        Self {
+            over_time: Aggregation::Sum,
+            over_scopes: ScopeAggregation::Sum,
+        }
+    }
+}
+
+type Catalogue = BTreeMap<String, Semantics>;
+
+fn semantics(how: &Catalogue, indicator: &str) -> Semantics {
+    how.get(indicator).copied().unwrap_or_default()
+}
+
 /// Accumulates groups into cells.
 #[derive(Default)]
 struct CellAcc {
     targets: Vec<TargetGroup>,
-    actual: Option<f64>,
+    actual: Option<ActualSum>,
     reports: u32,
 }
 
-fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Aggregation) -> Cell {
-    let target = combine_targets(&acc.targets, how);
-    let rates = match (acc.actual, &target) {
-        (Some(a), Some(t)) => achievement(a, t),
+impl CellAcc {
+    fn add_actual(&mut self, a: ActualSum, how: ScopeAggregation, across: Across) {
+        self.actual = Some(match self.actual {
+            None => a,
+            Some(held) => held.add(a, how, across),
+        });
+    }
+}
+
+fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Semantics, across: Across) -> Cell {
+    let target = combine_targets(&acc.targets, how.over_scopes, across);
+    let actual = acc.actual.and_then(|a| a.value);
+    let rates = match (actual, &target) {
+        (Some(a), Some(t)) if t.not_combined.is_none() => achievement(a, t),
         _ => None,
     };
     let point = rates
@@ -251,7 +302,14 @@ fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Aggregation) -> Cell {
         indicator: indicator.to_owned(),
         year,
         target: target.map(TargetTotal::from),
-        actual: acc.actual,
+        actual,
+        actual_min: acc.actual.and_then(|a| a.min),
+        actual_max: acc.actual.and_then(|a| a.max),
+        largest_actual: acc.actual.map(|a| a.largest),
+        not_combined: acc
+            .actual
+            .and_then(|a| a.not_combined)
+            .map(|n| n.code().to_owned()),
         actual_reports: i32::try_from(acc.reports).unwrap_or(i32::MAX),
         achievement_rate: point,
         achievement_rate_low: rates.map(|r| r.0),
@@ -259,23 +317,56 @@ fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Aggregation) -> Cell {
     }
 }
 
-/// Adds `value` to an accumulated actual by `how` (over scopes).
-fn add_actual(acc: &mut Option<f64>, value: f64, how: Aggregation) {
-    *acc = Some(match (*acc, over_scopes(how)) {
-        (None, _) => value,
-        (Some(a), Aggregation::Max) => a.max(value),
-        (Some(a), _) => a + value,
-    });
-}
-
 type Key = (String, String, i32); // (scope, indicator, year)
 
+/// One grouped actual row (one scope's year, or every scope of the city at city level) as a
+/// combined actual: over time by the indicator's aggregation, and — when the row spans several
+/// scopes — across them by its declaration.
+fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across) -> ActualSum {
+    let n = u32::try_from(a.n).unwrap_or(u32::MAX).max(1);
+    let spans_scopes = a.scope.is_empty() && n > 1;
+    match (how.over_scopes, spans_scopes) {
+        (ScopeAggregation::NotAdditive, true) => ActualSum::one(a.max_value).add(
+            ActualSum {
+                scopes: n - 1,
+                ..ActualSum::one(a.max_value)
+            },
+            ScopeAggregation::NotAdditive,
+            across,
+        ),
+        (ScopeAggregation::Coverage, true) => {
+            // The union of the scopes' coverage: the largest, up to the sum.
+            let rest = a.sum_value - a.max_value;
+            ActualSum::one(a.max_value).add(
+                ActualSum {
+                    scopes: n - 1,
+                    ..ActualSum::one(rest)
+                },
+                ScopeAggregation::Coverage,
+                across,
+            )
+        }
+        _ => {
+            let value = match how.over_time {
+                Aggregation::Max => a.max_value,
+                Aggregation::Average => a.sum_value / f64::from(n),
+                _ => a.sum_value,
+            };
+            ActualSum {
+                scopes: n,
+                largest: a.max_value,
+                ..ActualSum::one(value)
+            }
+        }
+    }
+}
+
 /// Folds one city's facts into cells keyed by scope, indicator and year.
-fn fold(facts: &Facts, how: &BTreeMap<String, Aggregation>) -> BTreeMap<Key, CellAcc> {
+fn fold(facts: &Facts, how: &Catalogue, across: Across) -> BTreeMap<Key, CellAcc> {
     let mut out: BTreeMap<Key, CellAcc> = BTreeMap::new();
     for t in &facts.targets {
-        let agg = how.get(&t.indicator).copied().unwrap_or(Aggregation::Sum);
-        let max = over_scopes(agg) == Aggregation::Max;
+        let sem = semantics(how, &t.indicator);
+        let max = sem.over_time == Aggregation::Max;
         let comparator = Comparator::parse(&t.comparator).unwrap_or(Comparator::Unknown);
         let pick = |sum: Option<f64>, mx: Option<f64>| if max { mx } else { sum };
         out.entry((t.scope.clone(), t.indicator.clone(), t.year))
@@ -286,62 +377,87 @@ fn fold(facts: &Facts, how: &BTreeMap<String, Aggregation>) -> BTreeMap<Key, Cel
                 value: pick(t.sum_value, t.max_value),
                 min: pick(t.sum_min, t.max_min),
                 max: pick(t.sum_max, t.max_max),
+                largest: Bounds {
+                    value: t.max_value,
+                    min: t.max_min,
+                    max: t.max_max,
+                },
                 count: u32::try_from(t.n).unwrap_or(u32::MAX),
             });
     }
     for a in &facts.actuals {
-        let agg = how.get(&a.indicator).copied().unwrap_or(Aggregation::Sum);
+        let sem = semantics(how, &a.indicator);
         let acc = out
             .entry((a.scope.clone(), a.indicator.clone(), a.year))
             .or_default();
-        let n = u32::try_from(a.n).unwrap_or(u32::MAX);
-        let value = match over_scopes(agg) {
-            Aggregation::Max => a.max_value,
-            Aggregation::Average => a.sum_value / f64::from(n.max(1)),
-            _ => a.sum_value,
-        };
-        add_actual(&mut acc.actual, value, agg);
-        acc.reports += n;
+        acc.add_actual(actual_of(a, sem, across), sem.over_scopes, across);
+        acc.reports += u32::try_from(a.n).unwrap_or(u32::MAX);
     }
     out
 }
 
-/// Province totals: the cities' cells combined (targets through their sums, so shapes hold).
+/// A city's combined targets as one group of the province's sum (its shape kept: the
+/// province adds the cities' intervals; a city not combined stays not combined).
+fn as_city_groups(t: &TargetSum) -> Vec<TargetGroup> {
+    let mut out = Vec::new();
+    let known = t.terms - t.unknown_terms;
+    if known > 0 {
+        let (value, min, max) = match t.not_combined {
+            Some(_) => (t.largest, None, None),
+            None => (t.value, t.min, t.max),
+        };
+        let comparator = if t.not_combined.is_some() {
+            Comparator::Exact
+        } else {
+            t.comparator
+        };
+        out.push(TargetGroup {
+            comparator,
+            value,
+            min,
+            max,
+            largest: Bounds { value, min, max },
+            count: known,
+        });
+    }
+    if t.unknown_terms > 0 {
+        out.push(TargetGroup {
+            comparator: Comparator::Unknown,
+            value: None,
+            min: None,
+            max: None,
+            largest: Bounds::default(),
+            count: t.unknown_terms,
+        });
+    }
+    out
+}
+
+/// The population a coverage within `city` is capped at (its counties, when known).
+fn within(city: RegionCode) -> Across {
+    Across::OneCity {
+        population: model::region::counties_of(city).map(f64::from),
+    }
+}
+
+/// Province totals: the cities' cells combined (targets through their combined shapes).
 fn totals(
-    per_city: &[BTreeMap<Key, CellAcc>],
-    how: &BTreeMap<String, Aggregation>,
+    per_city: &[(RegionCode, BTreeMap<Key, CellAcc>)],
+    how: &Catalogue,
 ) -> BTreeMap<(String, i32), CellAcc> {
     let mut out: BTreeMap<(String, i32), CellAcc> = BTreeMap::new();
-    for city in per_city {
-        for ((scope, indicator, year), acc) in city {
+    for (city, cells) in per_city {
+        for ((scope, indicator, year), acc) in cells {
             if !scope.is_empty() {
                 continue;
             }
-            let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
+            let sem = semantics(how, indicator);
             let total = out.entry((indicator.clone(), *year)).or_default();
-            if let Some(t) = combine_targets(&acc.targets, agg) {
-                let known = t.terms - t.unknown_terms;
-                if known > 0 {
-                    total.targets.push(TargetGroup {
-                        comparator: t.comparator,
-                        value: t.value,
-                        min: t.min,
-                        max: t.max,
-                        count: known,
-                    });
-                }
-                if t.unknown_terms > 0 {
-                    total.targets.push(TargetGroup {
-                        comparator: Comparator::Unknown,
-                        value: None,
-                        min: None,
-                        max: None,
-                        count: t.unknown_terms,
-                    });
-                }
+            if let Some(t) = combine_targets(&acc.targets, sem.over_scopes, within(*city)) {
+                total.targets.extend(as_city_groups(&t));
             }
             if let Some(a) = acc.actual {
-                add_actual(&mut total.actual, a, agg);
+                total.add_actual(a, sem.over_scopes, Across::Cities);
             }
             total.reports += acc.reports;
         }
@@ -419,17 +535,20 @@ impl CompareQuery {
                 "`from` must not be after `to`",
             ));
         }
-        let how: BTreeMap<String, Aggregation> = catalogue
-            .iter()
-            .map(|m| {
-                let agg = serde_json::from_value(serde_json::Value::String(m.aggregation.clone()))
-                    .unwrap_or(Aggregation::Sum);
-                (m.code.clone(), agg)
-            })
-            .collect();
+        let mut how: Catalogue = BTreeMap::new();
+        for m in &catalogue {
+            let i = store::writes::indicator_model(m).map_err(city_schema::error::from_store)?;
+            how.insert(
+                m.code.clone(),
+                Semantics {
+                    over_time: i.aggregation,
+                    over_scopes: i.over_scopes,
+                },
+            );
+        }
         let latest: Vec<String> = how
             .iter()
-            .filter(|(_, a)| **a == Aggregation::Latest)
+            .filter(|(_, s)| s.over_time == Aggregation::Latest)
             .map(|(c, _)| c.clone())
             .collect();
         let own = city_schema::access::access(ctx).principal.city();
@@ -535,7 +654,11 @@ impl CompareQuery {
                     return Err(city_schema::error::from_store(e));
                 }
             };
-            let folded = facts.as_ref().map(|f| fold(f, &how)).unwrap_or_default();
+            let across = within(region.code);
+            let folded = facts
+                .as_ref()
+                .map(|f| fold(f, &how, across))
+                .unwrap_or_default();
             let names = match (view, level) {
                 (Some(v), CompareLevel::Institution | CompareLevel::Unit) => v
                     .replica
@@ -549,8 +672,7 @@ impl CompareQuery {
             let mut breakdown: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
             for ((scope, indicator, year), acc) in &folded {
                 all_years.insert(*year);
-                let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
-                let c = cell(indicator, *year, acc, agg);
+                let c = cell(indicator, *year, acc, semantics(&how, indicator), across);
                 if scope.is_empty() {
                     cells.push(c);
                 } else {
@@ -561,25 +683,23 @@ impl CompareQuery {
             if level != CompareLevel::City {
                 let mut city_level: BTreeMap<Key, CellAcc> = BTreeMap::new();
                 for ((_, indicator, year), acc) in &folded {
-                    let agg = how.get(indicator).copied().unwrap_or(Aggregation::Sum);
+                    let sem = semantics(&how, indicator);
                     let t = city_level
                         .entry((String::new(), indicator.clone(), *year))
                         .or_default();
                     t.targets.extend(acc.targets.iter().copied());
                     if let Some(a) = acc.actual {
-                        add_actual(&mut t.actual, a, agg);
+                        t.add_actual(a, sem.over_scopes, across);
                     }
                     t.reports += acc.reports;
                 }
                 cells = city_level
                     .iter()
-                    .map(|((_, i, y), acc)| {
-                        cell(i, *y, acc, how.get(i).copied().unwrap_or(Aggregation::Sum))
-                    })
+                    .map(|((_, i, y), acc)| cell(i, *y, acc, semantics(&how, i), across))
                     .collect();
-                per_city.push(city_level);
+                per_city.push((region.code, city_level));
             } else {
-                per_city.push(folded);
+                per_city.push((region.code, folded));
             }
             let fresh = fresh_now(region.code);
             out_cities.push(CityComparison {
@@ -605,7 +725,7 @@ impl CompareQuery {
 
         let province_totals: Vec<Cell> = totals(&per_city, &how)
             .iter()
-            .map(|((i, y), acc)| cell(i, *y, acc, how.get(i).copied().unwrap_or(Aggregation::Sum)))
+            .map(|((i, y), acc)| cell(i, *y, acc, semantics(&how, i), Across::Cities))
             .collect();
         let mut rankings = Vec::new();
         for code in &indicators {
@@ -654,14 +774,14 @@ impl CompareQuery {
             indicators: catalogue
                 .iter()
                 .map(|m| {
-                    let agg = how.get(&m.code).copied().unwrap_or(Aggregation::Sum);
+                    let sem = semantics(&how, &m.code);
                     ComparedIndicator {
                         code: m.code.clone(),
                         name_zh: m.name_zh.clone(),
                         name_en: m.name_en.clone(),
                         unit: m.unit.clone(),
-                        aggregation: agg.into(),
-                        aggregation_over_scopes: over_scopes(agg).into(),
+                        aggregation: sem.over_time.into(),
+                        aggregation_over_scopes: sem.over_scopes.into(),
                     }
                 })
                 .collect(),

@@ -232,6 +232,7 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 unit: m.unit.clone(),
                 value_type: closed("value_type", &m.value_type)?,
                 aggregation: closed("aggregation", &m.aggregation)?,
+                over_scopes: closed("over_scopes", &m.over_scopes)?,
                 description_zh: m.description_zh.clone(),
             };
             valid(i.validate())?;

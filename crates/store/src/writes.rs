@@ -208,6 +208,7 @@ pub(crate) fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveMod
         unit: Set(i.unit.clone()),
         value_type: Set(enum_str(&i.value_type)),
         aggregation: Set(enum_str(&i.aggregation)),
+        over_scopes: Set(enum_str(&i.over_scopes)),
         description_zh: Set(i.description_zh.clone()),
         version: Set(version),
     }
@@ -354,6 +355,7 @@ pub fn indicator_model(m: &indicator::Model) -> Result<Indicator> {
         unit: m.unit.clone(),
         value_type: parse(m, "value_type", &m.value_type)?,
         aggregation: parse(m, "aggregation", &m.aggregation)?,
+        over_scopes: parse(m, "over_scopes", &m.over_scopes)?,
         description_zh: m.description_zh.clone(),
     })
 }

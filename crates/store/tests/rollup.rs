@@ -25,6 +25,7 @@ fn indicator(code: &str, aggregation: Aggregation) -> Indicator {
         unit: "张".into(),
         value_type: ValueType::Decimal,
         aggregation,
+        over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
     }
 }

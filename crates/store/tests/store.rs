@@ -27,6 +27,7 @@ fn indicator(code: &str, unit: &str, value_type: ValueType) -> Indicator {
         unit: unit.into(),
         value_type,
         aggregation: Aggregation::Sum,
+        over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
     }
 }

@@ -18,6 +18,8 @@ pub struct Model {
     pub value_type: String,
     /// `sum`, `average`, `latest` or `max`.
     pub aggregation: String,
+    /// `sum`, `coverage` or `not_additive` (snake_case of `model::ScopeAggregation`).
+    pub over_scopes: String,
     /// Description.
     pub description_zh: Option<String>,
     /// Bumped on every write.

@@ -11,6 +11,7 @@ mod m20261126_000004_change_actor;
 mod m20261126_000005_compare_indexes;
 mod m20261126_000006_rollups;
 mod m20261126_000007_refusals;
+mod m20261202_000008_indicator_over_scopes;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_compare_indexes::Migration),
             Box::new(m20261126_000006_rollups::Migration),
             Box::new(m20261126_000007_refusals::Migration),
+            Box::new(m20261202_000008_indicator_over_scopes::Migration),
         ]
     }
 }
