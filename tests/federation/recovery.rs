@@ -132,7 +132,11 @@ async fn a_node_restored_from_a_backup_starts_a_new_history_and_rebuilds_the_rep
         // Restored, and written to while the hub is down: other changes under the same numbers.
         restore(&dbs.node, &saved).await;
         let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
-        assert_eq!(node.store.history().await.unwrap(), first_history);
+        assert_eq!(
+            node.store.history().await.unwrap(),
+            first_history,
+            "{backend}"
+        );
         write_load(&node.store, 100..140).await;
         let restored_seq = node.store.last_seq().await.unwrap();
         assert!(
@@ -245,6 +249,122 @@ async fn a_replica_that_differs_from_its_node_is_found_and_repaired() {
         assert_identical(&hub, &node, &client).await;
         let state = hub.replicas.get(YUNCHENG).unwrap().state();
         assert_eq!((state.repairs, state.diverged), (1, None), "{backend}");
+        hub.stop().await;
+        node.stop().await;
+    }
+}
+
+/// An error and its causes, as an operator reads them.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+/// The node's database as if the disk were lost: the SQLite file and its log removed, or the
+/// PostgreSQL database dropped and created empty.
+async fn lose(config: &DatabaseConfig) {
+    if config.is_postgres() {
+        let (server, name) = config.url.rsplit_once('/').unwrap();
+        store::admin::recreate_postgres_database(server, name)
+            .await
+            .unwrap();
+    } else {
+        let path = sqlite_path(config);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+}
+
+/// A node whose database is lost with its backups is rebuilt from the hub's replica: the same
+/// rows and audit trail, a new history, new writes numbered after the restored sequence, and
+/// verify equal. A database that already holds changes is refused unless replaced on
+/// purpose, and a token that may not read the city's replica gets the hub's coded refusal.
+#[tokio::test]
+async fn a_lost_node_is_rebuilt_from_the_hubs_replica() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "rebuilt").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let hub_url = format!("http://{hub_addr}");
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        write_load(&node.store, 0..30).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        let seq = node.store.last_seq().await.unwrap();
+        let trail = node.store.changes_after(0, 100_000).await.unwrap();
+        let old_history = node.store.history().await.unwrap();
+        node.stop().await;
+        lose(&dbs.node).await;
+
+        let config = city_node::Config {
+            city: Some(YUNCHENG),
+            database: dbs.node.clone(),
+            sync: sync::node::PushConfig {
+                hub_url: hub_url.clone(),
+                token: test_support::token(auth::Role::ProvinceViewer, None),
+                ..sync::node::PushConfig::default()
+            },
+            ..city_node::Config::default()
+        };
+        let refused = city_node::restore_from_hub(&config, false)
+            .await
+            .unwrap_err();
+        assert!(
+            chain(&refused).contains("403"),
+            "{backend}: a viewer may not read a replica"
+        );
+        let config = city_node::Config {
+            sync: sync::node::PushConfig {
+                token: node_token(),
+                ..config.sync.clone()
+            },
+            ..config
+        };
+        let restored = city_node::restore_from_hub(&config, false).await.unwrap();
+        assert_eq!(restored.seq, seq, "{backend}");
+        assert_ne!(restored.history, old_history, "{backend}: a new history");
+        let again = city_node::restore_from_hub(&config, false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &again,
+                city_node::Error::Restore(sync::restore::RestoreError::Store(
+                    store::Error::Invalid(v)
+                )) if v.0[0].rule == "NOT_EMPTY"
+            ),
+            "{backend}: a database with changes is kept: {}",
+            chain(&again)
+        );
+
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        assert_eq!(node.store.history().await.unwrap(), restored.history);
+        assert_eq!(
+            node.store.changes_after(0, 100_000).await.unwrap(),
+            trail,
+            "{backend}: the audit trail came back"
+        );
+        write_load(&node.store, 100..110).await;
+        assert!(node.store.last_seq().await.unwrap() > seq, "{backend}");
+        verified(&node, &hub).await;
+        assert_identical(&hub, &node, &client).await;
+        assert_eq!(
+            hub.replica().held_history().await.unwrap(),
+            Some(restored.history.clone()),
+            "{backend}: the replica follows the rebuilt node"
+        );
+        assert!(
+            hub.replica().unit("sync-00101").await.unwrap().is_some(),
+            "{backend}"
+        );
         hub.stop().await;
         node.stop().await;
     }

@@ -100,6 +100,12 @@ pub enum Error {
     /// A `[graphql]` setting cannot be used.
     #[error(transparent)]
     Config(#[from] serving::ConfigError),
+    /// A restore needs the hub's URL.
+    #[error("no hub to restore from: pass --from-hub or set sync.hub_url")]
+    NoHub,
+    /// Rebuilding from the hub failed.
+    #[error("restoring from the hub")]
+    Restore(#[from] sync::restore::RestoreError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -155,6 +161,34 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         pusher: None,
         auth,
     })
+}
+
+/// Rebuilds the node's database from the hub's replica of its city (`sync.hub_url`, with
+/// `sync.token`): for a node whose database is lost with its backups. The database must be new
+/// or empty unless `replace` is set; it is migrated first, and the seed is not loaded (the
+/// rows already hold it). The node then starts normally and pushes from the restored sequence.
+pub async fn restore_from_hub(
+    config: &Config,
+    replace: bool,
+) -> Result<sync::restore::Restored, Error> {
+    let city = config.city.ok_or(Error::NoCity)?;
+    if model::region::region(city).is_none_or(|r| r.level != model::RegionLevel::City) {
+        return Err(Error::NotACity(city));
+    }
+    if config.sync.hub_url.is_empty() {
+        return Err(Error::NoHub);
+    }
+    let db = config.effective_database(city);
+    if !db.is_postgres() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    }
+    let store = Store::connect(&db, city).await?;
+    let restored =
+        sync::restore::from_hub(&config.sync.hub_url, &config.sync.token, &store, replace).await?;
+    Ok(restored)
 }
 
 /// The node's routes: `/graphql`, `/health` (with the pusher's status under `sync`) and the

@@ -84,6 +84,9 @@ pub enum Command {
         /// Data directory (overrides the config).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Instead of serving: a maintenance task on the node's database.
+        #[command(subcommand)]
+        task: Option<NodeTask>,
     },
     /// Issue a token (JWT) for an operator, a service or a test, and print it.
     ///
@@ -130,6 +133,25 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         command: SyncCommand,
+    },
+}
+
+/// `xingyi node … <task>`.
+#[derive(Debug, Subcommand)]
+pub enum NodeTask {
+    /// Rebuild the node's database from the hub's replica of its city (the province's copy),
+    /// with a new sync history, for a node whose database and backups are lost. The node's
+    /// `--city`, `--config` and `--data-dir` come before `restore`; start the node afterwards.
+    Restore {
+        /// The hub's base URL (default: the config's `sync.hub_url`).
+        #[arg(long)]
+        from_hub: Option<String>,
+        /// The city's `node` token or a `province_admin` token (default: `sync.token`).
+        #[arg(long, env = "XINGYI_SYNC__TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Replace a database that already holds changes (they are lost).
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -223,6 +245,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             config,
             listen,
             data_dir,
+            task,
         } => {
             let mut cfg: city_node::Config = config::load(config.as_deref())?;
             if city.is_some() {
@@ -238,6 +261,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(d) = data_dir {
                 cfg.data_dir = d;
+            }
+            if let Some(NodeTask::Restore {
+                from_hub,
+                token,
+                replace,
+            }) = task
+            {
+                if let Some(hub) = from_hub {
+                    cfg.sync.hub_url = hub;
+                }
+                if let Some(token) = token {
+                    cfg.sync.token = token;
+                }
+                let restored = city_node::restore_from_hub(&cfg, replace)
+                    .await
+                    .with_context(|| format!("rebuilding {code}'s node from the hub"))?;
+                println!("{}", serde_json::to_string_pretty(&restored)?);
+                return Ok(());
             }
             let listener = bind(cfg.listen).await?;
             city_node::serve(cfg, listener, serving::shutdown_signal())

@@ -38,19 +38,32 @@ impl Store {
         if let Some(h) = self.meta(HISTORY).await? {
             return Ok(h);
         }
+        // Two first callers at once (the pusher and a request) must get one id: the first
+        // insert wins, the other does nothing, and both read what was stored.
         let txn = self.db.begin().await.ctx("starting a transaction")?;
-        let existing = crate::entity::meta::Entity::find_by_id(HISTORY.to_owned())
+        let row = crate::entity::meta::ActiveModel {
+            key: sea_orm::Set(HISTORY.to_owned()),
+            value: sea_orm::Set(new_history_id()?),
+        };
+        crate::entity::meta::Entity::insert(row)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(crate::entity::meta::Column::Key)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .ctx("creating the history id")?;
+        let id = crate::entity::meta::Entity::find_by_id(HISTORY.to_owned())
             .one(&txn)
             .await
-            .ctx("reading the history id")?;
-        let id = match existing {
-            Some(m) => m.value,
-            None => {
-                let id = new_history_id()?;
-                crate::writes::set_meta(&txn, HISTORY, &id).await?;
-                id
-            }
-        };
+            .ctx("reading the history id")?
+            .map(|m| m.value)
+            .ok_or_else(|| Error::Corrupt {
+                kind: "meta",
+                id: HISTORY.to_owned(),
+                detail: "the history id vanished while it was created".to_owned(),
+            })?;
         txn.commit().await.ctx("committing the history id")?;
         Ok(id)
     }

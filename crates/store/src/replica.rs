@@ -550,14 +550,17 @@ impl Store {
         })
     }
 
-    /// Every replicated row and the last sequence number, read in one consistent transaction.
+    /// Every replicated row and the last sequence number, read in one consistent transaction:
+    /// a node's own last sequence, or a replica's cursor (a replica numbers no changes of its
+    /// own, so the hub's copy of a city can be handed back to rebuild the city's node).
     pub async fn snapshot(&self) -> Result<Snapshot> {
         let txn = self.consistent_read().await?;
-        let seq = change_seq::Entity::find_by_id(1)
+        let last = change_seq::Entity::find_by_id(1)
             .one(&txn)
             .await
             .ctx("reading the change sequence")?
             .map_or(0, |r| r.last_seq);
+        let seq = last.max(read_applied(&txn).await?);
         let mut tables = BTreeMap::new();
         for table in TABLES {
             let rows = per_table!(*table, rows_of(&txn))?;
@@ -623,6 +626,53 @@ impl Store {
             skipped: 0,
             applied_seq: snapshot.seq,
         })
+    }
+
+    /// Rebuilds this **node** database from the hub's copy of its city (a snapshot of the
+    /// replica): the rows, the change log (the audit trail), the sequence (new writes continue
+    /// after it), the seed marker (the seed is in the rows already) and a new sync history —
+    /// the rebuilt database is a new line of the city's changes, and the hub's replica is
+    /// replaced by its snapshot at the first push. A database that already holds changes is
+    /// refused unless `replace` is set. Returns the new history id.
+    pub async fn restore_node(&self, snapshot: &Snapshot, replace: bool) -> Result<String> {
+        let last = self.last_seq().await?;
+        if last > 0 && !replace {
+            return Err(Error::Invalid(model::Violations(vec![
+                model::ValidationError::new(
+                    "database",
+                    "NOT_EMPTY",
+                    format!(
+                        "this node database already holds {last} changes; restore into a new database, or replace it on purpose"
+                    ),
+                ),
+            ])));
+        }
+        self.restore_snapshot(&Snapshot {
+            history: None,
+            ..snapshot.clone()
+        })
+        .await?;
+        let txn = self.begin().await?;
+        let counter = change_seq::ActiveModel {
+            id: sea_orm::Set(1),
+            last_seq: sea_orm::Set(snapshot.seq),
+        };
+        change_seq::Entity::insert(counter)
+            .on_conflict(
+                OnConflict::column(change_seq::Column::Id)
+                    .update_column(change_seq::Column::LastSeq)
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .ctx("setting the change sequence")?;
+        crate::entity::meta::Entity::delete_by_id(APPLIED_SEQ.to_owned())
+            .exec(&txn)
+            .await
+            .ctx("clearing a replica cursor")?;
+        crate::writes::set_meta(&txn, "seed", "restored from the hub's replica").await?;
+        txn.commit().await.ctx("committing a restored node")?;
+        self.renew_history().await
     }
 
     /// Refreshes the planner's statistics and (PostgreSQL) the visibility map after a bulk

@@ -745,6 +745,23 @@ async fn catalogue(
         .map_err(Rejection::from_store)
 }
 
+/// The replica of a city as a snapshot: the province's copy of the city, from which
+/// `xingyi node restore --from-hub` rebuilds a lost node database.
+async fn replica_snapshot(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(city): Path<String>,
+) -> Result<Json<store::replica::Snapshot>, Rejection> {
+    let replica = replica_for(&shared, &headers, &city).await?;
+    let snapshot = replica
+        .store
+        .snapshot()
+        .await
+        .map_err(Rejection::from_store)?;
+    tracing::info!(city = %replica.city, seq = snapshot.seq, rows = snapshot.rows(), "handed out the replica's snapshot");
+    Ok(Json(snapshot))
+}
+
 async fn digest(
     State(shared): State<Shared>,
     headers: HeaderMap,
@@ -774,7 +791,7 @@ async fn rows(
 }
 
 /// The hub's sync routes (`/sync/push`, `/sync/snapshot`, `/sync/digest/{city}`,
-/// `/sync/rows/{city}/{table}`, and `/sync/catalogue` over the hub's own store `province`),
+/// `/sync/rows/{city}/{table}`, `/sync/replica/{city}`, and `/sync/catalogue` over the hub's own store `province`),
 /// checking callers with `auth`.
 pub fn routes(replicas: Arc<Replicas>, province: Store, auth: Arc<auth::Verifier>) -> Router {
     let snapshot_limit = replicas.config.max_snapshot_bytes;
@@ -799,6 +816,7 @@ pub fn routes(replicas: Arc<Replicas>, province: Store, auth: Arc<auth::Verifier
                 .layer(pushers_only),
         )
         .route("/sync/digest/{city}", get(digest))
+        .route("/sync/replica/{city}", get(replica_snapshot))
         .route("/sync/rows/{city}/{table}", get(rows))
         .with_state(shared)
 }

@@ -12,8 +12,10 @@
 //! - [`node`]: the pusher and the node's read-only sync routes.
 //! - [`hub`]: replicas, the apply endpoint, sync state.
 //! - [`verify`]: digest comparison.
+//! - [`restore`]: rebuilding a lost node from the hub's replica.
 
 pub mod hub;
 pub mod node;
 pub mod protocol;
+pub mod restore;
 pub mod verify;

@@ -124,6 +124,16 @@ pub enum PushError {
     Store(#[from] store::Error),
 }
 
+impl PushError {
+    /// The hub's refusal code, if the hub refused.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { refusal, .. } => Some(&refusal.code),
+            _ => None,
+        }
+    }
+}
+
 /// A running pusher.
 #[derive(Debug, Clone)]
 pub struct PusherHandle {
@@ -289,10 +299,16 @@ impl Pusher {
                 .history = Some(h.clone());
             self.history = Some(h);
         }
+        if self.resync.is_some() {
+            return self.resync_now().await;
+        }
         let last = self.store.last_seq().await?;
         let applied = match self.hub {
             Some(a) => a,
-            None => self.push(Vec::new(), last).await?.applied_seq,
+            None => match self.push(Vec::new(), last).await {
+                Ok(reply) => reply.applied_seq,
+                Err(e) => return self.on_history_refusal(e),
+            },
         };
         if applied > last && self.resync.is_none() {
             // The hub applied changes this database does not have: it was restored from a
@@ -303,13 +319,8 @@ impl Pusher {
             ));
             self.renew_history().await?;
         }
-        if let Some(reason) = self.resync.take() {
-            tracing::warn!(city = %self.store.owner(), reason = %reason, "the replica differs from this node; replacing it with this node's snapshot");
-            if let Err(e) = self.send_snapshot(Some(reason.clone())).await {
-                self.resync = Some(reason);
-                return Err(e);
-            }
-            return Ok(true);
+        if self.resync.is_some() {
+            return self.resync_now().await;
         }
         if applied == 0 && last > 0 {
             self.send_snapshot(None).await?;
@@ -333,9 +344,8 @@ impl Pusher {
                     self.config.batch = max;
                     return Ok(true);
                 }
-                Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_HISTORY" => {
-                    self.resync = Some(refusal.message);
-                    return Ok(true);
+                Err(e @ PushError::Refused { .. }) if e.code() == Some("SYNC_HISTORY") => {
+                    return self.on_history_refusal(e);
                 }
                 Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_GAP" => {
                     let expected = refusal.expected_seq.unwrap_or(1);
@@ -360,10 +370,39 @@ impl Pusher {
             }
         }
         let heartbeat = Duration::from_millis(self.config.heartbeat_ms.max(1));
-        if self.last_sent.is_none_or(|t| t.elapsed() >= heartbeat) {
-            self.push(Vec::new(), last).await?;
+        if self.last_sent.is_none_or(|t| t.elapsed() >= heartbeat)
+            && let Err(e) = self.push(Vec::new(), last).await
+        {
+            return self.on_history_refusal(e);
         }
         Ok(false)
+    }
+
+    /// Replaces the replica with this database's snapshot, for the reason in `resync` (kept
+    /// for the next step if the snapshot fails).
+    async fn resync_now(&mut self) -> Result<bool, PushError> {
+        let Some(reason) = self.resync.take() else {
+            return Ok(false);
+        };
+        tracing::warn!(city = %self.store.owner(), reason = %reason, "the replica differs from this node; replacing it with this node's snapshot");
+        if let Err(e) = self.send_snapshot(Some(reason.clone())).await {
+            self.resync = Some(reason);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
+    /// A push refused because the replica mirrors another history of the city (this database
+    /// was rebuilt, or the replica was): schedules a snapshot, the only way the two lines meet.
+    /// Any other error is returned.
+    fn on_history_refusal(&mut self, e: PushError) -> Result<bool, PushError> {
+        match e {
+            PushError::Refused { refusal, .. } if refusal.code == "SYNC_HISTORY" => {
+                self.resync = Some(refusal.message);
+                Ok(true)
+            }
+            other => Err(other),
+        }
     }
 
     fn verify_due(&self) -> bool {

@@ -9,6 +9,7 @@
 //! | `POST /sync/snapshot`     | [`SnapshotRequest`]   | 200 [`PushReply`]       |
 //! | `GET /sync/digest/{city}` | —                     | 200 `store::replica::Digests` |
 //! | `GET /sync/rows/{city}/{table}` | —               | 200 [`RowHashes`]       |
+//! | `GET /sync/replica/{city}` | —                    | 200 `store::replica::Snapshot` (the replica, to rebuild a node) |
 //! | `GET /sync/catalogue?after=N` | —                 | 200 `store::catalogue::CataloguePage` |
 //!
 //! A node serves `GET /sync/digest` and `GET /sync/rows/{table}` for `xingyi sync verify`.
