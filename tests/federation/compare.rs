@@ -40,6 +40,17 @@ fn expected(
     let seed = seed::for_region(city).unwrap().unwrap();
     let mut out: BTreeMap<i32, (Option<f64>, Option<f64>, u32, u32)> = BTreeMap::new();
     for t in seed.targets.iter().filter(|t| t.indicator == indicator) {
+        if !t.readings.is_empty() {
+            // Years open: each year of the period gets the interval over the readings.
+            for year in t.period.start.year..=t.period.end.year {
+                let (lo, hi) = model::share_of(&t.readings, year, year).unwrap();
+                let e = out.entry(year).or_insert((Some(0.0), Some(0.0), 0, 0));
+                e.3 += 1;
+                e.0 = e.0.map(|a| a + lo);
+                e.1 = e.1.map(|a| a + hi);
+            }
+            continue;
+        }
         let e = out
             .entry(t.period.end.year)
             .or_insert((Some(0.0), Some(0.0), 0, 0));
@@ -541,6 +552,109 @@ async fn coverage_and_percentages_are_never_added_up() {
         ),
         (&Value::Null, &json!("NOT_ADDITIVE"), &json!(90.0)),
         "two cities at 90 % are not 180 %: {total}"
+    );
+    fed.stop().await;
+}
+
+/// 神经外科's funding, "700 300" under three year columns: stored as 1000 over 2020..2022 with
+/// its readings, it makes every year's total a range (never an exact sum that hides it), is
+/// counted and explained in every cell it may fall in (with its quote), and keeps its own
+/// row's readings; cells without ambiguous targets say so.
+#[tokio::test]
+async fn an_amount_whose_years_are_open_is_a_range_in_each_year_with_its_caveat() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    in_sync(&client, &hub).await;
+    let q = r#"query { compare(indicators: ["funding", "doctors_added"], cities: ["140800"],
+                              years: { from: 2020, to: 2022 }, level: UNIT) {
+        cities { cells { indicator year ambiguousTerms caveats { target openYears note quote document }
+                         target { comparator value min max terms } }
+                 breakdown { id cells { indicator year ambiguousTerms target { comparator value min max } } } }
+        provinceTotals { indicator year ambiguousTerms target { comparator value min max } } } }"#;
+    let d = data(&client, &hub, q, json!({})).await;
+    let city = &d["compare"]["cities"][0];
+    let cell = |cells: &Value, indicator: &str, year: i64| -> Value {
+        cells
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["indicator"] == indicator && c["year"] == year)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {indicator} {year} in {cells}"))
+    };
+    // The four other units' yearly rows, plus 0–700, 0–700 and 0–300.
+    for (year, lo, hi) in [
+        (2020, 1927.0, 2627.0),
+        (2021, 1730.0, 2430.0),
+        (2022, 343.0, 643.0),
+    ] {
+        let c = cell(&city["cells"], "funding", year);
+        assert_eq!(
+            (
+                &c["target"]["comparator"],
+                &c["target"]["min"],
+                &c["target"]["max"],
+                &c["target"]["terms"]
+            ),
+            (&json!("RANGE"), &json!(lo), &json!(hi), &json!(5)),
+            "{year}: {c}"
+        );
+        assert_eq!(c["ambiguousTerms"], 1, "{c}");
+        let caveat = &c["caveats"][0];
+        assert_eq!(caveat["target"], "Target:140800:cn-funding", "{c}");
+        assert_eq!(caveat["openYears"], true, "{c}");
+        assert_eq!(caveat["quote"], "投入 资金 700 300", "{c}");
+        assert!(caveat["note"].as_str().unwrap().contains("700 300"), "{c}");
+        let total = cell(&d["compare"]["provinceTotals"], "funding", year);
+        assert_eq!(
+            (&total["target"]["comparator"], &total["ambiguousTerms"]),
+            (&json!("RANGE"), &json!(1)),
+            "{total}"
+        );
+    }
+    let unit = d["compare"]["cities"][0]["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "Unit:140800:central-neurosurgery")
+        .unwrap()
+        .clone();
+    let c = cell(&unit["cells"], "funding", 2022);
+    assert_eq!(
+        (
+            &c["target"]["comparator"],
+            &c["target"]["min"],
+            &c["target"]["max"]
+        ),
+        (&json!("RANGE"), &json!(0.0), &json!(300.0)),
+        "{c}"
+    );
+    for c in city["cells"].as_array().unwrap() {
+        if c["indicator"] == "doctors_added" {
+            assert_eq!(
+                (&c["ambiguousTerms"], &c["caveats"]),
+                (&json!(0), &json!([])),
+                "{c}"
+            );
+        }
+    }
+
+    let t = data(
+        &client,
+        &hub,
+        r#"{ node(id: "Target:140800:cn-funding") { ... on Target { comparator value ambiguous readings { years { year value } } } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        t["node"],
+        json!({ "comparator": "EXACT", "value": 1000.0, "ambiguous": true, "readings": [
+            { "years": [{ "year": 2020, "value": 700.0 }, { "year": 2021, "value": 300.0 }] },
+            { "years": [{ "year": 2020, "value": 700.0 }, { "year": 2022, "value": 300.0 }] },
+            { "years": [{ "year": 2021, "value": 700.0 }, { "year": 2022, "value": 300.0 }] },
+        ] }),
+        "{t}"
     );
     fed.stop().await;
 }

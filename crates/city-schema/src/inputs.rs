@@ -305,6 +305,27 @@ pub struct TargetInput {
     pub ambiguous: bool,
     /// 备注 — Remark.
     pub note: Option<String>,
+    /// 多种读法 — When the document gives the amount over the period but leaves open which
+    /// years it falls in: every way of reading it, each a split of `value` by year (the
+    /// target must be EXACT or ABOUT, and ambiguous with a note).
+    #[graphql(default)]
+    pub readings: Vec<ReadingInput>,
+}
+
+/// 读法输入 — One way to read an amount whose years are open.
+#[derive(InputObject, Debug, Clone)]
+pub struct ReadingInput {
+    /// 分年数额 — The amount per year, in year order (years not named get nothing).
+    pub years: Vec<YearAmountInput>,
+}
+
+/// 年度数额输入 — Part of an amount falling in one year.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct YearAmountInput {
+    /// 年份 — The year.
+    pub year: i32,
+    /// 数额 — The amount.
+    pub value: f64,
 }
 
 impl TargetInput {
@@ -325,6 +346,20 @@ impl TargetInput {
             ambiguous: self.ambiguous,
             note: self.note,
             source: None,
+            readings: self
+                .readings
+                .into_iter()
+                .map(|r| model::Reading {
+                    years: r
+                        .years
+                        .into_iter()
+                        .map(|y| model::YearAmount {
+                            year: y.year,
+                            value: y.value,
+                        })
+                        .collect(),
+                })
+                .collect(),
         })
     }
 }

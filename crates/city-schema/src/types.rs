@@ -982,10 +982,50 @@ impl Target {
     async fn source(&self) -> Option<Source> {
         source(&self.0.source_document, &self.0.source_quote)
     }
+    /// 多种读法 — When the document gives the amount over the period but leaves open which
+    /// years it falls in: every way of reading it, each a split of `value` by year (empty for
+    /// an ordinary target). `compare` shows each year as the interval over these readings.
+    async fn readings(&self) -> GqlResult<Vec<Reading>> {
+        let readings = store::writes::readings_of(self.0.readings.as_deref()).map_err(|e| {
+            tracing::warn!(target_id = %self.0.id, error = %e, "a stored target's readings cannot be read");
+            crate::error::ErrorCode::Internal.err("internal error")
+        })?;
+        Ok(readings
+            .into_iter()
+            .map(|r| Reading {
+                years: r
+                    .years
+                    .into_iter()
+                    .map(|y| YearAmount {
+                        year: y.year,
+                        value: y.value,
+                    })
+                    .collect(),
+            })
+            .collect())
+    }
     /// 版本 — Bumped on every write.
     async fn version(&self) -> i32 {
         self.0.version
     }
+}
+
+/// 读法 — One way to read an amount whose years are open.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(shareable)]
+pub struct Reading {
+    /// 分年数额 — The amount per year, in year order (years not named get nothing).
+    pub years: Vec<YearAmount>,
+}
+
+/// 年度数额 — Part of an amount falling in one year.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(shareable)]
+pub struct YearAmount {
+    /// 年份 — The year.
+    pub year: i32,
+    /// 数额 — The amount.
+    pub value: f64,
 }
 
 /// 实绩 — A reported value of an indicator for a scope and period.

@@ -81,11 +81,11 @@ async fn yuncheng_programme_takes_up_136_with_its_units_and_yearly_plan() {
 }
 
 #[tokio::test]
-async fn the_neurosurgery_funding_row_is_stored_as_ambiguous_not_guessed() {
+async fn the_neurosurgery_funding_row_is_stored_with_its_readings_not_guessed() {
     for s in seeded(YUNCHENG, "yc_ambiguous").await {
         let d = data(&s.schema, r#"{ planItems(filter: {ambiguous: true, category: FUNDING}) { nodes { text period year note unit { nameZh } } }
             targets(filter: {indicator: "funding", scope: {kind: UNIT, id: "Unit:140800:central-neurosurgery"}}) {
-              nodes { comparator value min max ambiguous note period } } }"#, json!({})).await;
+              nodes { comparator value min max ambiguous note period readings { years { year value } } } } }"#, json!({})).await;
         let item = &d["planItems"]["nodes"][0];
         assert_eq!(item["text"], "700 300", "{}", s.backend);
         assert_eq!(item["period"], "2020..2022");
@@ -102,8 +102,21 @@ async fn the_neurosurgery_funding_row_is_stored_as_ambiguous_not_guessed() {
                 t[0]["value"].as_f64(),
                 t[0]["ambiguous"].as_bool()
             ),
-            (Some("UNKNOWN"), None, Some(true))
+            (Some("EXACT"), Some(1000.0), Some(true)),
+            "{}: the total of \"700 300\" is certain, its years are not",
+            s.backend
         );
+        let readings = t[0]["readings"].as_array().unwrap();
+        assert_eq!(readings.len(), 3, "{}", s.backend);
+        for r in readings {
+            let years: Vec<f64> = r["years"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|y| y["value"].as_f64().unwrap())
+                .collect();
+            assert_eq!(years, [700.0, 300.0], "the two amounts in their order: {r}");
+        }
     }
 }
 
@@ -207,6 +220,16 @@ async fn a_refused_mutation_names_the_field_and_writes_nothing() {
                 r#"mutation { createTarget(input: {indicator: "beds_added", scope: {kind: UNIT, id: "Unit:140800:central-cardiology"}, period: "2021", comparator: RANGE, min: 5, max: 2}) { id } }"#,
                 "value.max",
                 "RANGE_INVERTED",
+            ),
+            (
+                r#"mutation { createTarget(input: {indicator: "funding", scope: {kind: UNIT, id: "Unit:140800:central-cardiology"}, period: "2020..2022", comparator: EXACT, value: 1000, ambiguous: true, note: "years open", readings: [{years: [{year: 2020, value: 700}, {year: 2021, value: 200}]}, {years: [{year: 2021, value: 1000}]}]}) { id } }"#,
+                "readings[0]",
+                "READING_TOTAL",
+            ),
+            (
+                r#"mutation { createTarget(input: {indicator: "funding", scope: {kind: UNIT, id: "Unit:140800:central-cardiology"}, period: "2020..2022", comparator: AT_LEAST, value: 1000, ambiguous: true, note: "years open", readings: [{years: [{year: 2020, value: 1000}]}, {years: [{year: 2021, value: 1000}]}]}) { id } }"#,
+                "readings",
+                "READINGS_NEED_TOTAL",
             ),
             (
                 r#"mutation { createActual(input: {indicator: "doctors_added", scope: {kind: UNIT, id: "Unit:140800:central-cardiology"}, period: "2021", value: 2.5}) { id } }"#,

@@ -34,7 +34,9 @@ pub use error::{ValidationError, Violations};
 pub use id::{EntityKind, GlobalId};
 pub use indicator::{Aggregation, Indicator, ScopeAggregation, ValueType};
 pub use institution::Institution;
-pub use measure::{Actual, Comparator, Scope, ScopeKind, Target, TargetValue};
+pub use measure::{
+    Actual, Comparator, Reading, Scope, ScopeKind, Target, TargetValue, YearAmount, share_of,
+};
 pub use period::{Period, YearMonth};
 pub use plan::{PlanCategory, PlanItem};
 pub use programme::{Component, ComponentKind, Programme, Relation};

@@ -212,6 +212,122 @@ pub struct Target {
     /// Where it is stated.
     #[serde(default)]
     pub source: Option<Source>,
+    /// When the document states the amount over a span but leaves open which years it falls
+    /// in: every way of reading it, each a split of the whole amount by year. A comparison
+    /// shows a year as the interval over the readings and the span as the exact amount.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<Reading>,
+}
+
+/// One reading of an amount whose years are open: how much of it falls in each year (years
+/// not named get nothing).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    /// Amount per year, in year order.
+    pub years: Vec<YearAmount>,
+}
+
+/// Part of an amount falling in one year.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearAmount {
+    /// The year.
+    pub year: i32,
+    /// The amount.
+    pub value: f64,
+}
+
+/// Most readings of one amount.
+pub const MAX_READINGS: usize = 16;
+
+impl Reading {
+    /// What this reading puts in the years `from..=to`.
+    pub fn within(&self, from: i32, to: i32) -> f64 {
+        self.years
+            .iter()
+            .filter(|y| (from..=to).contains(&y.year))
+            .map(|y| y.value)
+            .sum()
+    }
+}
+
+/// The least and the most any reading puts in `from..=to`: the interval a comparison shows
+/// for those years. `None` without readings.
+pub fn share_of(readings: &[Reading], from: i32, to: i32) -> Option<(f64, f64)> {
+    readings
+        .iter()
+        .map(|r| r.within(from, to))
+        .fold(None, |acc, x| match acc {
+            None => Some((x, x)),
+            Some((lo, hi)) => Some((f64::min(lo, x), f64::max(hi, x))),
+        })
+}
+
+fn check_readings(v: &mut Violations, t: &Target, indicator: Option<&Indicator>) {
+    if t.readings.is_empty() {
+        return;
+    }
+    let total = match (t.value.comparator, t.value.value) {
+        (Comparator::Exact | Comparator::About, Some(total)) => Some(total),
+        _ => None,
+    };
+    v.check(
+        total.is_some(),
+        "readings",
+        "READINGS_NEED_TOTAL",
+        "readings split one amount: the target must be exact (or about) with that amount",
+    );
+    v.check(
+        t.ambiguous,
+        "ambiguous",
+        "READINGS_NOT_AMBIGUOUS",
+        "a target read several ways is ambiguous: mark it and say why in its note",
+    );
+    v.check(
+        (2..=MAX_READINGS).contains(&t.readings.len()),
+        "readings",
+        "READINGS_COUNT",
+        format!("give between 2 and {MAX_READINGS} readings (one reading is a plain split: use yearly targets)"),
+    );
+    let (first, last) = (t.period.start.year, t.period.end.year);
+    for (i, r) in t.readings.iter().enumerate() {
+        let field = format!("readings[{i}]");
+        v.check(
+            !r.years.is_empty() && r.years.len() <= usize::try_from(last - first + 1).unwrap_or(0),
+            &field,
+            "READING_YEARS",
+            format!("a reading names some of the years {first}..{last}, each once"),
+        );
+        for (j, y) in r.years.iter().enumerate() {
+            let f = format!("{field}.years[{j}]");
+            v.check(
+                (first..=last).contains(&y.year),
+                &format!("{f}.year"),
+                "OUT_OF_PERIOD",
+                format!("{} is outside the target's period {first}..{last}", y.year),
+            );
+            v.check(
+                j == 0 || r.years[j - 1].year < y.year,
+                &format!("{f}.year"),
+                "READING_YEARS",
+                "years in a reading are listed once each, in order",
+            );
+            match indicator {
+                Some(ind) => ind.check_value(&format!("{f}.value"), y.value, v),
+                None => v.bounded_number(&format!("{f}.value"), y.value),
+            }
+        }
+        if let Some(total) = total {
+            let sum: f64 = r.years.iter().map(|y| y.value).sum();
+            v.check(
+                (sum - total).abs() <= 1e-9 * total.abs().max(1.0),
+                &field,
+                "READING_TOTAL",
+                format!("the reading's years add up to {sum}, not the target's {total}"),
+            );
+        }
+    }
 }
 
 impl Target {
@@ -244,6 +360,7 @@ impl Target {
         if let Some(s) = &self.source {
             v.extend_prefixed("source", s.validate());
         }
+        check_readings(&mut v, self, indicator);
         v
     }
 }
@@ -354,6 +471,7 @@ mod tests {
             ambiguous: false,
             note: None,
             source: None,
+            readings: Vec::new(),
         }
     }
 
@@ -368,6 +486,79 @@ mod tests {
 
     fn rules(v: &Violations) -> Vec<(&str, &str)> {
         v.0.iter().map(|e| (e.field.as_str(), e.rule)).collect()
+    }
+
+    fn reading(years: &[(i32, f64)]) -> Reading {
+        Reading {
+            years: years
+                .iter()
+                .map(|&(year, value)| YearAmount { year, value })
+                .collect(),
+        }
+    }
+
+    /// 神经外科's funding row, "700 300" under the columns 2020 2021 2022: the two amounts in
+    /// order, in two of the three years.
+    fn open_years() -> Target {
+        let mut t = target(exact(1000.0));
+        t.indicator = "funding".into();
+        t.period = "2020..2022".parse().unwrap();
+        t.ambiguous = true;
+        t.note = Some("which years the two amounts fall in is not stated".into());
+        t.readings = vec![
+            reading(&[(2020, 700.0), (2021, 300.0)]),
+            reading(&[(2020, 700.0), (2022, 300.0)]),
+            reading(&[(2021, 700.0), (2022, 300.0)]),
+        ];
+        t
+    }
+
+    #[test]
+    fn an_amount_with_open_years_is_an_interval_per_year_and_exact_over_its_span() {
+        let t = open_years();
+        assert!(
+            t.validate(None, None).is_empty(),
+            "{:?}",
+            t.validate(None, None)
+        );
+        assert_eq!(share_of(&t.readings, 2020, 2020), Some((0.0, 700.0)));
+        assert_eq!(share_of(&t.readings, 2021, 2021), Some((0.0, 700.0)));
+        assert_eq!(share_of(&t.readings, 2022, 2022), Some((0.0, 300.0)));
+        assert_eq!(share_of(&t.readings, 2020, 2021), Some((700.0, 1000.0)));
+        assert_eq!(share_of(&t.readings, 2020, 2022), Some((1000.0, 1000.0)));
+        assert_eq!(share_of(&t.readings, 2019, 2030), Some((1000.0, 1000.0)));
+        assert_eq!(share_of(&[], 2020, 2022), None);
+    }
+
+    #[test]
+    fn readings_must_split_the_whole_amount_inside_the_period() {
+        let mut t = open_years();
+        t.readings[0] = reading(&[(2020, 700.0), (2021, 200.0)]);
+        t.readings[1] = reading(&[(2023, 1000.0)]);
+        t.readings[2] = reading(&[(2022, 500.0), (2021, 500.0)]);
+        assert_eq!(
+            rules(&t.validate(None, None)),
+            [
+                ("readings[0]", "READING_TOTAL"),
+                ("readings[1].years[0].year", "OUT_OF_PERIOD"),
+                ("readings[2].years[1].year", "READING_YEARS"),
+            ]
+        );
+        let mut t = open_years();
+        t.ambiguous = false;
+        t.value = TargetValue {
+            comparator: Comparator::AtLeast,
+            ..exact(1000.0)
+        };
+        t.readings.truncate(1);
+        assert_eq!(
+            rules(&t.validate(None, None)),
+            [
+                ("readings", "READINGS_NEED_TOTAL"),
+                ("ambiguous", "READINGS_NOT_AMBIGUOUS"),
+                ("readings", "READINGS_COUNT"),
+            ]
+        );
     }
 
     #[test]

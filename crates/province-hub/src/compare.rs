@@ -105,6 +105,28 @@ pub struct Cell {
     pub achievement_rate_low: Option<f64>,
     /// 完成率上限 — Actual ÷ the target's lower bound (for a range; else the same as the rate).
     pub achievement_rate_high: Option<f64>,
+    /// 存疑目标数 — Targets in this cell that the documents leave ambiguous (an amount whose
+    /// years are open counts in every year it may fall in); see `caveats`.
+    pub ambiguous_terms: i32,
+    /// 存疑说明 — Each ambiguous target of the cell, with its note and source.
+    pub caveats: Vec<Caveat>,
+}
+
+/// 存疑说明 — Why a target in a cell cannot be read without guessing, and where it is stated.
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
+pub struct Caveat {
+    /// 目标 — Global id of the target.
+    pub target: async_graphql::ID,
+    /// 年份未定 — True when the document gives the amount over its period but leaves open
+    /// which years it falls in: each year shows the interval over its readings (see the
+    /// target's `readings`), while the whole period's total is exact.
+    pub open_years: bool,
+    /// 备注 — The note.
+    pub note: Option<String>,
+    /// 文件 — The cited document's id.
+    pub document: Option<String>,
+    /// 原文 — The quoted words.
+    pub quote: Option<String>,
 }
 
 /// 细分 — One institution or unit (or a programme-level row that cannot be split).
@@ -277,6 +299,7 @@ struct CellAcc {
     targets: Vec<TargetGroup>,
     actual: Option<ActualSum>,
     reports: u32,
+    caveats: Vec<Caveat>,
 }
 
 impl CellAcc {
@@ -314,6 +337,8 @@ fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Semantics, across: Acros
         achievement_rate: point,
         achievement_rate_low: rates.map(|r| r.0),
         achievement_rate_high: rates.map(|r| r.1),
+        ambiguous_terms: i32::try_from(acc.caveats.len()).unwrap_or(i32::MAX),
+        caveats: acc.caveats.clone(),
     }
 }
 
@@ -361,9 +386,68 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
     }
 }
 
-/// Folds one city's facts into cells keyed by scope, indicator and year.
-fn fold(facts: &Facts, how: &Catalogue, across: Across) -> BTreeMap<Key, CellAcc> {
+/// A target read several ways, as one year's group: the interval over its readings.
+fn open_year_group(readings: &[model::Reading], year: i32) -> Option<TargetGroup> {
+    let (lo, hi) = model::share_of(readings, year, year)?;
+    let (comparator, value, min, max) = if (hi - lo).abs() < 1e-9 {
+        (Comparator::Exact, Some(lo), None, None)
+    } else {
+        (Comparator::Range, None, Some(lo), Some(hi))
+    };
+    Some(TargetGroup {
+        comparator,
+        value,
+        min,
+        max,
+        largest: Bounds { value, min, max },
+        count: 1,
+    })
+}
+
+/// Folds one city's facts into cells keyed by scope, indicator and year (`years`: the asked
+/// ones, which an amount with open years is spread over).
+fn fold(
+    facts: &Facts,
+    how: &Catalogue,
+    across: Across,
+    city: RegionCode,
+    years: (i32, i32),
+) -> BTreeMap<Key, CellAcc> {
     let mut out: BTreeMap<Key, CellAcc> = BTreeMap::new();
+    for c in &facts.caveats {
+        let readings = match store::writes::readings_of(c.readings.as_deref()) {
+            Ok(r) => r,
+            Err(e) => {
+                // The record check refuses such rows; one that got in is shown, not used.
+                tracing::warn!(%city, target = %c.id, error = %e, "a replicated target's readings cannot be read");
+                Vec::new()
+            }
+        };
+        let caveat = Caveat {
+            target: async_graphql::ID(format!("Target:{city}:{}", c.id)),
+            open_years: !readings.is_empty(),
+            note: c.note.clone(),
+            document: c.source_document.clone(),
+            quote: c.source_quote.clone(),
+        };
+        let (first, last) = if c.readings.is_some() {
+            (
+                (c.period_start / 100).max(years.0),
+                (c.period_end / 100).min(years.1),
+            )
+        } else {
+            (c.period_end / 100, c.period_end / 100)
+        };
+        for year in first..=last {
+            let acc = out
+                .entry((c.scope.clone(), c.indicator.clone(), year))
+                .or_default();
+            if c.readings.is_some() {
+                acc.targets.extend(open_year_group(&readings, year));
+            }
+            acc.caveats.push(caveat.clone());
+        }
+    }
     for t in &facts.targets {
         let sem = semantics(how, &t.indicator);
         let max = sem.over_time == Aggregation::Max;
@@ -460,6 +544,7 @@ fn totals(
                 total.add_actual(a, sem.over_scopes, Across::Cities);
             }
             total.reports += acc.reports;
+            total.caveats.extend(acc.caveats.iter().cloned());
         }
     }
     out
@@ -657,7 +742,7 @@ impl CompareQuery {
             let across = within(region.code);
             let folded = facts
                 .as_ref()
-                .map(|f| fold(f, &how, across))
+                .map(|f| fold(f, &how, across, region.code, years))
                 .unwrap_or_default();
             let names = match (view, level) {
                 (Some(v), CompareLevel::Institution | CompareLevel::Unit) => v
@@ -692,6 +777,7 @@ impl CompareQuery {
                         t.add_actual(a, sem.over_scopes, across);
                     }
                     t.reports += acc.reports;
+                    t.caveats.extend(acc.caveats.iter().cloned());
                 }
                 cells = city_level
                     .iter()

@@ -348,10 +348,21 @@ impl SeedFile {
                 None => p.push(format!("{what}: a seeded target needs a source")),
                 Some(s) => {
                     cite(&what, &s.document, &s.quote, &mut p);
-                    for n in [x.value.value, x.value.min, x.value.max]
-                        .into_iter()
-                        .flatten()
-                    {
+                    // A target read several ways quotes the amounts it splits; its total is
+                    // their sum (checked by the model), not a number of the document.
+                    let numbers: Vec<f64> = if x.readings.is_empty() {
+                        [x.value.value, x.value.min, x.value.max]
+                            .into_iter()
+                            .flatten()
+                            .collect()
+                    } else {
+                        x.readings
+                            .iter()
+                            .flat_map(|r| r.years.iter().map(|y| y.value))
+                            .filter(|v| *v != 0.0)
+                            .collect()
+                    };
+                    for n in numbers {
                         let q = normalise(&s.quote);
                         if !number_forms(n).iter().any(|f| q.contains(f.as_str())) {
                             p.push(format!(

@@ -79,13 +79,41 @@ pub struct ActualGroupRow {
     pub n: i64,
 }
 
+/// An ambiguous target of the comparison, row by row: its caveat belongs on every cell it
+/// takes part in. A target read several ways (`readings`) is not in [`Facts::targets`] at
+/// all: its years are open, so each year gets the interval over its readings instead.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct CaveatRow {
+    /// The target's local id.
+    pub id: String,
+    /// Indicator code.
+    pub indicator: String,
+    /// Group key, as in the groups.
+    pub scope: String,
+    /// First month (`YYYYMM`).
+    pub period_start: i32,
+    /// Last month (`YYYYMM`).
+    pub period_end: i32,
+    /// The readings (JSON), when its years are open.
+    pub readings: Option<String>,
+    /// Why it is ambiguous.
+    pub note: Option<String>,
+    /// Cited document.
+    pub source_document: Option<String>,
+    /// Quoted words.
+    pub source_quote: Option<String>,
+}
+
 /// Both sides of a comparison for one database.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
-    /// Target groups.
+    /// Target groups (targets read several ways left out: see `caveats`).
     pub targets: Vec<TargetGroupRow>,
     /// Actual groups.
     pub actuals: Vec<ActualGroupRow>,
+    /// Every ambiguous target taking part, with its note; those read several ways carry
+    /// their readings.
+    pub caveats: Vec<CaveatRow>,
 }
 
 pub(crate) struct Sql {
@@ -158,6 +186,42 @@ fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
 }
 
 impl Store {
+    /// The ambiguous targets of a comparison, one row each: those whose period ends in the
+    /// asked years, and those read several ways whose period overlaps them.
+    pub(crate) async fn caveats(&self, q: &FactsQuery) -> Result<Vec<CaveatRow>> {
+        let backend = self.db.get_database_backend();
+        let mut sql = Sql::new(backend == sea_orm::DatabaseBackend::Postgres);
+        let k = key(q.level, "a");
+        // Parameters bind in order of appearance: the text is built front to back.
+        let indicators = sql.list(&q.indicators);
+        let yes = sql.param(true);
+        let from = sql.param(q.years.0 * 100 + 1);
+        let to = sql.param(q.years.1 * 100 + 12);
+        let to_again = sql.param(q.years.1 * 100 + 12);
+        let mut text = format!(
+            "SELECT a.id AS id, a.indicator AS indicator, {k} AS scope, \
+             a.period_start AS period_start, a.period_end AS period_end, \
+             a.readings AS readings, a.note AS note, a.source_document AS source_document, \
+             a.source_quote AS source_quote \
+             FROM target a LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id \
+             WHERE a.indicator IN ({indicators}) AND a.ambiguous = {yes} \
+             AND a.period_end >= {from} \
+             AND (a.period_end <= {to} OR (a.readings IS NOT NULL AND a.period_start <= {to_again}))"
+        );
+        if !q.programmes.is_empty() {
+            let p1 = sql.list(&q.programmes);
+            let p2 = sql.list(&q.programmes);
+            text.push_str(&format!(
+                " AND ((a.scope_kind = 'programme' AND a.scope_id IN ({p1})) OR u.programme_id IN ({p2}))"
+            ));
+        }
+        text.push_str(" ORDER BY a.indicator, a.id");
+        CaveatRow::find_by_statement(Statement::from_sql_and_values(backend, text, sql.values))
+            .all(&self.db)
+            .await
+            .ctx("reading ambiguous targets")
+    }
+
     /// `kind:id` → Chinese name of every programme, institution and unit (to label drill-down
     /// rows).
     pub async fn scope_names(&self) -> Result<std::collections::BTreeMap<String, String>> {
@@ -217,7 +281,10 @@ impl Store {
         } else {
             format!(", {k}")
         };
-        let body = from_where(&mut sql, q, "target");
+        let body = format!(
+            "{} AND a.readings IS NULL",
+            from_where(&mut sql, q, "target")
+        );
         let targets_sql = format!(
             "SELECT a.indicator AS indicator, a.period_end / 100 AS year, {k} AS scope, \
              a.comparator AS comparator, \
@@ -262,6 +329,11 @@ impl Store {
         .all(&self.db)
         .await
         .ctx("grouping actuals")?;
-        Ok(Facts { targets, actuals })
+        let caveats = self.caveats(q).await?;
+        Ok(Facts {
+            targets,
+            actuals,
+            caveats,
+        })
     }
 }

@@ -374,6 +374,13 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 ambiguous: m.ambiguous,
                 note: m.note.clone(),
                 source: source(&m.source_document, &m.source_quote)?,
+                readings: w::readings_of(m.readings.as_deref()).map_err(|e| {
+                    violation(
+                        "readings",
+                        "BAD_PAYLOAD",
+                        format!("not a list of readings: {e}"),
+                    )
+                })?,
             };
             valid(t.validate(None, None))?;
             let canonical = canonical(w::target_row(&m.id, &t, m.version))
@@ -504,6 +511,7 @@ mod tests {
             ambiguous: false,
             note: Some("第一年".into()),
             source: None,
+            readings: Vec::new(),
         };
         serde_json::to_value(
             crate::writes::target_row("t1", &t, 3)
@@ -562,6 +570,37 @@ mod tests {
         let mut missing = row.clone();
         missing.as_object_mut().unwrap().remove("scope_id");
         assert_eq!(rule(&missing), "BAD_PAYLOAD");
+        // Readings are read into the model and checked like the rest: an unreadable list, a
+        // reading that does not add up, or the right numbers spelled another way.
+        assert_eq!(
+            rule(&with("readings", Value::from("[{\"years\": 1}]"))),
+            "BAD_PAYLOAD"
+        );
+        let ambiguous = |readings: &str| {
+            let mut r = with("comparator", Value::from("exact"));
+            r["ambiguous"] = Value::from(true);
+            r["period"] = Value::from("2020..2022");
+            r["period_start"] = Value::from(202_001);
+            r["period_end"] = Value::from(202_212);
+            r["value"] = Value::from(1000.0);
+            r["readings"] = Value::from(readings);
+            let t: target::Model = serde_json::from_value(r.clone()).unwrap();
+            r["sort_key"] = Value::from(crate::writes::measure_sort_key(
+                ScopeKind::Unit,
+                "cardiology",
+                "beds_added",
+                "2020..2022".parse().unwrap(),
+                &t.id,
+            ));
+            r
+        };
+        let good = r#"[{"years":[{"year":2020,"value":700.0},{"year":2021,"value":300.0}]},{"years":[{"year":2021,"value":700.0},{"year":2022,"value":300.0}]}]"#;
+        assert_eq!(rule(&ambiguous(good)), "ACCEPTED");
+        assert_eq!(
+            rule(&ambiguous(&good.replace("300.0}]}]", "200.0}]}]"))),
+            "READING_TOTAL"
+        );
+        assert_eq!(rule(&ambiguous(&good.replace(",", ", "))), "NOT_CANONICAL");
     }
 
     /// Spellings near the real ones: case changes, padding, look-alikes, control and format

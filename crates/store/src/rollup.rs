@@ -36,7 +36,7 @@ use crate::{
 /// `meta` key recording which definition of the roll-ups a database holds.
 pub const ROLLUP_VERSION_KEY: &str = "rollup.version";
 /// The current definition; bump it when the roll-ups' SQL changes.
-const ROLLUP_VERSION: &str = "1";
+const ROLLUP_VERSION: &str = "2";
 
 /// Indicators to recompute, with their years.
 type Affected = BTreeMap<String, BTreeSet<i32>>;
@@ -75,7 +75,7 @@ fn rows_where(sql: &mut Sql, affected: Option<&[(&String, &BTreeSet<i32>)]>) -> 
             )
         })
         .collect();
-    format!("WHERE {}", branches.join(" OR "))
+    format!("WHERE ({})", branches.join(" OR "))
 }
 
 /// `WHERE` of the roll-up rows to drop before recomputing.
@@ -128,8 +128,12 @@ async fn recompute(
         .await?;
     }
 
+    // A target read several ways has open years: it belongs to no one year's roll-up.
     let mut sql = Sql::new(postgres);
-    let w = rows_where(&mut sql, affected);
+    let w = match rows_where(&mut sql, affected) {
+        w if w.is_empty() => "WHERE a.readings IS NULL".to_owned(),
+        w => format!("{w} AND a.readings IS NULL"),
+    };
     let text = format!(
         "INSERT INTO rollup_target (indicator, year, programme, grp, comparator, sum_value, \
          max_value, sum_min, max_min, sum_max, max_max, n) \
@@ -396,6 +400,11 @@ impl Store {
         .all(&self.db)
         .await
         .ctx("reading actual roll-ups")?;
-        Ok(Facts { targets, actuals })
+        let caveats = self.caveats(q).await?;
+        Ok(Facts {
+            targets,
+            actuals,
+            caveats,
+        })
     }
 }

@@ -261,7 +261,7 @@ pub(crate) fn plan_item_row(id: &str, p: &PlanItem, version: i32) -> plan_item::
     }
 }
 
-fn measure_sort_key(
+pub(crate) fn measure_sort_key(
     kind: ScopeKind,
     scope: &str,
     indicator: &str,
@@ -274,6 +274,22 @@ fn measure_sort_key(
         yyyymm(period.start),
         yyyymm(period.end)
     )
+}
+
+/// The `readings` column: canonical JSON of the readings, none when there are none.
+pub(crate) fn readings_col(readings: &[model::Reading]) -> Option<String> {
+    if readings.is_empty() {
+        return None;
+    }
+    // Serialising plain structs of numbers cannot fail.
+    serde_json::to_string(readings).ok()
+}
+
+/// The readings stored in a `readings` column.
+pub fn readings_of(
+    col: Option<&str>,
+) -> std::result::Result<Vec<model::Reading>, serde_json::Error> {
+    col.map_or(Ok(Vec::new()), serde_json::from_str)
 }
 
 pub(crate) fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveModel {
@@ -296,6 +312,7 @@ pub(crate) fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveMo
         note: Set(t.note.clone()),
         source_document: Set(sd),
         source_quote: Set(sq),
+        readings: Set(readings_col(&t.readings)),
         sort_key: Set(measure_sort_key(
             t.scope.kind,
             &t.scope.id,

@@ -95,6 +95,7 @@ fn target(indicator: &str, scope: Scope, year: i32, value: TargetValue) -> Targe
         ambiguous: value.comparator == Comparator::Unknown,
         note: (value.comparator == Comparator::Unknown).then(|| "the cell is unreadable".into()),
         source: None,
+        readings: Vec::new(),
     }
 }
 

@@ -80,6 +80,7 @@ fn target(unit: &str, indicator: &str, year: i32, value: f64) -> Target {
         ambiguous: false,
         note: None,
         source: None,
+        readings: Vec::new(),
     }
 }
 

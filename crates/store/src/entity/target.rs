@@ -40,6 +40,11 @@ pub struct Model {
     pub source_document: Option<String>,
     /// Quoted words.
     pub source_quote: Option<String>,
+    /// The readings of an amount whose years are open (JSON list of `model::Reading`), or
+    /// none. Left out of the row's JSON when none, so rows read the same as before it existed.
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readings: Option<String>,
     /// List order and pagination key.
     #[sea_orm(unique)]
     pub sort_key: String,

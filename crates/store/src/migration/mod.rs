@@ -12,6 +12,7 @@ mod m20261126_000005_compare_indexes;
 mod m20261126_000006_rollups;
 mod m20261126_000007_refusals;
 mod m20261202_000008_indicator_over_scopes;
+mod m20261203_000009_target_readings;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_rollups::Migration),
             Box::new(m20261126_000007_refusals::Migration),
             Box::new(m20261202_000008_indicator_over_scopes::Migration),
+            Box::new(m20261203_000009_target_readings::Migration),
         ]
     }
 }
