@@ -248,7 +248,19 @@ impl Principal {
             Role::ProvinceAdmin => Err(Refusal::forbidden(format!(
                 "{owner}'s data is changed by its own staff (city_admin / city_editor of {owner})"
             ))),
-            Role::ProvinceViewer => Err(Refusal::forbidden("province_viewer reads only")),
+            Role::ProvinceViewer => Err(Refusal::forbidden(
+                "province_viewer reads only: writes need a city_editor or city_admin token, at the city's node",
+            )),
+            Role::CityAdmin | Role::CityEditor if s.city != Some(owner) && owner.is_province() => {
+                // A city's staff writing at the hub: the hub holds the province's own data;
+                // a city's data is written at the city's node.
+                Err(Refusal::forbidden(format!(
+                    "this server holds {owner}'s (the province's) data: a {} of {} writes at {}'s node, not at the province hub",
+                    s.role.as_str(),
+                    city_name(s.city),
+                    city_name(s.city)
+                )))
+            }
             Role::CityAdmin | Role::CityEditor if s.city != Some(owner) => {
                 Err(Refusal::forbidden(format!(
                     "a {} of {} cannot change {owner}'s data",
@@ -305,10 +317,15 @@ impl Principal {
     pub fn inspect_sync(&self, city: RegionCode) -> Result<(), Refusal> {
         match self {
             Self::Authenticated(s) if s.role == Role::ProvinceAdmin => Ok(()),
-            _ => self.sync(city).map_err(|r| Refusal {
-                message: format!("{} (or a province_admin token)", r.message),
-                ..r
-            }),
+            Self::Authenticated(s) if s.role == Role::Node && s.city == Some(city) => Ok(()),
+            Self::Anonymous => Err(Refusal::unauthenticated(format!(
+                "reading {city}'s sync state needs a token: a province_admin token or {city}'s node token (Authorization: Bearer …)"
+            ))),
+            Self::Authenticated(s) => Err(Refusal::forbidden(format!(
+                "reading {city}'s sync state needs a province_admin token or {city}'s node token, not a {}{}",
+                s.role.as_str(),
+                s.city.map_or_else(String::new, |c| format!(" of {c}"))
+            ))),
         }
     }
 }

@@ -333,6 +333,11 @@ fn the_access_rules() {
     assert_eq!(code(editor.write(YUNCHENG, Administer)), Some(Forbidden));
     assert_eq!(code(editor.write(LINFEN, Record)), Some(Forbidden));
     assert_eq!(code(editor.write(SHANXI, Record)), Some(Forbidden));
+    let at_hub = editor.write(SHANXI, Record).unwrap_err().message;
+    assert!(
+        at_hub.contains("140800's node"),
+        "a city's staff writing at the hub are told where to write: {at_hub}"
+    );
     let admin = p(Role::CityAdmin, Some(YUNCHENG));
     assert_eq!(code(admin.write(YUNCHENG, Administer)), None);
     assert_eq!(code(admin.write(LINFEN, Administer)), Some(Forbidden));
@@ -342,6 +347,16 @@ fn the_access_rules() {
     assert_eq!(code(province.inspect_sync(LINFEN)), None);
     assert_eq!(code(province.sync(LINFEN)), Some(Forbidden));
     let node = p(Role::Node, Some(LINFEN));
+    assert_eq!(code(node.inspect_sync(LINFEN)), None);
+    assert_eq!(code(node.inspect_sync(YUNCHENG)), Some(Forbidden));
+    let refused = p(Role::ProvinceViewer, None)
+        .inspect_sync(LINFEN)
+        .unwrap_err();
+    assert!(
+        refused.message.contains("province_admin") && refused.message.contains("node token"),
+        "the refusal names the roles that may: {}",
+        refused.message
+    );
     assert_eq!(code(node.sync(LINFEN)), None);
     assert_eq!(code(node.sync(YUNCHENG)), Some(Forbidden));
     assert_eq!(code(node.read(LINFEN, true)), Some(Forbidden));

@@ -102,8 +102,27 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
 /// before; every start issues new ones).
 const NODE_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 
+/// The settings `local` takes from the environment (`XINGYI_*`, as `xingyi hub` and `xingyi
+/// node` do): everything but what makes it a local federation — each server's own SQLite file
+/// in the data directory, its address, the nodes the hub knows, the nodes' sync to it, and the
+/// HS256 secret the three share.
+fn settings() -> anyhow::Result<(city_node::Config, province_hub::Config)> {
+    let mut node: city_node::Config = crate::config::load(None)?;
+    let mut hub: province_hub::Config = crate::config::load(None)?;
+    if node.auth.algorithm != auth::Algorithm::HS256 || hub.auth.algorithm != auth::Algorithm::HS256
+    {
+        anyhow::bail!(
+            "`xingyi local` signs its nodes' tokens with the shared HS256 secret: leave XINGYI_AUTH__ALGORITHM unset (run `xingyi hub` and `xingyi node` for RS256 or EdDSA)"
+        );
+    }
+    node.database = store::DatabaseConfig::default();
+    hub.database = store::DatabaseConfig::default();
+    Ok((node, hub))
+}
+
 /// Builds (migrates, seeds) and starts the three servers; returns once all listen.
 pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
+    let (node_base, hub_base) = settings()?;
     let (stop, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
@@ -128,7 +147,7 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
     // One HS256 secret for the three servers (created on first start, kept in the data
     // directory), and a node token per city signed with it: the hub accepts each node's
     // pushes for its own city only.
-    let auth_config = auth::AuthConfig::default();
+    let auth_config = hub_base.auth.clone();
     let secret = auth::load_or_create_secret(&auth_config.secret_path(&opts.data_dir))
         .context("preparing the local JWT secret")?;
     let signer = auth::Signer::hs256(&secret, &auth_config);
@@ -154,9 +173,9 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
             sync: sync::node::PushConfig {
                 hub_url: format!("http://{hub}"),
                 token: tokens.get(&city).cloned().unwrap_or_default(),
-                ..sync::node::PushConfig::default()
+                ..node_base.sync.clone()
             },
-            ..city_node::Config::default()
+            ..node_base.clone()
         };
         let state = city_node::build(&config)
             .await
@@ -176,7 +195,7 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
                 province_hub::registry::NodeConfig::new(*city, format!("http://{addr}/graphql"))
             })
             .collect(),
-        ..province_hub::Config::default()
+        ..hub_base
     };
     let hub_state = province_hub::build(&hub_config)
         .await

@@ -642,7 +642,7 @@ impl Store {
                     "database",
                     "NOT_EMPTY",
                     format!(
-                        "this node database already holds {last} changes; restore into a new database, or replace it on purpose"
+                        "this node database already holds {last} changes (NOT_EMPTY): restore into a new database, or pass --replace to overwrite it"
                     ),
                 ),
             ])));

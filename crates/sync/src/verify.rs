@@ -52,13 +52,23 @@ pub const MAX_IDS: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// A request failed.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Http {
         /// Which request.
         what: String,
         /// The error.
         #[source]
         source: reqwest::Error,
+    },
+    /// The server refused, with its answer.
+    #[error("{what}: {status}: {body}")]
+    Refused {
+        /// Which request.
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// The server's answer (its refusal's code and message).
+        body: String,
     },
 }
 
@@ -67,19 +77,27 @@ async fn get<T: serde::de::DeserializeOwned>(
     url: String,
     token: &str,
 ) -> Result<T, VerifyError> {
+    let what = format!("GET {url}");
     let wrap = |source| VerifyError::Http {
-        what: format!("GET {url}"),
+        what: what.clone(),
         source,
     };
-    http.get(&url)
+    let resp = http
+        .get(&url)
         .header("authorization", bearer(token))
         .send()
         .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(wrap)?
-        .json::<T>()
-        .await
-        .map_err(wrap)
+        .map_err(wrap)?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body = resp.text().await.unwrap_or_default();
+        return Err(VerifyError::Refused {
+            what,
+            status: status.as_u16(),
+            body: body.chars().take(1000).collect(),
+        });
+    }
+    resp.json::<T>().await.map_err(wrap)
 }
 
 /// Names the differences between two sorted `(id, hash)` lists.
