@@ -193,8 +193,9 @@ impl Store {
         let mut sql = Sql::new(backend == sea_orm::DatabaseBackend::Postgres);
         let k = key(q.level, "a");
         // Parameters bind in order of appearance: the text is built front to back.
+        // `ambiguous = TRUE` is spelled as in the partial index `target_ambiguous`, so both
+        // databases read the few ambiguous rows only.
         let indicators = sql.list(&q.indicators);
-        let yes = sql.param(true);
         let from = sql.param(q.years.0 * 100 + 1);
         let to = sql.param(q.years.1 * 100 + 12);
         let to_again = sql.param(q.years.1 * 100 + 12);
@@ -204,7 +205,7 @@ impl Store {
              a.readings AS readings, a.note AS note, a.source_document AS source_document, \
              a.source_quote AS source_quote \
              FROM target a LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id \
-             WHERE a.indicator IN ({indicators}) AND a.ambiguous = {yes} \
+             WHERE a.indicator IN ({indicators}) AND a.ambiguous = TRUE \
              AND a.period_end >= {from} \
              AND (a.period_end <= {to} OR (a.readings IS NOT NULL AND a.period_start <= {to_again}))"
         );
