@@ -12,6 +12,7 @@ const Q: &str = r#"{ cities { code nameZh status { reachability lastErrorCode }
 
 /// Runs `Q` against a hub whose 临汾 entry is `bad`; checks 运城 is whole and 临汾 failed with `code`.
 async fn check(bad: String, code: &str) {
+    let internal = bad.trim_end_matches("/graphql").to_owned();
     let fed = LocalFed::start().await;
     let yuncheng = fed
         .node_urls()
@@ -55,6 +56,10 @@ async fn check(bad: String, code: &str) {
     for e in errors {
         assert_eq!(e["extensions"]["code"], code, "{e}");
         assert_eq!(e["extensions"]["city"], "141000");
+        assert!(
+            !e.to_string().contains(&internal),
+            "the node's internal URL is not the caller's business: {e}"
+        );
     }
     hub.stop().await;
     fed.stop().await;

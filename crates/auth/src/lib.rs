@@ -42,6 +42,9 @@ pub enum SetupError {
     /// The configuration is inconsistent.
     #[error("bad auth configuration: {0}")]
     Config(String),
+    /// The HTTP client for the JWKS cannot be set up (its TLS settings).
+    #[error("cannot set up the JWKS client")]
+    Client(#[from] outbound::ClientError),
     /// The JWKS URL cannot be fetched.
     #[error("cannot fetch the JWKS from {url}: {message}")]
     Fetch {

@@ -85,11 +85,11 @@ impl Jwks {
                     .get(url)
                     .send()
                     .await
-                    .map_err(|e| fetch(e.to_string()))?;
+                    .map_err(|e| fetch(outbound::cause(&e)))?;
                 if !resp.status().is_success() {
                     return Err(fetch(format!("status {}", resp.status())));
                 }
-                resp.text().await.map_err(|e| fetch(e.to_string()))?
+                resp.text().await.map_err(|e| fetch(outbound::cause(&e)))?
             }
         };
         parse_jwks(&text)
@@ -190,8 +190,19 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// A verifier for `config`; `data_dir` holds the generated HS256 secret.
+    /// A verifier for `config`; `data_dir` holds the generated HS256 secret. A JWKS URL is
+    /// fetched with the system's TLS roots.
     pub async fn from_config(config: &AuthConfig, data_dir: &Path) -> Result<Self, SetupError> {
+        Self::from_config_with_tls(config, data_dir, &outbound::TlsConfig::default()).await
+    }
+
+    /// [`Verifier::from_config`], fetching a JWKS URL with the server's outgoing TLS settings
+    /// (a private CA, a client certificate).
+    pub async fn from_config_with_tls(
+        config: &AuthConfig,
+        data_dir: &Path,
+        tls: &outbound::TlsConfig,
+    ) -> Result<Self, SetupError> {
         let keys = match config.algorithm {
             Algorithm::HS256 => {
                 if !config.jwks.is_empty() {
@@ -215,10 +226,11 @@ impl Verifier {
                     } else {
                         JwksSource::File(PathBuf::from(&config.jwks))
                     };
-                let client = reqwest::Client::builder()
+                let client = outbound::client_builder(tls)
+                    .map_err(outbound::ClientError::from)?
                     .timeout(Duration::from_secs(5))
                     .build()
-                    .map_err(|e| SetupError::Config(format!("HTTP client: {e}")))?;
+                    .map_err(outbound::ClientError::from)?;
                 let jwks = Jwks {
                     source,
                     refresh: Duration::from_secs(config.jwks_refresh_s.max(1)),

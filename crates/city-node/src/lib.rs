@@ -31,6 +31,8 @@ pub struct Config {
     pub sync: sync::node::PushConfig,
     /// Tokens: algorithm, keys, issuer, audience, anonymous reading.
     pub auth: auth::AuthConfig,
+    /// TLS of outgoing calls (pushes to the hub, a JWKS URL): extra roots, a client certificate.
+    pub tls_out: outbound::TlsConfig,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             graphql: serving::GraphqlConfig::default(),
             sync: sync::node::PushConfig::default(),
             auth: auth::AuthConfig::default(),
+            tls_out: outbound::TlsConfig::default(),
         }
     }
 }
@@ -96,7 +99,7 @@ pub enum Error {
     Auth(#[from] auth::SetupError),
     /// The pusher's HTTP client cannot be built.
     #[error("cannot build the sync client")]
-    SyncClient(#[source] reqwest::Error),
+    SyncClient(#[source] outbound::ClientError),
     /// A `[graphql]` setting cannot be used.
     #[error(transparent)]
     Config(#[from] serving::ConfigError),
@@ -132,12 +135,17 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Opens the database (migrating it), loads the seed on first start, and builds the schema.
-pub async fn build(config: &Config) -> Result<AppState, Error> {
+/// The configured city, which must be one of Shanxi's cities.
+fn configured_city(config: &Config) -> Result<RegionCode, Error> {
     let city = config.city.ok_or(Error::NoCity)?;
     if model::region::region(city).is_none_or(|r| r.level != model::RegionLevel::City) {
         return Err(Error::NotACity(city));
     }
+    Ok(city)
+}
+
+/// Opens (and migrates) the node's database, creating the data directory for a SQLite file.
+async fn open_store(config: &Config, city: RegionCode) -> Result<Store, Error> {
     let db = config.effective_database(city);
     if !db.is_postgres() {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
@@ -145,9 +153,17 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             source,
         })?;
     }
-    let auth =
-        std::sync::Arc::new(auth::Verifier::from_config(&config.auth, &config.data_dir).await?);
-    let store = Store::connect(&db, city).await?;
+    Ok(Store::connect(&db, city).await?)
+}
+
+/// Opens the database (migrating it), loads the seed on first start, and builds the schema.
+pub async fn build(config: &Config) -> Result<AppState, Error> {
+    let city = configured_city(config)?;
+    let auth = std::sync::Arc::new(
+        auth::Verifier::from_config_with_tls(&config.auth, &config.data_dir, &config.tls_out)
+            .await?,
+    );
+    let store = open_store(config, city).await?;
     let outcome = seed::load::load(&store).await?;
     tracing::info!(%city, ?outcome, backend = store.backend_name(), "city node ready");
     let schema = city_schema::schema_builder()
@@ -171,23 +187,19 @@ pub async fn restore_from_hub(
     config: &Config,
     replace: bool,
 ) -> Result<sync::restore::Restored, Error> {
-    let city = config.city.ok_or(Error::NoCity)?;
-    if model::region::region(city).is_none_or(|r| r.level != model::RegionLevel::City) {
-        return Err(Error::NotACity(city));
-    }
+    let city = configured_city(config)?;
     if config.sync.hub_url.is_empty() {
         return Err(Error::NoHub);
     }
-    let db = config.effective_database(city);
-    if !db.is_postgres() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
-    }
-    let store = Store::connect(&db, city).await?;
-    let restored =
-        sync::restore::from_hub(&config.sync.hub_url, &config.sync.token, &store, replace).await?;
+    let store = open_store(config, city).await?;
+    let restored = sync::restore::from_hub(
+        &config.sync.hub_url,
+        &config.sync.token,
+        &config.tls_out,
+        &store,
+        replace,
+    )
+    .await?;
     Ok(restored)
 }
 
@@ -274,8 +286,13 @@ pub async fn serve_state(
         if push.token.is_empty() && !push.hub_url.is_empty() {
             push.token = own_node_token(config, state.store.owner())?;
         }
-        state.pusher = sync::node::spawn(state.store.clone(), push, stopped(stop_rx.clone()))
-            .map_err(Error::SyncClient)?;
+        state.pusher = sync::node::spawn_with_tls(
+            state.store.clone(),
+            push,
+            &config.tls_out,
+            stopped(stop_rx.clone()),
+        )
+        .map_err(Error::SyncClient)?;
     }
     tokio::spawn(async move {
         shutdown.await;

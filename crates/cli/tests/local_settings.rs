@@ -4,44 +4,18 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::process::Stdio;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Server, free_port, local, token, wait_up};
 
 #[tokio::test]
 async fn local_honours_the_environments_settings() {
     let dir = tempfile::tempdir().unwrap();
     let (hub, yc, lf) = (free_port(), free_port(), free_port());
     let _server = Server(
-        Command::new(env!("CARGO_BIN_EXE_xingyi"))
-            .args(["local", "--data-dir"])
-            .arg(dir.path())
-            .args([
-                "--hub-port",
-                &hub.to_string(),
-                "--yuncheng-port",
-                &yc.to_string(),
-                "--linfen-port",
-                &lf.to_string(),
-            ])
+        local(dir.path(), (hub, yc, lf))
             .env("XINGYI_GRAPHQL__PLAYGROUND", "false")
             .env(
                 "XINGYI_GRAPHQL__CORS_ORIGINS",
@@ -56,39 +30,8 @@ async fn local_honours_the_environments_settings() {
             .unwrap(),
     );
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for port in [hub, yc, lf] {
-        loop {
-            let up = client
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if up {
-                break;
-            }
-            assert!(Instant::now() < deadline, "port {port} never came up");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    let out = Command::new(env!("CARGO_BIN_EXE_xingyi"))
-        .args([
-            "token",
-            "--role",
-            "province_viewer",
-            "--sub",
-            "dev",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let viewer = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    wait_up(&client, &[hub, yc, lf]).await;
+    let viewer = token(dir.path(), &["--role", "province_viewer", "--sub", "dev"]);
     for port in [hub, yc, lf] {
         let graphiql = client
             .get(format!("http://127.0.0.1:{port}/graphiql"))

@@ -6,47 +6,11 @@
 
 #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+mod common;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use std::{process::Stdio, time::Duration};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn xingyi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xingyi"))
-}
-
-fn token(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = xingyi()
-        .arg("token")
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
+use common::{Server, free_port, local, token, wait_up};
 
 #[tokio::test]
 async fn logs_never_contain_tokens_or_the_secret() {
@@ -54,17 +18,7 @@ async fn logs_never_contain_tokens_or_the_secret() {
     let log_path = dir.path().join("local.log");
     let (hub, yc, lf) = (free_port(), free_port(), free_port());
     let _server = Server(
-        xingyi()
-            .args(["local", "--data-dir"])
-            .arg(dir.path())
-            .args([
-                "--hub-port",
-                &hub.to_string(),
-                "--yuncheng-port",
-                &yc.to_string(),
-                "--linfen-port",
-                &lf.to_string(),
-            ])
+        local(dir.path(), (hub, yc, lf))
             .env("XINGYI_LOG", "trace")
             .env("XINGYI_LOG_FORMAT", "json")
             .stdout(Stdio::null())
@@ -73,21 +27,7 @@ async fn logs_never_contain_tokens_or_the_secret() {
             .unwrap(),
     );
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    for port in [hub, yc, lf] {
-        loop {
-            let up = client
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            if up {
-                break;
-            }
-            assert!(Instant::now() < deadline, "port {port} never came up");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+    wait_up(&client, &[hub, yc, lf]).await;
 
     let admin = token(
         dir.path(),

@@ -53,6 +53,8 @@ pub struct Config {
     pub compare_cache_entries: usize,
     /// Tokens: algorithm, keys, issuer, audience, anonymous reading.
     pub auth: auth::AuthConfig,
+    /// TLS of outgoing calls (to nodes, to a JWKS URL): extra roots, a client certificate.
+    pub tls_out: outbound::TlsConfig,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
             auth: auth::AuthConfig::default(),
+            tls_out: outbound::TlsConfig::default(),
         }
     }
 }
@@ -121,7 +124,7 @@ pub enum Error {
     Seed(#[from] seed::load::LoadError),
     /// The HTTP client for nodes cannot be built.
     #[error("cannot build the node client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] outbound::ClientError),
     /// A registered node's URL does not parse.
     #[error("bad node registry: {0}")]
     BadNode(String),
@@ -204,14 +207,17 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             return Err(Error::NotACity(n.city));
         }
     }
-    let auth =
-        std::sync::Arc::new(auth::Verifier::from_config(&config.auth, &config.data_dir).await?);
+    let auth = std::sync::Arc::new(
+        auth::Verifier::from_config_with_tls(&config.auth, &config.data_dir, &config.tls_out)
+            .await?,
+    );
     let store = Store::connect(&db, SHANXI).await?;
 
     let outcome = seed::load::load(&store).await?;
     let timeout = std::time::Duration::from_millis(config.node_timeout_ms.max(1));
     let in_flight = config.node_max_in_flight.max(1);
-    let client = delegate::client::NodeClient::new(timeout, in_flight).map_err(Error::Client)?;
+    let client = delegate::client::NodeClient::new(timeout, in_flight, &config.tls_out)
+        .map_err(Error::Client)?;
     let registry = std::sync::Arc::new(
         registry::Registry::new(&config.nodes, client, config.breaker, in_flight)
             .map_err(Error::BadNode)?,

@@ -109,7 +109,7 @@ pub struct PushStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// The hub could not be reached or did not answer in time.
-    #[error("hub unreachable: {0}")]
+    #[error("hub unreachable: {}", outbound::cause(.0))]
     Http(#[from] reqwest::Error),
     /// The hub refused.
     #[error("hub refused ({status}): {} {}", .refusal.code, .refusal.message)]
@@ -168,17 +168,27 @@ struct Pusher {
     last_verify: Option<Instant>,
 }
 
-/// Starts pushing `store`'s change log to the hub until `shutdown` resolves. Returns `None`
-/// when `config.hub_url` is empty.
+/// Starts pushing `store`'s change log to the hub until `shutdown` resolves, with the
+/// system's TLS roots. Returns `None` when `config.hub_url` is empty.
 pub fn spawn(
     store: Store,
     config: PushConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<Option<PusherHandle>, reqwest::Error> {
+) -> Result<Option<PusherHandle>, outbound::ClientError> {
+    spawn_with_tls(store, config, &outbound::TlsConfig::default(), shutdown)
+}
+
+/// [`spawn`] with the node's outgoing TLS settings (a private CA, a client certificate).
+pub fn spawn_with_tls(
+    store: Store,
+    config: PushConfig,
+    tls: &outbound::TlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Option<PusherHandle>, outbound::ClientError> {
     if config.hub_url.is_empty() {
         return Ok(None);
     }
-    let http = reqwest::Client::builder()
+    let http = outbound::client_builder(tls)?
         .timeout(Duration::from_millis(config.timeout_ms.max(1)))
         .connect_timeout(Duration::from_secs(3))
         .tcp_nodelay(true)

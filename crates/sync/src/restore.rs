@@ -7,9 +7,12 @@ use store::Store;
 /// Why a restore failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
-    /// The hub could not be reached.
-    #[error("cannot reach the hub")]
-    Http(#[from] reqwest::Error),
+    /// The HTTP client cannot be set up (its TLS settings).
+    #[error(transparent)]
+    Client(#[from] outbound::ClientError),
+    /// The hub could not be reached ([`outbound::cause`]).
+    #[error("cannot reach the hub: {0}")]
+    Http(String),
     /// The hub refused (a token that may not read the city's replica, an unknown city).
     #[error("the hub refused ({status}): {body}")]
     Refused {
@@ -34,21 +37,26 @@ pub struct Restored {
     pub history: String,
 }
 
-/// Fetches `city`'s replica from the hub at `hub` (its base URL) with `token` (the province
-/// admin's, or the city's node token) and rebuilds `node` from it (`replace`: even if it
-/// already holds changes).
+/// Fetches `city`'s replica from the hub at `hub` (its base URL, reached with `tls`) with
+/// `token` (the province admin's, or the city's node token) and rebuilds `node` from it
+/// (`replace`: even if it already holds changes).
 pub async fn from_hub(
     hub: &str,
     token: &str,
+    tls: &outbound::TlsConfig,
     node: &Store,
     replace: bool,
 ) -> Result<Restored, RestoreError> {
     let city = node.owner();
-    let resp = reqwest::Client::new()
+    let resp = outbound::client_builder(tls)
+        .map_err(outbound::ClientError::from)?
+        .build()
+        .map_err(outbound::ClientError::from)?
         .get(format!("{}/sync/replica/{city}", hub.trim_end_matches('/')))
         .header("authorization", crate::protocol::bearer(token))
         .send()
-        .await?;
+        .await
+        .map_err(|e| RestoreError::Http(outbound::cause(&e)))?;
     let status = resp.status();
     if !status.is_success() {
         return Err(RestoreError::Refused {
@@ -56,7 +64,10 @@ pub async fn from_hub(
             body: resp.text().await.unwrap_or_default(),
         });
     }
-    let snapshot: store::replica::Snapshot = resp.json().await?;
+    let snapshot: store::replica::Snapshot = resp
+        .json()
+        .await
+        .map_err(|e| RestoreError::Http(outbound::cause(&e)))?;
     let history = node.restore_node(&snapshot, replace).await?;
     tracing::info!(%city, seq = snapshot.seq, rows = snapshot.rows(), %history, "node rebuilt from the hub's replica");
     Ok(Restored {

@@ -52,14 +52,16 @@ pub const MAX_IDS: usize = 20;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// A request failed.
-    #[error("{what}")]
+    #[error("{what}: {cause}")]
     Http {
         /// Which request.
         what: String,
-        /// The error.
-        #[source]
-        source: reqwest::Error,
+        /// Why ([`outbound::cause`]).
+        cause: String,
     },
+    /// The HTTP client cannot be set up.
+    #[error(transparent)]
+    Client(#[from] outbound::ClientError),
     /// The server refused, with its answer.
     #[error("{what}: {status}: {body}")]
     Refused {
@@ -78,9 +80,9 @@ async fn get<T: serde::de::DeserializeOwned>(
     token: &str,
 ) -> Result<T, VerifyError> {
     let what = format!("GET {url}");
-    let wrap = |source| VerifyError::Http {
+    let wrap = |e: reqwest::Error| VerifyError::Http {
         what: what.clone(),
-        source,
+        cause: outbound::cause(&e),
     };
     let resp = http
         .get(&url)
@@ -149,7 +151,10 @@ pub async fn verify(
     city: model::RegionCode,
     token: &str,
 ) -> Result<Report, VerifyError> {
-    let http = reqwest::Client::new();
+    let http = outbound::client_builder(&outbound::TlsConfig::default())
+        .map_err(outbound::ClientError::from)?
+        .build()
+        .map_err(outbound::ClientError::from)?;
     let node_url = node_url.trim_end_matches('/');
     let hub_url = hub_url.trim_end_matches('/');
     let node: Digests = get(&http, format!("{node_url}/sync/digest"), token).await?;

@@ -136,8 +136,13 @@ pub struct NodeClient {
 impl NodeClient {
     /// A client with one connection pool for every node, keeping at most `idle_per_node` idle
     /// connections to each (the registry never has more calls in flight to one node).
-    pub fn new(timeout: Duration, idle_per_node: usize) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    /// Calls over HTTPS use `tls` (system roots plus a private CA, a client certificate).
+    pub fn new(
+        timeout: Duration,
+        idle_per_node: usize,
+        tls: &outbound::TlsConfig,
+    ) -> Result<Self, outbound::ClientError> {
+        let http = outbound::client_builder(tls)?
             .pool_idle_timeout(Duration::from_secs(90))
             .pool_max_idle_per_host(idle_per_node)
             .tcp_nodelay(true)
@@ -203,8 +208,9 @@ fn classify(e: &reqwest::Error, timeout_ms: u64) -> CallError {
     if e.is_timeout() {
         CallError::Timeout(timeout_ms)
     } else if e.is_connect() || e.is_request() {
-        CallError::Unavailable(e.to_string())
+        // The cause only: a node's internal URL is not the caller's business.
+        CallError::Unavailable(outbound::cause(e))
     } else {
-        CallError::Error(e.to_string())
+        CallError::Error(outbound::cause(e))
     }
 }
