@@ -2,7 +2,7 @@
 // Usage: XINGYI_AUDIT_TOKEN=<jwt> node audit.mjs <url> [<url> ...]
 // Every request carries `Authorization: Bearer $XINGYI_AUDIT_TOKEN` on top of the audit's own
 // headers. Exits 1 if any MUST audit fails on any URL (or any audit cannot run at all, e.g. the
-// server is unreachable); SHOULD/MAY failures are only reported, unless XINGYI_AUDIT_STRICT=1
+// server is unreachable); SHOULD/MAY failures are only reported, unless GRAPHQL_HTTP_AUDIT_STRICT=1
 // (CI): then every audit must pass, so a regression at any level fails the run.
 import { serverAudits } from "graphql-http";
 
@@ -28,7 +28,7 @@ async function fetchFn(input, init = {}) {
 }
 
 const levelOf = (name) => name.split(" ", 1)[0]; // MUST | SHOULD | MAY
-const strict = process.env.XINGYI_AUDIT_STRICT === "1";
+const strict = process.env.GRAPHQL_HTTP_AUDIT_STRICT === "1";
 let mustFailures = 0;
 let otherFailures = 0;
 
