@@ -188,19 +188,26 @@ pub async fn restore_from_hub(
     replace: bool,
 ) -> Result<sync::restore::Restored, Error> {
     let city = configured_city(config)?;
-    if config.sync.hub_url.is_empty() {
+    let hubs = config.sync.hubs();
+    if hubs.is_empty() {
         return Err(Error::NoHub);
     }
     let store = open_store(config, city).await?;
-    let restored = sync::restore::from_hub(
-        &config.sync.hub_url,
-        &config.sync.token,
-        &config.tls_out,
-        &store,
-        replace,
-    )
-    .await?;
-    Ok(restored)
+    // Any hub serves the same replica: the first that can.
+    let mut last = None;
+    for hub in &hubs {
+        match sync::restore::from_hub(hub, &config.sync.token, &config.tls_out, &store, replace)
+            .await
+        {
+            Ok(restored) => return Ok(restored),
+            Err(e @ sync::restore::RestoreError::Http(_)) => {
+                tracing::warn!(%hub, error = %e, "hub unreachable; trying the next");
+                last = Some(e);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(last.map_or(Error::NoHub, Error::from))
 }
 
 /// The node's routes: `/graphql`, `/health` (with the pusher's status under `sync`) and the

@@ -417,7 +417,7 @@ impl City {
             last_push_at: s.last_push.map(rfc3339),
             reported_ms_ago: s
                 .reported_at
-                .map(|t| i32::try_from(t.elapsed().as_millis()).unwrap_or(i32::MAX)),
+                .map(|t| i32::try_from(sync::hub::since(t).as_millis()).unwrap_or(i32::MAX)),
             last_error_code: s.last_error.as_ref().map(|(c, _)| c.clone()),
             last_error: s.last_error.map(|(_, m)| m),
             pushes: to_i32(s.pushes),

@@ -249,6 +249,9 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             .collect(),
         config.sync,
     ));
+    if config.sync.refresh_ms > 0 {
+        replicas.keep_refreshed(std::time::Duration::from_millis(config.sync.refresh_ms));
+    }
     let views = views
         .into_iter()
         .filter_map(|(city, schema)| {

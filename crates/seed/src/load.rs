@@ -112,10 +112,14 @@ pub async fn load(store: &Store) -> Result<LoadOutcome, LoadError> {
         targets: &seed.targets,
         actuals: &seed.actuals,
     };
-    store
+    let loaded = store
         .acting_as("seed")
         .import(batch, ("seed", &digest(&seed)))
         .await?;
+    if !loaded {
+        // Another server on this database loaded it while this one read the files.
+        return Ok(LoadOutcome::AlreadyLoaded);
+    }
     let outcome = LoadOutcome::Loaded {
         programmes: seed.programmes.len(),
         units: seed.units.len(),

@@ -61,6 +61,9 @@ pub struct Store {
     actor: Option<std::sync::Arc<str>>,
 }
 
+/// The PostgreSQL advisory lock migrations run under (any number unique to xingyi).
+const MIGRATION_LOCK: i64 = 0x7869_6e67_7969;
+
 impl Store {
     /// Connects, runs pending migrations, and records (or checks) the owner: a database that
     /// belongs to another region is refused rather than silently mixed.
@@ -89,9 +92,26 @@ impl Store {
         let migrator = Database::connect(migrating)
             .await
             .ctx("connecting to migrate")?;
+        // Two servers starting together on one PostgreSQL database (two hubs behind a load
+        // balancer) take turns: the second finds the migrations done. The lock is the
+        // session's, so it goes with the connection if the process dies.
+        use sea_orm::ConnectionTrait;
+        let postgres = migrator.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        if postgres {
+            migrator
+                .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .await
+                .ctx("waiting for the migration lock")?;
+        }
         migration::Migrator::up(&migrator, None)
             .await
             .ctx("running migrations")?;
+        if postgres {
+            migrator
+                .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .await
+                .ctx("releasing the migration lock")?;
+        }
         migrator
             .close()
             .await

@@ -53,6 +53,11 @@ fn digested() -> impl Iterator<Item = &'static str> {
 /// The `meta` key of a replica's cursor.
 pub const APPLIED_SEQ: &str = "sync.applied_seq";
 
+/// The `meta` key under which the hubs keep what they know of the city's node (the last
+/// report, errors, counts; its form is the sync crate's), so every hub serving this replica
+/// database reads the same.
+pub const SYNC_STATUS: &str = "sync.status";
+
 /// Runs `$f::<Entity>($args)` for the table named `$table`.
 macro_rules! per_table {
     ($table:expr, $f:ident ( $($arg:expr),* )) => {
@@ -418,6 +423,44 @@ impl Store {
     /// The replica's cursor: the last city sequence number applied (0 when empty).
     pub async fn applied_seq(&self) -> Result<i64> {
         read_applied(&self.db).await
+    }
+
+    /// The replica's cursor and the hubs' shared sync status ([`SYNC_STATUS`]), in one read.
+    pub async fn sync_meta(&self) -> Result<(i64, Option<String>)> {
+        let rows = crate::entity::meta::Entity::find()
+            .filter(crate::entity::meta::Column::Key.is_in([APPLIED_SEQ, SYNC_STATUS]))
+            .all(&self.db)
+            .await
+            .ctx("reading the sync state")?;
+        let mut applied = 0;
+        let mut status = None;
+        for m in rows {
+            if m.key == APPLIED_SEQ {
+                applied = m.value.parse().map_err(|_| Error::Corrupt {
+                    kind: "meta",
+                    id: APPLIED_SEQ.to_owned(),
+                    detail: format!("`{}` is not a sequence number", m.value),
+                })?;
+            } else {
+                status = Some(m.value);
+            }
+        }
+        Ok((applied, status))
+    }
+
+    /// Replaces `meta[key]` with `f(current value)` under the writers' lock, so updates from
+    /// several servers on one database (two hubs) never overwrite each other; returns the
+    /// value written.
+    pub async fn update_meta(
+        &self,
+        key: &str,
+        f: impl FnOnce(Option<String>) -> String,
+    ) -> Result<String> {
+        let txn = self.begin().await?;
+        let value = f(read_meta(&txn, key).await?);
+        crate::writes::set_meta(&txn, key, &value).await?;
+        txn.commit().await.ctx("committing meta")?;
+        Ok(value)
     }
 
     /// Applies a city's changes (oldest first) to this replica in one transaction together with

@@ -1183,8 +1183,14 @@ impl Store {
 
     /// Loads already-checked records in one transaction and sets `meta[marker.0] = marker.1`
     /// in the same transaction, so a crash never leaves a half-loaded seed marked as done.
-    pub async fn import(&self, batch: ImportBatch<'_>, marker: (&str, &str)) -> Result<()> {
+    /// Returns false, having written nothing, when the marker is already set.
+    pub async fn import(&self, batch: ImportBatch<'_>, marker: (&str, &str)) -> Result<bool> {
         let txn = self.begin().await?;
+        // Checked under the writers' lock: of two servers importing into one database at
+        // once, the second finds the first's marker and writes nothing.
+        if crate::replica::read_meta(&txn, marker.0).await?.is_some() {
+            return Ok(false);
+        }
         for d in batch.documents {
             let m = document_row(d)
                 .insert(&txn)
@@ -1335,7 +1341,7 @@ impl Store {
         }
         set_meta(&txn, marker.0, marker.1).await?;
         txn.commit().await.ctx("committing an import")?;
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -658,3 +658,91 @@ async fn every_sqlite_connection_enforces_foreign_keys_and_waits_when_busy() {
         assert_eq!(mode, "wal");
     }
 }
+
+/// Two servers on one database (two hubs behind a load balancer) each open their own
+/// handle; the database's writers' lock orders what they do at once: an import behind a
+/// marker is loaded once, a pushed batch applied once, and no update of the shared sync
+/// state is lost.
+#[tokio::test]
+async fn two_servers_on_one_database_take_turns() {
+    let mut pairs = vec![(test_support::sqlite(), test_support::sqlite())];
+    if let (Some(db), Some(replica)) = (
+        test_support::postgres("two_servers").await,
+        test_support::postgres("two_servers_replica").await,
+    ) {
+        pairs.push((db, replica));
+    }
+    for (db, replica) in pairs {
+        // Both migrate at once on PostgreSQL (under its advisory lock); sharing a SQLite
+        // file between servers is not supported, so those open one after the other.
+        let (one, two) = if db.backend == "postgres" {
+            tokio::join!(db.store(YUNCHENG), db.store(YUNCHENG))
+        } else {
+            (db.store(YUNCHENG).await, db.store(YUNCHENG).await)
+        };
+        fixture(&one).await;
+        let import = |store: Store| async move {
+            let units = [unit("neuro")];
+            store
+                .import(
+                    ImportBatch {
+                        units: &units,
+                        ..ImportBatch::default()
+                    },
+                    ("extra", "x"),
+                )
+                .await
+                .unwrap()
+        };
+        let (a, b) = tokio::join!(import(one.clone()), import(two.clone()));
+        assert!(a ^ b, "loaded once: {a} {b} ({})", db.backend);
+        assert_eq!(counts(&two).await.0, 2, "{}", db.backend);
+
+        // The node's change log, pushed to one replica through two handles at once.
+        for i in 0..30 {
+            let mut t = target("cardio", "funding", 2021, f64::from(i));
+            t.id = Some(format!("t{i}"));
+            one.create_target(t).await.unwrap();
+        }
+        let changes = one.changes_after(0, 1000).await.unwrap();
+        let (r1, r2) = if db.backend == "postgres" {
+            tokio::join!(replica.store(YUNCHENG), replica.store(YUNCHENG))
+        } else {
+            (replica.store(YUNCHENG).await, replica.store(YUNCHENG).await)
+        };
+        let apply = |r: Store| {
+            let changes = changes.clone();
+            async move {
+                r.apply_changes(&changes, None, store::replica::CrashAfter::default())
+                    .await
+                    .unwrap()
+            }
+        };
+        let (x, y) = tokio::join!(apply(r1.clone()), apply(r2.clone()));
+        let n = changes.len() as u64;
+        assert_eq!(x.applied + y.applied, n, "applied once ({})", db.backend);
+        assert_eq!(x.skipped + y.skipped, n, "{}", db.backend);
+        assert_eq!(r2.applied_seq().await.unwrap(), n as i64);
+        assert_eq!(r1.digests().await.unwrap(), one.digests().await.unwrap());
+
+        // Read-modify-write of a shared value from both handles at once.
+        let bump = |r: Store| async move {
+            for _ in 0..20 {
+                r.update_meta(store::replica::SYNC_STATUS, |old| {
+                    let n: u32 = old.and_then(|v| v.parse().ok()).unwrap_or(0);
+                    (n + 1).to_string()
+                })
+                .await
+                .unwrap();
+            }
+        };
+        tokio::join!(bump(r1.clone()), bump(r2.clone()));
+        let (seq, status) = r1.sync_meta().await.unwrap();
+        assert_eq!(
+            (seq, status.as_deref()),
+            (n as i64, Some("40")),
+            "{}",
+            db.backend
+        );
+    }
+}

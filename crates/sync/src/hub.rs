@@ -5,7 +5,7 @@
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex, PoisonError},
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
 
 use axum::{
@@ -35,6 +35,9 @@ pub struct HubSyncConfig {
     /// How recent the node's last report must be for `AUTO` to trust that the replica has
     /// everything the node committed.
     pub fresh_ms: u64,
+    /// How often the hub re-reads each replica's sync state from its database, where another
+    /// hub serving the same databases records what it learns (0: never; one hub alone).
+    pub refresh_ms: u64,
 }
 
 impl Default for HubSyncConfig {
@@ -43,21 +46,26 @@ impl Default for HubSyncConfig {
             max_batch: 1_000,
             max_snapshot_bytes: 256 * 1024 * 1024,
             fresh_ms: 3_000,
+            refresh_ms: 500,
         }
     }
 }
 
-/// What the hub knows of one city's sync.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the hubs know of one city's sync. Kept in the replica's database (`meta`, key
+/// [`store::replica::SYNC_STATUS`]) as well as in memory, so every hub serving the replica —
+/// two hubs behind a load balancer — reports the same state and decides `AUTO` alike. Times
+/// are wall-clock: hubs on different machines must keep their clocks in step (NTP).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncState {
     /// The node's last committed sequence, as it last reported it.
     pub node_seq: Option<i64>,
     /// When the node last reported (any push, even a refused one from the right city).
-    pub reported_at: Option<Instant>,
+    pub reported_at: Option<SystemTime>,
     /// When `node_seq` was last reported as it stands (a lower report replaces it once this
     /// is older than `fresh_ms`, so a figure the node no longer repeats cannot stick).
-    pub node_seq_at: Option<Instant>,
-    /// The replica's cursor.
+    pub node_seq_at: Option<SystemTime>,
+    /// The replica's cursor (the database's own, `sync.applied_seq`, is the truth).
     pub applied_seq: i64,
     /// Wall-clock time of the last successful push.
     pub last_push: Option<SystemTime>,
@@ -72,6 +80,8 @@ pub struct SyncState {
     pub diverged: Option<String>,
     /// Diverged replicas repaired by a snapshot.
     pub repairs: u64,
+    /// Bumped by every update, so a hub never replaces a newer state with an older read.
+    pub version: u64,
 }
 
 impl SyncState {
@@ -82,6 +92,11 @@ impl SyncState {
     }
 }
 
+/// How long ago `t` was (zero for a time ahead of this clock).
+pub fn since(t: SystemTime) -> Duration {
+    SystemTime::now().duration_since(t).unwrap_or_default()
+}
+
 /// One city's replica.
 #[derive(Debug)]
 pub struct Replica {
@@ -90,28 +105,27 @@ pub struct Replica {
     /// The replica's database (owned by the city).
     pub store: Store,
     state: Mutex<SyncState>,
-    /// One apply at a time per city.
+    /// One apply at a time per city in this process (the database's writers' lock orders
+    /// applies between processes).
     apply: tokio::sync::Mutex<()>,
 }
 
 impl Replica {
-    /// A replica over `store` (already connected, owned by `city`). Pushes are accepted from
-    /// `city`'s node token only (see [`routes`]).
+    /// A replica over `store` (already connected, owned by `city`), with the sync state the
+    /// hubs keep in it. Pushes are accepted from `city`'s node token only (see [`routes`]).
     pub async fn open(city: RegionCode, store: Store) -> store::Result<Self> {
-        let applied_seq = store.applied_seq().await?;
         // Replicas made before the comparison's roll-ups existed get them now.
         if store.ensure_rollups().await? {
             tracing::info!(city = %city, "built the replica's comparison roll-ups");
         }
-        Ok(Self {
+        let replica = Self {
             city,
             store,
-            state: Mutex::new(SyncState {
-                applied_seq,
-                ..SyncState::default()
-            }),
+            state: Mutex::new(SyncState::default()),
             apply: tokio::sync::Mutex::new(()),
-        })
+        };
+        replica.refresh().await?;
+        Ok(replica)
     }
 
     /// A copy of the sync state.
@@ -128,14 +142,69 @@ impl Replica {
         let s = self.state();
         match (s.node_seq, s.reported_at) {
             _ if s.diverged.is_some() => false,
-            (Some(n), Some(at)) => at.elapsed() <= fresh && s.applied_seq >= n,
+            (Some(n), Some(at)) => since(at) <= fresh && s.applied_seq >= n,
             _ => false,
         }
     }
 
-    fn update(&self, f: impl FnOnce(&mut SyncState)) {
-        f(&mut self.state.lock().unwrap_or_else(PoisonError::into_inner));
+    /// Reads the state the hubs keep in the replica's database (another hub may have taken
+    /// the node's last reports) and the replica's cursor.
+    pub async fn refresh(&self) -> store::Result<()> {
+        let (applied_seq, stored) = self.store.sync_meta().await?;
+        let stored = stored.map(|json| parse_state(self.city, &json));
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(stored) = stored
+            && stored.version >= s.version
+        {
+            *s = stored;
+        }
+        s.applied_seq = s.applied_seq.max(applied_seq);
+        Ok(())
     }
+
+    /// Changes the sync state with `f`, in the replica's database (under its writers' lock,
+    /// so two hubs never lose each other's updates) and in memory; returns what `f` returns.
+    /// If the database cannot be written, the change is made in memory only.
+    async fn update<R: Send>(&self, f: impl Fn(&mut SyncState) -> R + Send + Sync) -> R {
+        let city = self.city;
+        let known = self.state();
+        let mut written = None;
+        let result = self
+            .store
+            .update_meta(store::replica::SYNC_STATUS, |old| {
+                let mut s = old.map(|json| parse_state(city, &json)).unwrap_or_default();
+                s.applied_seq = s.applied_seq.max(known.applied_seq);
+                let out = f(&mut s);
+                s.version = s.version.max(known.version) + 1;
+                let json = serde_json::to_string(&s).unwrap_or_default();
+                written = Some((s, out));
+                json
+            })
+            .await;
+        let mut mem = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        match (result, written) {
+            (Ok(_), Some((s, out))) => {
+                *mem = s;
+                out
+            }
+            (result, _) => {
+                if let Err(e) = result {
+                    tracing::warn!(%city, error = %e, "cannot keep the sync state in the replica; kept in memory");
+                }
+                mem.version += 1;
+                f(&mut mem)
+            }
+        }
+    }
+}
+
+/// The stored sync state, or a fresh one if it cannot be read (it is rebuilt by the next
+/// reports).
+fn parse_state(city: RegionCode, json: &str) -> SyncState {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        tracing::warn!(%city, error = %e, "unreadable sync state in the replica; starting afresh");
+        SyncState::default()
+    })
 }
 
 /// Every city's replica, and the test hook that simulates a crash mid-apply.
@@ -167,6 +236,34 @@ impl Replicas {
     /// All replicas.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Replica>> {
         self.by_city.values()
+    }
+
+    /// Re-reads every replica's sync state from its database (see [`Replica::refresh`]).
+    pub async fn refresh(&self) {
+        for r in self.by_city.values() {
+            if let Err(e) = r.refresh().await {
+                tracing::warn!(city = %r.city, error = %e, "cannot read the replica's sync state");
+            }
+        }
+    }
+
+    /// Keeps every replica's sync state in step with its database every `every`, for as long
+    /// as the replicas are in use (the task ends when the last handle is dropped): what
+    /// another hub on the same databases has learnt reaches this one within `every`.
+    pub fn keep_refreshed(self: &Arc<Self>, every: Duration) {
+        let replicas = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(replicas) = replicas.upgrade() else {
+                    return;
+                };
+                replicas.refresh().await;
+            }
+        });
     }
 
     /// The configuration.
@@ -443,44 +540,57 @@ fn check_seq(field: &str, seq: i64) -> Result<(), Rejection> {
 /// higher figure the node stops repeating (a forged or mistaken report) gives way to the
 /// node's own reports once it is older than `fresh`.
 fn reported_seq(
-    held: Option<(i64, Instant)>,
+    held: Option<(i64, SystemTime)>,
     reported: i64,
     fresh: Duration,
-    now: Instant,
-) -> (i64, Instant) {
+    now: SystemTime,
+) -> (i64, SystemTime) {
     match held {
-        Some((n, at)) if n > reported && now.duration_since(at) <= fresh => (n, at),
+        Some((n, at)) if n > reported && now.duration_since(at).unwrap_or_default() <= fresh => {
+            (n, at)
+        }
         _ => (reported, now),
     }
 }
 
-fn record(
+/// Records a node's report (a push or snapshot, accepted or refused) in the city's sync state;
+/// `also` adds what else the outcome means (a divergence reported, a repair) and its result is
+/// returned.
+async fn record<R: Send>(
     replica: &Replica,
     result: &Result<Applied, Rejection>,
     node_seq: i64,
     snapshot: bool,
     fresh: Duration,
-) {
-    replica.update(|s| {
-        let now = Instant::now();
-        let held = s.node_seq.zip(s.node_seq_at);
-        let (seq, at) = reported_seq(held, node_seq, fresh, now);
-        s.node_seq = Some(seq);
-        s.node_seq_at = Some(at);
-        s.reported_at = Some(now);
-        match result {
-            Ok(a) => {
-                s.applied_seq = a.applied_seq;
-                s.last_push = Some(SystemTime::now());
-                s.last_error = None;
-                s.pushes += 1;
-                if snapshot {
-                    s.snapshots += 1;
+    also: impl Fn(&mut SyncState) -> R + Send + Sync,
+) -> R {
+    let outcome = match result {
+        Ok(a) => Ok(a.applied_seq),
+        Err(Rejection(_, r)) => Err((r.code.clone(), r.message.clone())),
+    };
+    let now = SystemTime::now();
+    replica
+        .update(|s| {
+            let held = s.node_seq.zip(s.node_seq_at);
+            let (seq, at) = reported_seq(held, node_seq, fresh, now);
+            s.node_seq = Some(seq);
+            s.node_seq_at = Some(at);
+            s.reported_at = Some(now);
+            match &outcome {
+                Ok(applied_seq) => {
+                    s.applied_seq = *applied_seq;
+                    s.last_push = Some(now);
+                    s.last_error = None;
+                    s.pushes += 1;
+                    if snapshot {
+                        s.snapshots += 1;
+                    }
                 }
+                Err(e) => s.last_error = Some(e.clone()),
             }
-            Err(Rejection(_, r)) => s.last_error = Some((r.code.clone(), r.message.clone())),
-        }
-    });
+            also(s)
+        })
+        .await
 }
 
 /// A JSON body whose refusal is a coded [`Refusal`] like every other: `SYNC_MALFORMED`
@@ -599,17 +709,26 @@ async fn push(
             result.map_err(Rejection::from_store)
         }
     };
-    if let (Some(reason), Ok(_)) = (&req.diverged, &result) {
-        tracing::warn!(city = %replica.city, reason = %reason, "the node found the replica differing from its data; answering live until it is rebuilt");
-        replica.update(|s| s.diverged = Some(reason.clone()));
-    }
+    let diverged = match (req.diverged, &result) {
+        (Some(reason), Ok(_)) => {
+            tracing::warn!(city = %replica.city, reason = %reason, "the node found the replica differing from its data; answering live until it is rebuilt");
+            Some(reason)
+        }
+        _ => None,
+    };
     record(
         replica,
         &result,
         req.node_seq,
         false,
         Duration::from_millis(replicas.config.fresh_ms),
-    );
+        |s| {
+            if diverged.is_some() {
+                s.diverged.clone_from(&diverged);
+            }
+        },
+    )
+    .await;
     let applied = result?;
     if applied.applied > 0 {
         tracing::debug!(city = %replica.city, applied = applied.applied, applied_seq = applied.applied_seq, "batch applied");
@@ -654,13 +773,22 @@ async fn snapshot(
             .await
             .map_err(Rejection::from_store)
     };
-    record(
+    let rebuilt = result.is_ok();
+    let repaired = record(
         replica,
         &result,
         req.snapshot.seq,
         true,
         Duration::from_millis(shared.replicas.config.fresh_ms),
-    );
+        |s| {
+            let repaired = s.diverged.take_if(|_| rebuilt);
+            if repaired.is_some() {
+                s.repairs += 1;
+            }
+            repaired
+        },
+    )
+    .await;
     let applied = result?;
     // A whole replica was just written: refresh the planner's statistics in the background.
     let store = replica.store.clone();
@@ -670,15 +798,9 @@ async fn snapshot(
         }
     });
     tracing::info!(city = %replica.city, rows = applied.applied, seq = applied.applied_seq, "replica rebuilt from the node's snapshot");
-    let repaired = replica.state().diverged;
-    if let Some(reason) = &repaired {
+    if let Some(reason) = repaired {
         tracing::info!(city = %replica.city, reason = %reason, "the diverged replica is repaired");
     }
-    replica.update(|s| {
-        if s.diverged.take().is_some() {
-            s.repairs += 1;
-        }
-    });
     Ok(Json(reply(replica, applied).await?))
 }
 
@@ -828,7 +950,7 @@ mod tests {
     #[test]
     fn a_higher_node_sequence_holds_only_while_it_is_fresh() {
         let fresh = Duration::from_secs(3);
-        let t0 = Instant::now();
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let at = |s: u64| t0 + Duration::from_secs(s);
         // A forged (or late) high figure, then the node's own lower reports every second.
         let mut held = reported_seq(None, MAX_SEQ, fresh, at(0));

@@ -30,7 +30,9 @@ use crate::protocol::{PushReply, PushRequest, Refusal, RowHashes, SnapshotReques
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PushConfig {
-    /// The hub's base URL, e.g. `http://127.0.0.1:8600`; empty turns pushing off.
+    /// The hub's base URL, e.g. `http://127.0.0.1:8600`, or several hubs serving the same
+    /// databases separated by commas (`http://hub-a:8600, http://hub-b:8600`): the pusher uses
+    /// one and moves to the next when it cannot reach it. Empty turns pushing off.
     pub hub_url: String,
     /// This node's token, as registered at the hub.
     pub token: String,
@@ -47,6 +49,22 @@ pub struct PushConfig {
     /// How often the node compares its digests with the replica's while caught up, and sends
     /// a snapshot when they differ (0: never; a refused push checks at once).
     pub verify_ms: u64,
+}
+
+impl PushConfig {
+    /// The hubs' base URLs, in the order given (no trailing `/`).
+    pub fn hubs(&self) -> Vec<String> {
+        hub_urls(&self.hub_url)
+    }
+}
+
+/// The base URLs in a comma-separated list (see [`PushConfig::hub_url`]).
+pub fn hub_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Default for PushConfig {
@@ -154,7 +172,13 @@ struct Pusher {
     store: Store,
     config: PushConfig,
     http: reqwest::Client,
-    base: String,
+    /// The hubs, and the one in use: all serve the same replica databases, so the cursor
+    /// each reports is the same.
+    hubs: Vec<String>,
+    current: usize,
+    /// Rounds failed in a row; the pusher moves to the next hub after each one, and waits
+    /// (backing off) once every hub has failed.
+    failed: usize,
     status: Arc<Mutex<PushStatus>>,
     /// The hub's cursor, once known.
     hub: Option<i64>,
@@ -185,7 +209,8 @@ pub fn spawn_with_tls(
     tls: &outbound::TlsConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Option<PusherHandle>, outbound::ClientError> {
-    if config.hub_url.is_empty() {
+    let hubs = config.hubs();
+    if hubs.is_empty() {
         return Ok(None);
     }
     let http = outbound::client_builder(tls)?
@@ -195,7 +220,9 @@ pub fn spawn_with_tls(
         .build()?;
     let status = Arc::new(Mutex::new(PushStatus::default()));
     let pusher = Pusher {
-        base: config.hub_url.trim_end_matches('/').to_owned(),
+        hubs,
+        current: 0,
+        failed: 0,
         store,
         config,
         http,
@@ -212,6 +239,31 @@ pub fn spawn_with_tls(
 }
 
 impl Pusher {
+    /// The hub in use.
+    fn base(&self) -> &str {
+        self.hubs
+            .get(self.current % self.hubs.len().max(1))
+            .map_or("", String::as_str)
+    }
+
+    /// Moves to the next hub when the one in use cannot serve (unreachable, time-out, 5xx),
+    /// learning the cursor afresh there; true if it moved.
+    fn fail_over(&mut self, e: &PushError) -> bool {
+        let unavailable = match e {
+            PushError::Http(_) => true,
+            PushError::Refused { status, .. } => *status >= 500,
+            PushError::Store(_) => false,
+        };
+        if !unavailable || self.hubs.len() < 2 {
+            return false;
+        }
+        let from = self.base().to_owned();
+        self.current = (self.current + 1) % self.hubs.len();
+        self.hub = None;
+        tracing::warn!(city = %self.store.owner(), from = %from, to = %self.base(), "moving to another hub");
+        true
+    }
+
     fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
         backon::ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(self.config.interval_ms.max(50)))
@@ -223,7 +275,7 @@ impl Pusher {
 
     async fn run(mut self, shutdown: impl std::future::Future<Output = ()> + Send) {
         let city = self.store.owner();
-        tracing::info!(%city, hub = %self.base, "pusher started");
+        tracing::info!(%city, hubs = ?self.hubs, "pusher started");
         tokio::pin!(shutdown);
         let idle = Duration::from_millis(self.config.interval_ms.max(1));
         let mut backoff = self.backoff();
@@ -242,10 +294,17 @@ impl Pusher {
             match step {
                 Ok(progress) => {
                     backoff = self.backoff();
+                    self.failed = 0;
                     delay = if progress { Duration::ZERO } else { idle };
                 }
                 Err(e) => {
-                    delay = backoff.next().unwrap_or(idle);
+                    self.failed += 1;
+                    delay = if self.fail_over(&e) && self.failed < self.hubs.len() {
+                        // Another hub has not been tried since the last success: at once.
+                        Duration::ZERO
+                    } else {
+                        backoff.next().unwrap_or(idle)
+                    };
                     tracing::warn!(%city, error = %e, retry_in_ms = delay.as_millis() as u64, "push failed");
                     let mut s = self.status.lock().unwrap_or_else(PoisonError::into_inner);
                     s.last_error = Some(e.to_string());
@@ -273,7 +332,7 @@ impl Pusher {
             let after = self.store.catalogue_seq().await?;
             let resp = self
                 .http
-                .get(format!("{}/sync/catalogue?after={after}", self.base))
+                .get(format!("{}/sync/catalogue?after={after}", self.base()))
                 .header("authorization", bearer(&self.config.token))
                 .send()
                 .await?;
@@ -429,7 +488,7 @@ impl Pusher {
         let city = self.store.owner();
         let resp = self
             .http
-            .get(format!("{}/sync/digest/{city}", self.base))
+            .get(format!("{}/sync/digest/{city}", self.base()))
             .header("authorization", bearer(&self.config.token))
             .send()
             .await?;
@@ -505,7 +564,7 @@ impl Pusher {
     async fn post<B: Serialize>(&self, path: &str, body: &B) -> Result<PushReply, PushError> {
         let resp = self
             .http
-            .post(format!("{}{path}", self.base))
+            .post(format!("{}{path}", self.base()))
             .header("authorization", bearer(&self.config.token))
             .json(body)
             .send()
