@@ -5,7 +5,8 @@ COPY . .
 RUN cargo build --release --locked -p cli
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/xingyi xingyi && mkdir -p /var/lib/xingyi && chown xingyi /var/lib/xingyi
+# /var/lib/xingyi/secrets is where compose mounts the shared volume holding the HS256 secret.
+RUN useradd --system --home /var/lib/xingyi xingyi && mkdir -p /var/lib/xingyi/secrets && chown -R xingyi /var/lib/xingyi && chmod 700 /var/lib/xingyi/secrets
 COPY --from=build /src/target/release/xingyi /usr/local/bin/xingyi
 USER xingyi
 WORKDIR /var/lib/xingyi

@@ -10,8 +10,12 @@ fn root() -> &'static Path {
 }
 
 fn compose() -> Value {
-    serde_yaml_ng::from_str(&std::fs::read_to_string(root().join("docker-compose.yml")).unwrap())
-        .unwrap()
+    let mut c: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join("docker-compose.yml")).unwrap(),
+    )
+    .unwrap();
+    c.apply_merge().unwrap(); // the shared `<<: *xingyi` parts
+    c
 }
 
 fn env(service: &Value, key: &str) -> String {
@@ -21,28 +25,20 @@ fn env(service: &Value, key: &str) -> String {
         .to_owned()
 }
 
-#[test]
-fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
-    let c = compose();
-    let services = c["services"].as_mapping().unwrap();
-    let mut names: Vec<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
-    names.sort_unstable();
-    assert_eq!(names, ["hub", "node-linfen", "node-yuncheng", "postgres"]);
-
-    let init = std::fs::read_to_string(root().join("docker/postgres-init.sql")).unwrap();
-    let mut dbs = Vec::new();
-    for (name, port, command) in [
-        (
+/// The xingyi services: name, port, command.
+fn servers() -> [(&'static str, &'static str, Vec<&'static str>); 4] {
+    let hub = |listen| {
+        vec![
             "hub",
-            "8600",
-            vec![
-                "hub",
-                "--config",
-                "/etc/xingyi/hub.toml",
-                "--listen",
-                "0.0.0.0:8600",
-            ],
-        ),
+            "--config",
+            "/etc/xingyi/hub.toml",
+            "--listen",
+            listen,
+        ]
+    };
+    [
+        ("hub-a", "8600", hub("0.0.0.0:8600")),
+        ("hub-b", "8601", hub("0.0.0.0:8601")),
         (
             "node-yuncheng",
             "8608",
@@ -53,7 +49,23 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
             "8610",
             vec!["node", "--city", "141000", "--listen", "0.0.0.0:8610"],
         ),
-    ] {
+    ]
+}
+
+#[test]
+fn compose_runs_postgres_two_hubs_and_both_city_nodes_each_node_on_its_own_database() {
+    let c = compose();
+    let services = c["services"].as_mapping().unwrap();
+    let mut names: Vec<&str> = services.keys().map(|k| k.as_str().unwrap()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["hub-a", "hub-b", "node-linfen", "node-yuncheng", "postgres"]
+    );
+
+    let init = std::fs::read_to_string(root().join("docker/postgres-init.sql")).unwrap();
+    let mut dbs = Vec::new();
+    for (name, port, command) in servers() {
         let s = &c["services"][name];
         let url = env(s, "DATABASE_URL");
         assert!(
@@ -86,13 +98,53 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
             "{name}"
         );
         assert_eq!(s["build"].as_str(), Some("."), "{name}");
+        // Restarted when it dies, and checked through its own /health by the binary itself.
+        assert_eq!(s["restart"].as_str(), Some("unless-stopped"), "{name}");
+        let check: Vec<&str> = s["healthcheck"]["test"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            check,
+            [
+                "CMD",
+                "xingyi",
+                "probe",
+                &format!("http://127.0.0.1:{port}/health")
+            ],
+            "{name}"
+        );
+        // One HS256 secret for all, generated on first start in a shared volume: none is
+        // committed.
+        assert_eq!(
+            env(s, "XINGYI_AUTH__SECRET_FILE"),
+            "/var/lib/xingyi/secrets/jwt-secret",
+            "{name}"
+        );
+        assert!(
+            s["volumes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|v| v.as_str() == Some("secrets:/var/lib/xingyi/secrets")),
+            "{name} mounts the shared secret volume"
+        );
     }
-    // The hub's config (mounted from config/docker-hub.toml) keeps each replica in its own
-    // database and accepts each node's token for that node's city only.
-    let mount = c["services"]["hub"]["volumes"][0].as_str().unwrap();
-    assert_eq!(mount, "./config/docker-hub.toml:/etc/xingyi/hub.toml:ro");
+    assert!(c["volumes"].as_mapping().unwrap().contains_key("secrets"));
+    assert!(
+        !root().join("config/compose-jwt-secret").exists(),
+        "no secret in the repository"
+    );
+    // Both hubs serve the same databases (config/docker-hub.toml, mounted in each); every
+    // replica has its own database; each node lists both hubs.
     let hub: province_hub::Config =
         cli::config::load(Some(&root().join("config/docker-hub.toml"))).unwrap();
+    for name in ["hub-a", "hub-b"] {
+        let mount = c["services"][name]["volumes"][1].as_str().unwrap();
+        assert_eq!(mount, "./config/docker-hub.toml:/etc/xingyi/hub.toml:ro");
+    }
     for (service, city) in [("node-yuncheng", "140800"), ("node-linfen", "141000")] {
         let node = hub
             .nodes
@@ -100,15 +152,14 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
             .find(|n| n.city.to_string() == city)
             .unwrap();
         let s = &c["services"][service];
+        let push = sync::node::PushConfig {
+            hub_url: env(s, "XINGYI_SYNC__HUB_URL"),
+            ..Default::default()
+        };
         assert_eq!(
-            env(s, "XINGYI_SYNC__HUB_URL"),
-            "http://hub:8600",
+            push.hubs(),
+            ["http://hub-a:8600", "http://hub-b:8601"],
             "{service}"
-        );
-        assert_eq!(
-            env(s, "XINGYI_AUTH__SECRET_FILE"),
-            "/etc/xingyi/jwt-secret",
-            "{service} shares the compose secret (and signs its own node token)"
         );
         assert!(
             node.url.starts_with(&format!("http://{service}:")),
@@ -126,7 +177,7 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
     assert_eq!(
         dbs.len(),
         5,
-        "each server and each replica has its own database"
+        "one hub database for both hubs, one per node and per replica"
     );
     assert!(c["services"]["postgres"]["healthcheck"]["test"].is_sequence());
 }
@@ -135,7 +186,7 @@ fn compose_runs_postgres_hub_and_both_city_nodes_each_on_its_own_database() {
 fn the_commands_in_compose_parse_with_the_real_cli() {
     use clap::Parser as _;
     let c = compose();
-    for name in ["hub", "node-yuncheng", "node-linfen"] {
+    for name in ["hub-a", "hub-b", "node-yuncheng", "node-linfen"] {
         let mut args = vec!["xingyi".to_owned()];
         args.extend(
             c["services"][name]["command"]

@@ -40,9 +40,25 @@ pub fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, SetupError> {
                 std::fs::create_dir_all(dir).map_err(file)?;
             }
             let text = base64::engine::general_purpose::STANDARD.encode(&secret);
-            write_private(path, &text).map_err(file)?;
-            tracing::info!(path = %path.display(), "generated a new HS256 secret");
-            Ok(secret)
+            // Written whole under another name, then linked into place: servers starting
+            // together on one shared directory never read a half-written secret, and the one
+            // that loses the race reads the winner's.
+            let mut tag = [0u8; 8];
+            getrandom::fill(&mut tag).map_err(|e| file(std::io::Error::other(e)))?;
+            let partial = path.with_extension(format!("partial-{}", u64::from_le_bytes(tag)));
+            write_private(&partial, &text).map_err(file)?;
+            let linked = std::fs::hard_link(&partial, path);
+            let _ = std::fs::remove_file(&partial);
+            match linked {
+                Ok(()) => {
+                    tracing::info!(path = %path.display(), "generated a new HS256 secret");
+                    Ok(secret)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    load_or_create_secret(path)
+                }
+                Err(e) => Err(file(e)),
+            }
         }
         Err(e) => Err(file(e)),
     }

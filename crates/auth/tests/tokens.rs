@@ -284,6 +284,24 @@ async fn eddsa_keys_work_from_a_jwks_served_over_http_and_survive_its_outage() {
     );
 }
 
+#[test]
+fn servers_starting_together_share_one_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared").join("jwt-secret");
+    let secrets: Vec<Vec<u8>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| auth::load_or_create_secret(&path).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(secrets.iter().all(|s| s == &secrets[0] && s.len() == 32));
+    let left: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["jwt-secret"], "no partial files left behind");
+}
+
 #[tokio::test]
 async fn the_local_secret_is_generated_once_and_kept() {
     let dir = tempfile::tempdir().unwrap();

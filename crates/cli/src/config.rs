@@ -99,6 +99,20 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure type, not ours
+    fn a_node_takes_a_list_of_hubs_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "XINGYI_SYNC__HUB_URL",
+                "http://hub-a:8600, http://hub-b:8601/",
+            );
+            let cfg: city_node::Config = load(None).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(cfg.sync.hubs(), ["http://hub-a:8600", "http://hub-b:8601"]);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_missing_file_is_an_error() {
         let err = load::<province_hub::Config>(Some(Path::new("/nonexistent/x.toml"))).unwrap_err();
         assert!(err.to_string().contains("does not exist"));

@@ -128,6 +128,16 @@ pub enum Command {
         #[arg(long, default_value = "xingyi")]
         audience: String,
     },
+    /// Check that a server answers: GET the URL (e.g. `http://127.0.0.1:8600/health`) and exit
+    /// 0 on a 2xx answer, 1 otherwise — for container health checks, where no `curl` is
+    /// installed.
+    Probe {
+        /// The URL to GET.
+        url: String,
+        /// How long to wait for the answer.
+        #[arg(long, default_value_t = 3000)]
+        timeout_ms: u64,
+    },
     /// Upward sync tools.
     Sync {
         /// What to do.
@@ -284,6 +294,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             city_node::serve(cfg, listener, serving::shutdown_signal())
                 .await
                 .context("the node stopped")
+        }
+        Command::Probe { url, timeout_ms } => {
+            let answer = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_millis(timeout_ms.max(1)))
+                .build()?
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("GET {url}"))?;
+            let status = answer.status();
+            if !status.is_success() {
+                let body = answer.text().await.unwrap_or_default();
+                anyhow::bail!("GET {url}: {status} {}", body.trim());
+            }
+            Ok(())
         }
         Command::Token {
             role,

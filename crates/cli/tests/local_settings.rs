@@ -31,6 +31,18 @@ async fn local_honours_the_environments_settings() {
     );
     let client = reqwest::Client::new();
     wait_up(&client, &[hub, yc, lf]).await;
+    // `xingyi probe`, the containers' health check: 0 on a 2xx answer, 1 with why otherwise.
+    let probe = |url: String| common::xingyi().args(["probe", &url]).output().unwrap();
+    assert!(
+        probe(format!("http://127.0.0.1:{hub}/health"))
+            .status
+            .success()
+    );
+    let missing = probe(format!("http://127.0.0.1:{hub}/no-such-page"));
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"));
+    let closed = probe(format!("http://127.0.0.1:{}/health", free_port()));
+    assert!(!closed.status.success());
     let viewer = token(dir.path(), &["--role", "province_viewer", "--sub", "dev"]);
     for port in [hub, yc, lf] {
         let graphiql = client
