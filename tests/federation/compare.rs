@@ -570,8 +570,11 @@ async fn an_amount_whose_years_are_open_is_a_range_in_each_year_with_its_caveat(
                               years: { from: 2020, to: 2022 }, level: UNIT) {
         cities { cells { indicator year ambiguousTerms caveats { target openYears note quote document }
                          target { comparator value min max terms } }
-                 breakdown { id cells { indicator year ambiguousTerms target { comparator value min max } } } }
-        provinceTotals { indicator year ambiguousTerms target { comparator value min max } } } }"#;
+                 spans { indicator from to overTime ambiguousTerms target { comparator value min max terms } }
+                 breakdown { id cells { indicator year ambiguousTerms target { comparator value min max } }
+                             spans { indicator from to target { comparator value min max } } } }
+        provinceTotals { indicator year ambiguousTerms target { comparator value min max } }
+        provinceSpans { indicator from to ambiguousTerms target { comparator value min max } } } }"#;
     let d = data(&client, &hub, q, json!({})).await;
     let city = &d["compare"]["cities"][0];
     let cell = |cells: &Value, indicator: &str, year: i64| -> Value {
@@ -629,6 +632,47 @@ async fn an_amount_whose_years_are_open_is_a_range_in_each_year_with_its_caveat(
         ),
         (&json!("RANGE"), &json!(0.0), &json!(300.0)),
         "{c}"
+    );
+    // Over the whole span the amount is certain: 1000 once, not the sum of three ranges
+    // (0–700 + 0–700 + 0–300), so the city's total is exact: the other units' 4000 + 1000.
+    let span = |spans: &Value, indicator: &str| -> Value {
+        spans
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["indicator"] == indicator)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {indicator} span in {spans}"))
+    };
+    let unit_span = span(&unit["spans"], "funding");
+    assert_eq!(
+        (&unit_span["from"], &unit_span["to"], &unit_span["target"]),
+        (
+            &json!(2020),
+            &json!(2022),
+            &json!({ "comparator": "EXACT", "value": 1000.0, "min": null, "max": null })
+        ),
+        "{unit_span}"
+    );
+    let city_span = span(&city["spans"], "funding");
+    assert_eq!(
+        (
+            &city_span["overTime"],
+            &city_span["target"]["comparator"],
+            &city_span["target"]["value"],
+            &city_span["ambiguousTerms"]
+        ),
+        (&json!("SUM"), &json!("EXACT"), &json!(5000.0), &json!(1)),
+        "{city_span}"
+    );
+    let province_span = span(&d["compare"]["provinceSpans"], "funding");
+    assert_eq!(
+        (
+            &province_span["target"]["value"],
+            &province_span["ambiguousTerms"]
+        ),
+        (&json!(5000.0), &json!(1)),
+        "{province_span}"
     );
     for c in city["cells"].as_array().unwrap() {
         if c["indicator"] == "doctors_added" {

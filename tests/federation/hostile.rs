@@ -627,6 +627,49 @@ async fn a_request_over_its_time_out_is_cancelled_with_a_clear_code() {
 }
 
 #[tokio::test]
+async fn a_request_over_its_computing_budget_is_cancelled_with_a_clear_code() {
+    // Forty aliased copies of a unit list with its plan items: within every static limit,
+    // and more than a 1 ms computing budget.
+    let copies: String = (0..40)
+        .map(|i| {
+            format!(
+                "u{i}: units(first: 200) {{ nodes {{ id nameZh nameEn kind planItems(first: 50) {{ nodes {{ id text category year }} }} }} }} "
+            )
+        })
+        .collect();
+    let query = format!("{{ {copies} }}");
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    let client = reqwest::Client::new();
+    for (budget, expect) in [(1, "QUERY_CPU_BUDGET"), (0, "")] {
+        let node = TestNode::start(
+            serving::GraphqlConfig {
+                cpu_budget_ms: budget,
+                ..serving::GraphqlConfig::default()
+            },
+            test_support::auth_config(),
+        )
+        .await;
+        let (status, _, b) = post_raw(
+            &client,
+            &node.url,
+            Some(&viewer),
+            json!({ "query": query }).to_string(),
+        )
+        .await;
+        if expect.is_empty() {
+            assert_eq!(status, 200, "{b}");
+            assert!(b["data"]["u39"]["nodes"].is_array(), "{b}");
+        } else {
+            assert_eq!((status, code(&b)), (503, expect), "{b}");
+            // The server goes on answering.
+            let ok = data_as(&client, &node.url, &viewer, "{ owner { code } }", json!({})).await;
+            assert_eq!(ok["owner"]["code"], "140800");
+        }
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn anonymous_reading_when_configured_covers_public_data_only() {
     let client = reqwest::Client::new();
     let node = TestNode::start(

@@ -351,6 +351,186 @@ pub fn achievement(actual: f64, target: &TargetSum) -> Option<(f64, f64)> {
     }
 }
 
+/// One year of one scope's combined figures (a comparison cell).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YearFigures {
+    /// The year.
+    pub year: i32,
+    /// Its targets combined across scopes (without amounts whose years are open: those count
+    /// once for the whole span, see [`span_total`]).
+    pub target: Option<TargetSum>,
+    /// Its actuals combined across scopes.
+    pub actual: Option<ActualSum>,
+}
+
+/// The total over a span of years of one scope's yearly figures, by the indicator's over-time
+/// aggregation `over_time`:
+/// - `Sum`: the years' intervals add up, and `whole` — targets given for the span as a whole
+///   (an amount whose years the document leaves open, as its share of the span) — is added once,
+///   so an amount of 1000 over 2020–2022 stays exactly 1000 over the span even though each of
+///   its years is only a range;
+/// - `Latest`: the last year with a target, and the last year with an actual;
+/// - `Max`: the largest (for intervals: the largest lower and the largest upper bound);
+/// - `Average`: the mean over the years that have one (bounds averaged alike).
+///
+/// A year whose figures were not combined (`NOT_ADDITIVE`) makes the span not combined too.
+/// `years` must be in ascending order.
+pub fn span_total(
+    years: &[YearFigures],
+    over_time: crate::Aggregation,
+    whole: &[TargetGroup],
+) -> (Option<TargetSum>, Option<ActualSum>) {
+    use crate::Aggregation;
+    let targets: Vec<&TargetSum> = years.iter().filter_map(|y| y.target.as_ref()).collect();
+    let actuals: Vec<&ActualSum> = years.iter().filter_map(|y| y.actual.as_ref()).collect();
+    let target = match over_time {
+        Aggregation::Sum => {
+            let mut groups: Vec<TargetGroup> = whole.to_vec();
+            let mut refused = None;
+            for t in &targets {
+                if t.not_combined.is_some() {
+                    refused = Some(**t);
+                }
+                groups.extend(groups_of(t));
+            }
+            match refused {
+                Some(t) => Some(TargetSum {
+                    terms: groups.iter().map(|g| g.count).sum(),
+                    ..t
+                }),
+                None => combine_targets(&groups, ScopeAggregation::Sum, Across::Cities),
+            }
+        }
+        Aggregation::Latest => targets.last().map(|t| **t),
+        Aggregation::Max | Aggregation::Average => fold_targets(&targets, over_time),
+    };
+    let actual = match over_time {
+        Aggregation::Sum => actuals.iter().copied().copied().reduce(|a, b| {
+            if a.not_combined.is_some() || b.not_combined.is_some() {
+                ActualSum {
+                    not_combined: a.not_combined.or(b.not_combined),
+                    value: None,
+                    min: None,
+                    max: None,
+                    largest: a.largest.max(b.largest),
+                    scopes: a.scopes.max(b.scopes),
+                }
+            } else {
+                let sum = a.add(b, ScopeAggregation::Sum, Across::Cities);
+                ActualSum {
+                    scopes: a.scopes.max(b.scopes),
+                    ..sum
+                }
+            }
+        }),
+        Aggregation::Latest => actuals.last().map(|a| **a),
+        Aggregation::Max | Aggregation::Average => fold_actuals(&actuals, over_time),
+    };
+    (target, actual)
+}
+
+/// A combined target as groups of a further sum: its known part with its shape, and its
+/// unknown terms (counted, never numbered).
+pub fn groups_of(t: &TargetSum) -> Vec<TargetGroup> {
+    let mut out = Vec::new();
+    let known = t.terms.saturating_sub(t.unknown_terms);
+    if known > 0 && t.comparator != Comparator::Unknown {
+        let (value, min, max) = match t.not_combined {
+            Some(_) => (t.largest, None, None),
+            None => (t.value, t.min, t.max),
+        };
+        let comparator = if t.not_combined.is_some() {
+            Comparator::Exact
+        } else {
+            t.comparator
+        };
+        out.push(TargetGroup {
+            comparator,
+            value,
+            min,
+            max,
+            largest: Bounds { value, min, max },
+            count: known,
+        });
+    }
+    if t.unknown_terms > 0 {
+        out.push(TargetGroup {
+            comparator: Comparator::Unknown,
+            value: None,
+            min: None,
+            max: None,
+            largest: Bounds::default(),
+            count: t.unknown_terms,
+        });
+    }
+    out
+}
+
+/// The largest or the mean of the years' targets, bound by bound.
+fn fold_targets(targets: &[&TargetSum], how: crate::Aggregation) -> Option<TargetSum> {
+    if targets.is_empty() {
+        return None;
+    }
+    let terms = targets.iter().map(|t| t.terms).sum();
+    let unknown_terms = targets.iter().map(|t| t.unknown_terms).sum();
+    if let Some(t) = targets.iter().find(|t| t.not_combined.is_some()) {
+        return Some(TargetSum {
+            terms,
+            unknown_terms,
+            ..**t
+        });
+    }
+    let intervals: Vec<Interval> = targets
+        .iter()
+        .filter_map(|t| interval_of(t.comparator, t.value, t.min, t.max))
+        .collect();
+    let about = intervals.iter().any(|i| i.about);
+    let bound = |pick: fn(&Interval) -> Option<f64>| -> Option<f64> {
+        let all: Option<Vec<f64>> = intervals.iter().map(pick).collect();
+        let all = all?;
+        match how {
+            crate::Aggregation::Max => all.into_iter().reduce(f64::max),
+            _ => (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
+        }
+    };
+    let i = Interval {
+        lo: bound(|i| i.lo),
+        hi: bound(|i| i.hi),
+        about,
+    };
+    Some(read_back(i, terms, unknown_terms))
+}
+
+/// The largest or the mean of the years' actuals, bound by bound.
+fn fold_actuals(actuals: &[&ActualSum], how: crate::Aggregation) -> Option<ActualSum> {
+    if actuals.is_empty() {
+        return None;
+    }
+    let largest = actuals.iter().map(|a| a.largest).fold(f64::MIN, f64::max);
+    let scopes = actuals.iter().map(|a| a.scopes).max().unwrap_or(1);
+    if let Some(a) = actuals.iter().find(|a| a.not_combined.is_some()) {
+        return Some(ActualSum {
+            largest,
+            scopes,
+            ..**a
+        });
+    }
+    let bound = |pick: fn(&ActualSum) -> Option<f64>| -> Option<f64> {
+        let all: Option<Vec<f64>> = actuals.iter().map(|a| pick(a)).collect();
+        let all = all?;
+        match how {
+            crate::Aggregation::Max => all.into_iter().reduce(f64::max),
+            _ => (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
+        }
+    };
+    Some(range(
+        bound(|a| a.value.or(a.min)),
+        bound(|a| a.value.or(a.max)),
+        largest,
+        scopes,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,6 +740,135 @@ mod tests {
         assert_eq!(
             (a.value, a.not_combined, a.largest, a.scopes),
             (None, Some(NotCombined::NotAdditive), 90.0, 2)
+        );
+    }
+
+    fn year(y: i32, target: Option<TargetSum>, actual: Option<f64>) -> YearFigures {
+        YearFigures {
+            year: y,
+            target,
+            actual: actual.map(ActualSum::one),
+        }
+    }
+
+    fn sum_of(groups: &[TargetGroup]) -> TargetSum {
+        combine_targets(groups, ScopeAggregation::Sum, Across::Cities).unwrap()
+    }
+
+    #[test]
+    fn a_span_adds_its_years_and_counts_an_open_amount_once() {
+        let exact = |v| g(Comparator::Exact, Some(v), None, None);
+        let years = [
+            year(2020, Some(sum_of(&[exact(927.0)])), Some(900.0)),
+            year(2021, Some(sum_of(&[exact(1030.0)])), Some(1000.0)),
+            year(2022, Some(sum_of(&[exact(43.0)])), None),
+        ];
+        // 1000 whose split over the three years is open: each year alone is a range, the span
+        // holds it exactly.
+        let (t, a) = span_total(&years, crate::Aggregation::Sum, &[exact(1000.0)]);
+        let t = t.unwrap();
+        assert_eq!(
+            (t.comparator, t.value, t.terms),
+            (Comparator::Exact, Some(3000.0), 4)
+        );
+        assert_eq!(a.unwrap().value, Some(1900.0));
+        // A range and an at-least year keep their shapes.
+        let years = [
+            year(
+                2020,
+                Some(sum_of(&[g(Comparator::Range, None, Some(1.0), Some(2.0))])),
+                None,
+            ),
+            year(
+                2021,
+                Some(sum_of(&[g(Comparator::AtLeast, Some(5.0), None, None)])),
+                None,
+            ),
+        ];
+        let t = span_total(&years, crate::Aggregation::Sum, &[]).0.unwrap();
+        assert_eq!((t.comparator, t.value), (Comparator::AtLeast, Some(6.0)));
+    }
+
+    #[test]
+    fn a_span_of_a_stock_takes_its_latest_and_a_maximum_takes_the_largest_bounds() {
+        let years = [
+            year(
+                2020,
+                Some(sum_of(&[g(Comparator::Exact, Some(500.0), None, None)])),
+                Some(480.0),
+            ),
+            year(
+                2021,
+                Some(sum_of(&[g(
+                    Comparator::Range,
+                    None,
+                    Some(600.0),
+                    Some(700.0),
+                )])),
+                Some(650.0),
+            ),
+            year(2022, None, Some(640.0)),
+        ];
+        let (t, a) = span_total(&years, crate::Aggregation::Latest, &[]);
+        assert_eq!(t.unwrap().min, Some(600.0), "the last year with a target");
+        assert_eq!(
+            a.unwrap().value,
+            Some(640.0),
+            "the last year with an actual"
+        );
+        let (t, a) = span_total(&years, crate::Aggregation::Max, &[]);
+        let t = t.unwrap();
+        assert_eq!(
+            (t.comparator, t.min, t.max),
+            (Comparator::Range, Some(600.0), Some(700.0))
+        );
+        assert_eq!(a.unwrap().value, Some(650.0));
+        let (t, a) = span_total(&years, crate::Aggregation::Average, &[]);
+        let t = t.unwrap();
+        assert_eq!((t.min, t.max), (Some(550.0), Some(600.0)));
+        assert_eq!(a.unwrap().value, Some((480.0 + 650.0 + 640.0) / 3.0));
+    }
+
+    #[test]
+    fn a_year_not_combined_leaves_the_span_not_combined() {
+        let rate = |v| g(Comparator::Exact, Some(v), None, None);
+        let refused = combine_targets(
+            &[rate(90.0), rate(80.0)],
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        )
+        .unwrap();
+        let years = [
+            year(2020, Some(refused), None),
+            year(2021, Some(sum_of(&[rate(95.0)])), None),
+        ];
+        for how in [
+            crate::Aggregation::Sum,
+            crate::Aggregation::Max,
+            crate::Aggregation::Average,
+        ] {
+            let t = span_total(&years, how, &[]).0.unwrap();
+            assert_eq!(t.not_combined, Some(NotCombined::NotAdditive), "{how:?}");
+            assert_eq!(t.value, None, "{how:?}");
+        }
+        let mut two = ActualSum::one(90.0);
+        two = two.add(
+            ActualSum::one(80.0),
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        );
+        let years = [
+            YearFigures {
+                year: 2020,
+                target: None,
+                actual: Some(two),
+            },
+            year(2021, None, Some(95.0)),
+        ];
+        let a = span_total(&years, crate::Aggregation::Sum, &[]).1.unwrap();
+        assert_eq!(
+            (a.value, a.not_combined),
+            (None, Some(NotCombined::NotAdditive))
         );
     }
 }

@@ -81,6 +81,31 @@ pub struct Cell {
     pub indicator: String,
     /// 年份 — The year the periods end in.
     pub year: i32,
+    #[graphql(flatten)]
+    pub figures: Figures,
+}
+
+/// 区间合计 — One indicator over the asked span of years, combined by its over-time
+/// aggregation (`overTime`): a sum adds the years (an amount whose years are open counts once,
+/// exactly, for the span), a stock takes its latest year, a maximum the largest, an average the
+/// mean.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct SpanCell {
+    /// 指标代码 — Indicator code.
+    pub indicator: String,
+    /// 起始年 — The span's first year (the asked `from`, or the first year with data).
+    pub from: i32,
+    /// 截止年 — The span's last year (the asked `to`, or the last year with data).
+    pub to: i32,
+    /// 时间汇总方式 — How the years were combined.
+    pub over_time: city_schema::enums::Aggregation,
+    #[graphql(flatten)]
+    pub figures: Figures,
+}
+
+/// The numbers of a cell, for a year or a span.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Figures {
     /// 目标 — Targets combined (null when there are none).
     pub target: Option<TargetTotal>,
     /// 实绩 — Actuals combined by the indicator's aggregation (null when none reported, when
@@ -140,6 +165,8 @@ pub struct Breakdown {
     pub name_zh: Option<String>,
     /// 单元格 — Its cells.
     pub cells: Vec<Cell>,
+    /// 区间合计 — Its totals over the span, one per indicator.
+    pub spans: Vec<SpanCell>,
 }
 
 /// 城市对比 — One city's side of the comparison.
@@ -155,6 +182,8 @@ pub struct CityComparison {
     pub freshness: Freshness,
     /// 单元格 — Per indicator and year (the time series).
     pub cells: Vec<Cell>,
+    /// 区间合计 — Per indicator, over the span of years.
+    pub spans: Vec<SpanCell>,
     /// 细分 — Per institution or unit (empty at level CITY).
     pub breakdown: Vec<Breakdown>,
 }
@@ -213,6 +242,8 @@ pub struct Comparison {
     pub cities: Vec<CityComparison>,
     /// 全省合计 — Cities combined per indicator and year (by each indicator's aggregation across scopes).
     pub province_totals: Vec<Cell>,
+    /// 全省区间合计 — Cities combined per indicator over the span of years.
+    pub province_spans: Vec<SpanCell>,
     /// 排名 — Per indicator and year.
     pub rankings: Vec<Ranking>,
 }
@@ -297,6 +328,9 @@ fn semantics(how: &Catalogue, indicator: &str) -> Semantics {
 #[derive(Default)]
 struct CellAcc {
     targets: Vec<TargetGroup>,
+    /// This year's share of amounts whose years are open (intervals over their readings): shown
+    /// in the year's cell, and left out of a span, which counts each such amount once.
+    open: Vec<TargetGroup>,
     actual: Option<ActualSum>,
     reports: u32,
     caveats: Vec<Caveat>,
@@ -309,37 +343,214 @@ impl CellAcc {
             Some(held) => held.add(a, how, across),
         });
     }
+
+    /// Adds another scope's accumulated groups (a drill-down row into its city's total).
+    fn absorb(&mut self, other: &Self, how: ScopeAggregation, across: Across) {
+        self.targets.extend(other.targets.iter().copied());
+        self.open.extend(other.open.iter().copied());
+        if let Some(a) = other.actual {
+            self.add_actual(a, how, across);
+        }
+        self.reports += other.reports;
+        self.caveats.extend(other.caveats.iter().cloned());
+    }
+
+    /// The year's targets combined, with or without the open amounts' shares.
+    fn target(&self, with_open: bool, how: ScopeAggregation, across: Across) -> Option<TargetSum> {
+        if with_open && !self.open.is_empty() {
+            let all: Vec<TargetGroup> = self.targets.iter().chain(&self.open).copied().collect();
+            combine_targets(&all, how, across)
+        } else {
+            combine_targets(&self.targets, how, across)
+        }
+    }
 }
 
-fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Semantics, across: Across) -> Cell {
-    let target = combine_targets(&acc.targets, how.over_scopes, across);
-    let actual = acc.actual.and_then(|a| a.value);
-    let rates = match (actual, &target) {
+/// The figures of a cell from its combined target and actual.
+fn figures(
+    target: Option<TargetSum>,
+    actual: Option<ActualSum>,
+    reports: u32,
+    caveats: Vec<Caveat>,
+) -> Figures {
+    let value = actual.and_then(|a| a.value);
+    let rates = match (value, &target) {
         (Some(a), Some(t)) if t.not_combined.is_none() => achievement(a, t),
         _ => None,
     };
     let point = rates
         .filter(|(lo, hi)| (hi - lo).abs() < 1e-12)
         .map(|(r, _)| r);
-    Cell {
-        indicator: indicator.to_owned(),
-        year,
+    Figures {
         target: target.map(TargetTotal::from),
-        actual,
-        actual_min: acc.actual.and_then(|a| a.min),
-        actual_max: acc.actual.and_then(|a| a.max),
-        largest_actual: acc.actual.map(|a| a.largest),
-        not_combined: acc
-            .actual
+        actual: value,
+        actual_min: actual.and_then(|a| a.min),
+        actual_max: actual.and_then(|a| a.max),
+        largest_actual: actual.map(|a| a.largest),
+        not_combined: actual
             .and_then(|a| a.not_combined)
             .map(|n| n.code().to_owned()),
-        actual_reports: i32::try_from(acc.reports).unwrap_or(i32::MAX),
+        actual_reports: i32::try_from(reports).unwrap_or(i32::MAX),
         achievement_rate: point,
         achievement_rate_low: rates.map(|r| r.0),
         achievement_rate_high: rates.map(|r| r.1),
-        ambiguous_terms: i32::try_from(acc.caveats.len()).unwrap_or(i32::MAX),
-        caveats: acc.caveats.clone(),
+        ambiguous_terms: i32::try_from(caveats.len()).unwrap_or(i32::MAX),
+        caveats,
     }
+}
+
+fn cell(indicator: &str, year: i32, acc: &CellAcc, how: Semantics, across: Across) -> Cell {
+    Cell {
+        indicator: indicator.to_owned(),
+        year,
+        figures: figures(
+            acc.target(true, how.over_scopes, across),
+            acc.actual,
+            acc.reports,
+            acc.caveats.clone(),
+        ),
+    }
+}
+
+/// An amount whose years are open, as the span sees it: its readings and its period's years.
+#[derive(Debug, Clone)]
+struct OpenAmount {
+    readings: Vec<model::Reading>,
+    first: i32,
+    last: i32,
+}
+
+/// One scope's total of one indicator over a span, before it is shown.
+#[derive(Debug, Clone, Default)]
+struct SpanAcc {
+    target: Option<TargetSum>,
+    actual: Option<ActualSum>,
+    reports: u32,
+    caveats: Vec<Caveat>,
+}
+
+impl SpanAcc {
+    fn cell(self, indicator: &str, span: (i32, i32), how: Semantics) -> SpanCell {
+        SpanCell {
+            indicator: indicator.to_owned(),
+            from: span.0,
+            to: span.1,
+            over_time: how.over_time.into(),
+            figures: figures(self.target, self.actual, self.reports, self.caveats),
+        }
+    }
+
+    /// The cities' spans combined into the province's, across cities by `how`.
+    fn province(cities: &[&Self], how: ScopeAggregation) -> Self {
+        let groups: Vec<TargetGroup> = cities
+            .iter()
+            .filter_map(|c| c.target.as_ref())
+            .flat_map(model::compare::groups_of)
+            .collect();
+        let mut out = Self {
+            target: combine_targets(&groups, how, Across::Cities),
+            ..Self::default()
+        };
+        for c in cities {
+            if let Some(a) = c.actual {
+                out.actual = Some(match out.actual {
+                    None => a,
+                    Some(held) => held.add(a, how, Across::Cities),
+                });
+            }
+            out.reports += c.reports;
+            out.caveats.extend(c.caveats.iter().cloned());
+        }
+        out
+    }
+}
+
+/// One scope's total of one indicator over `span`, from its yearly accumulations (`years`,
+/// ascending) and its amounts whose years are open (each counted once, as its share of the
+/// span).
+fn span_acc(
+    span: (i32, i32),
+    years: &[(i32, &CellAcc)],
+    open: &[OpenAmount],
+    how: Semantics,
+    across: Across,
+) -> SpanAcc {
+    let figures_by_year: Vec<model::compare::YearFigures> = years
+        .iter()
+        .map(|(year, acc)| model::compare::YearFigures {
+            year: *year,
+            target: acc.target(false, how.over_scopes, across),
+            actual: acc.actual,
+        })
+        .collect();
+    let whole: Vec<TargetGroup> = open
+        .iter()
+        .filter_map(|o| {
+            let (from, to) = (span.0.max(o.first), span.1.min(o.last));
+            (from <= to)
+                .then(|| model::share_of(&o.readings, from, to))
+                .flatten()
+        })
+        .map(|(lo, hi)| interval_group(lo, hi))
+        .collect();
+    let (target, actual) = model::compare::span_total(&figures_by_year, how.over_time, &whole);
+    let mut caveats: Vec<Caveat> = Vec::new();
+    for (_, acc) in years {
+        for c in &acc.caveats {
+            if !caveats.iter().any(|k| k.target == c.target) {
+                caveats.push(c.clone());
+            }
+        }
+    }
+    SpanAcc {
+        target,
+        actual,
+        reports: years.iter().map(|(_, a)| a.reports).sum(),
+        caveats,
+    }
+}
+
+/// `[lo, hi]` as one target group (exact when the bounds meet).
+fn interval_group(lo: f64, hi: f64) -> TargetGroup {
+    let (comparator, value, min, max) = if (hi - lo).abs() < 1e-9 {
+        (Comparator::Exact, Some(lo), None, None)
+    } else {
+        (Comparator::Range, None, Some(lo), Some(hi))
+    };
+    TargetGroup {
+        comparator,
+        value,
+        min,
+        max,
+        largest: Bounds { value, min, max },
+        count: 1,
+    }
+}
+
+/// Every scope's spans of one city: one per (scope, indicator) with data in `span`.
+fn spans_of(
+    folded: &Folded,
+    span: (i32, i32),
+    how: &Catalogue,
+    across: Across,
+) -> BTreeMap<(String, String), SpanAcc> {
+    let mut by_scope: BTreeMap<(String, String), Vec<(i32, &CellAcc)>> = BTreeMap::new();
+    for ((scope, indicator, year), acc) in &folded.cells {
+        if (span.0..=span.1).contains(year) {
+            by_scope
+                .entry((scope.clone(), indicator.clone()))
+                .or_default()
+                .push((*year, acc));
+        }
+    }
+    by_scope
+        .into_iter()
+        .map(|(key, years)| {
+            let opens = folded.open.get(&key).map_or(&[][..], Vec::as_slice);
+            let acc = span_acc(span, &years, opens, semantics(how, &key.1), across);
+            (key, acc)
+        })
+        .collect()
 }
 
 type Key = (String, String, i32); // (scope, indicator, year)
@@ -389,19 +600,15 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
 /// A target read several ways, as one year's group: the interval over its readings.
 fn open_year_group(readings: &[model::Reading], year: i32) -> Option<TargetGroup> {
     let (lo, hi) = model::share_of(readings, year, year)?;
-    let (comparator, value, min, max) = if (hi - lo).abs() < 1e-9 {
-        (Comparator::Exact, Some(lo), None, None)
-    } else {
-        (Comparator::Range, None, Some(lo), Some(hi))
-    };
-    Some(TargetGroup {
-        comparator,
-        value,
-        min,
-        max,
-        largest: Bounds { value, min, max },
-        count: 1,
-    })
+    Some(interval_group(lo, hi))
+}
+
+/// One city's facts folded: cells keyed by scope, indicator and year, and the amounts whose
+/// years are open, by scope and indicator.
+#[derive(Default)]
+struct Folded {
+    cells: BTreeMap<Key, CellAcc>,
+    open: BTreeMap<(String, String), Vec<OpenAmount>>,
 }
 
 /// Folds one city's facts into cells keyed by scope, indicator and year (`years`: the asked
@@ -412,8 +619,9 @@ fn fold(
     across: Across,
     city: RegionCode,
     years: (i32, i32),
-) -> BTreeMap<Key, CellAcc> {
-    let mut out: BTreeMap<Key, CellAcc> = BTreeMap::new();
+) -> Folded {
+    let mut folded = Folded::default();
+    let out = &mut folded.cells;
     for c in &facts.caveats {
         let readings = match store::writes::readings_of(c.readings.as_deref()) {
             Ok(r) => r,
@@ -443,11 +651,23 @@ fn fold(
                 .entry((c.scope.clone(), c.indicator.clone(), year))
                 .or_default();
             if c.readings.is_some() {
-                acc.targets.extend(open_year_group(&readings, year));
+                acc.open.extend(open_year_group(&readings, year));
             }
             acc.caveats.push(caveat.clone());
         }
+        if c.readings.is_some() && !readings.is_empty() {
+            folded
+                .open
+                .entry((c.scope.clone(), c.indicator.clone()))
+                .or_default()
+                .push(OpenAmount {
+                    readings,
+                    first: c.period_start / 100,
+                    last: c.period_end / 100,
+                });
+        }
     }
+    let out = &mut folded.cells;
     for t in &facts.targets {
         let sem = semantics(how, &t.indicator);
         let max = sem.over_time == Aggregation::Max;
@@ -477,44 +697,7 @@ fn fold(
         acc.add_actual(actual_of(a, sem, across), sem.over_scopes, across);
         acc.reports += u32::try_from(a.n).unwrap_or(u32::MAX);
     }
-    out
-}
-
-/// A city's combined targets as one group of the province's sum (its shape kept: the
-/// province adds the cities' intervals; a city not combined stays not combined).
-fn as_city_groups(t: &TargetSum) -> Vec<TargetGroup> {
-    let mut out = Vec::new();
-    let known = t.terms - t.unknown_terms;
-    if known > 0 {
-        let (value, min, max) = match t.not_combined {
-            Some(_) => (t.largest, None, None),
-            None => (t.value, t.min, t.max),
-        };
-        let comparator = if t.not_combined.is_some() {
-            Comparator::Exact
-        } else {
-            t.comparator
-        };
-        out.push(TargetGroup {
-            comparator,
-            value,
-            min,
-            max,
-            largest: Bounds { value, min, max },
-            count: known,
-        });
-    }
-    if t.unknown_terms > 0 {
-        out.push(TargetGroup {
-            comparator: Comparator::Unknown,
-            value: None,
-            min: None,
-            max: None,
-            largest: Bounds::default(),
-            count: t.unknown_terms,
-        });
-    }
-    out
+    folded
 }
 
 /// The population a coverage within `city` is capped at (its counties, when known).
@@ -538,7 +721,10 @@ fn totals(
             let sem = semantics(how, indicator);
             let total = out.entry((indicator.clone(), *year)).or_default();
             if let Some(t) = combine_targets(&acc.targets, sem.over_scopes, within(*city)) {
-                total.targets.extend(as_city_groups(&t));
+                total.targets.extend(model::compare::groups_of(&t));
+            }
+            if let Some(t) = combine_targets(&acc.open, sem.over_scopes, within(*city)) {
+                total.open.extend(model::compare::groups_of(&t));
             }
             if let Some(a) = acc.actual {
                 total.add_actual(a, sem.over_scopes, Across::Cities);
@@ -727,11 +913,11 @@ impl CompareQuery {
         }))
         .await;
 
-        let mut per_city = Vec::new();
-        let mut out_cities = Vec::new();
+        // Every city folded first: the span is the asked years narrowed to those with data
+        // anywhere, the same for every city.
+        let mut folded_cities = Vec::new();
         let mut all_years = BTreeSet::new();
         for (region, result) in regions.iter().zip(results) {
-            let view = d.replicas.get(&region.code);
             let facts = match result {
                 Ok(f) => f,
                 Err(e) => {
@@ -740,10 +926,44 @@ impl CompareQuery {
                 }
             };
             let across = within(region.code);
-            let folded = facts
+            let mut folded = facts
                 .as_ref()
                 .map(|f| fold(f, &how, across, region.code, years))
                 .unwrap_or_default();
+            all_years.extend(folded.cells.keys().map(|(_, _, y)| *y));
+            // Drill-down levels: the city totals are the breakdown combined.
+            if level != CompareLevel::City {
+                let mut city_level: BTreeMap<Key, CellAcc> = BTreeMap::new();
+                for ((_, indicator, year), acc) in &folded.cells {
+                    let sem = semantics(&how, indicator);
+                    city_level
+                        .entry((String::new(), indicator.clone(), *year))
+                        .or_default()
+                        .absorb(acc, sem.over_scopes, across);
+                }
+                let mut city_open: BTreeMap<(String, String), Vec<OpenAmount>> = BTreeMap::new();
+                for ((_, indicator), amounts) in &folded.open {
+                    city_open
+                        .entry((String::new(), indicator.clone()))
+                        .or_default()
+                        .extend(amounts.iter().cloned());
+                }
+                folded.cells.extend(city_level);
+                folded.open.extend(city_open);
+            }
+            folded_cities.push((*region, folded));
+        }
+        let span = all_years
+            .first()
+            .zip(all_years.last())
+            .map(|(first, last)| ((*first).max(years.0), (*last).min(years.1)));
+
+        let mut per_city = Vec::new();
+        let mut city_spans: Vec<BTreeMap<(String, String), SpanAcc>> = Vec::new();
+        let mut out_cities = Vec::new();
+        for (region, folded) in folded_cities {
+            let view = d.replicas.get(&region.code);
+            let across = within(region.code);
             let names = match (view, level) {
                 (Some(v), CompareLevel::Institution | CompareLevel::Unit) => v
                     .replica
@@ -753,56 +973,60 @@ impl CompareQuery {
                     .map_err(city_schema::error::from_store)?,
                 _ => BTreeMap::new(),
             };
+            let spans =
+                span.map_or_else(BTreeMap::new, |span| spans_of(&folded, span, &how, across));
             let mut cells = Vec::new();
-            let mut breakdown: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
-            for ((scope, indicator, year), acc) in &folded {
-                all_years.insert(*year);
+            let mut breakdown: BTreeMap<String, (Vec<Cell>, Vec<SpanCell>)> = BTreeMap::new();
+            for ((scope, indicator, year), acc) in &folded.cells {
                 let c = cell(indicator, *year, acc, semantics(&how, indicator), across);
                 if scope.is_empty() {
                     cells.push(c);
                 } else {
-                    breakdown.entry(scope.clone()).or_default().push(c);
+                    breakdown.entry(scope.clone()).or_default().0.push(c);
                 }
             }
-            // Drill-down levels: the city totals are the breakdown combined.
-            if level != CompareLevel::City {
-                let mut city_level: BTreeMap<Key, CellAcc> = BTreeMap::new();
-                for ((_, indicator, year), acc) in &folded {
-                    let sem = semantics(&how, indicator);
-                    let t = city_level
-                        .entry((String::new(), indicator.clone(), *year))
-                        .or_default();
-                    t.targets.extend(acc.targets.iter().copied());
-                    if let Some(a) = acc.actual {
-                        t.add_actual(a, sem.over_scopes, across);
+            let mut city_span_cells = Vec::new();
+            if let Some(span) = span {
+                for ((scope, indicator), acc) in &spans {
+                    let c = acc
+                        .clone()
+                        .cell(indicator, span, semantics(&how, indicator));
+                    if scope.is_empty() {
+                        city_span_cells.push(c);
+                    } else {
+                        breakdown.entry(scope.clone()).or_default().1.push(c);
                     }
-                    t.reports += acc.reports;
-                    t.caveats.extend(acc.caveats.iter().cloned());
                 }
-                cells = city_level
-                    .iter()
-                    .map(|((_, i, y), acc)| cell(i, *y, acc, semantics(&how, i), across))
-                    .collect();
-                per_city.push((region.code, city_level));
-            } else {
-                per_city.push((region.code, folded));
             }
-            let fresh = fresh_now(region.code);
+            let city_level: BTreeMap<Key, CellAcc> = folded
+                .cells
+                .into_iter()
+                .filter(|((scope, _, _), _)| scope.is_empty())
+                .collect();
+            per_city.push((region.code, city_level));
+            city_spans.push(
+                spans
+                    .into_iter()
+                    .filter(|((scope, _), _)| scope.is_empty())
+                    .collect(),
+            );
             out_cities.push(CityComparison {
                 code: region.code.to_string(),
                 name_zh: region.name_zh.to_owned(),
                 name_en: region.name_en.to_owned(),
-                freshness: fresh,
+                freshness: fresh_now(region.code),
                 cells,
+                spans: city_span_cells,
                 breakdown: breakdown
                     .into_iter()
-                    .map(|(scope, cells)| {
+                    .map(|(scope, (cells, spans))| {
                         let (kind, id) = global_id(region.code, &scope);
                         Breakdown {
                             kind,
                             name_zh: names.get(&scope).cloned(),
                             id,
                             cells,
+                            spans,
                         }
                     })
                     .collect(),
@@ -813,6 +1037,20 @@ impl CompareQuery {
             .iter()
             .map(|((i, y), acc)| cell(i, *y, acc, semantics(&how, i), Across::Cities))
             .collect();
+        let mut province_spans = Vec::new();
+        if let Some(span) = span {
+            for code in &indicators {
+                let sem = semantics(&how, code);
+                let of_cities: Vec<&SpanAcc> = city_spans
+                    .iter()
+                    .filter_map(|m| m.get(&(String::new(), code.clone())))
+                    .collect();
+                if !of_cities.is_empty() {
+                    province_spans
+                        .push(SpanAcc::province(&of_cities, sem.over_scopes).cell(code, span, sem));
+                }
+            }
+        }
         let mut rankings = Vec::new();
         for code in &indicators {
             for year in &all_years {
@@ -827,8 +1065,8 @@ impl CompareQuery {
                             rank: None,
                             code: c.code.clone(),
                             name_zh: c.name_zh.clone(),
-                            actual: found.and_then(|x| x.actual),
-                            achievement_rate: found.and_then(|x| x.achievement_rate),
+                            actual: found.and_then(|x| x.figures.actual),
+                            achievement_rate: found.and_then(|x| x.figures.achievement_rate),
                         }
                     })
                     .collect();
@@ -874,6 +1112,7 @@ impl CompareQuery {
             years: all_years.into_iter().collect(),
             cities: out_cities,
             province_totals,
+            province_spans,
             rankings,
         };
         d.compare_cache.put(key, &comparison);

@@ -350,17 +350,38 @@ async fn run<E: Executor>(
             .data(auth::RefusalRecorded::default()),
     );
     let timeout = std::time::Duration::from_millis(ep.config.timeout_ms);
-    let Ok(mut response) = tokio::time::timeout(timeout, execution).await else {
-        tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
-        return request_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "REQUEST_TIMEOUT",
-            &format!(
-                "the request did not finish within {} ms and was cancelled",
-                ep.config.timeout_ms
-            ),
-            graphql_response,
-        );
+    let budget = std::time::Duration::from_millis(ep.config.cpu_budget_ms);
+    let execution = crate::budget::CpuBudget::new(execution, budget);
+    let mut response = match tokio::time::timeout(timeout, execution).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(crate::budget::Exceeded(spent))) => {
+            tracing::warn!(
+                cpu_budget_ms = ep.config.cpu_budget_ms,
+                spent_ms = spent.as_millis() as u64,
+                "request stopped: computing budget spent"
+            );
+            return request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "QUERY_CPU_BUDGET",
+                &format!(
+                    "the request took more than {} ms of computing and was cancelled; ask for less at once",
+                    ep.config.cpu_budget_ms
+                ),
+                graphql_response,
+            );
+        }
+        Err(_) => {
+            tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
+            return request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "REQUEST_TIMEOUT",
+                &format!(
+                    "the request did not finish within {} ms and was cancelled",
+                    ep.config.timeout_ms
+                ),
+                graphql_response,
+            );
+        }
     };
     // A response without data and without any error path never reached execution (parse or
     // validation failure, or a refusal before execution).

@@ -13,6 +13,7 @@
 //! - [`listener`]: connection caps and the idle time-out.
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
+pub mod budget;
 pub mod graphql;
 pub mod limits;
 pub mod listener;
@@ -80,6 +81,10 @@ pub struct GraphqlConfig {
     /// Longest a request may run, in milliseconds (then `503 REQUEST_TIMEOUT`; a mutation cut
     /// short rolls back).
     pub timeout_ms: u64,
+    /// Most computing time one request may take, in milliseconds: time spent working on it,
+    /// not waiting for a database or a node (then `503 QUERY_CPU_BUDGET`; a mutation cut short
+    /// rolls back). Stops a document that passed every limit yet costs too much. 0 turns it off.
+    pub cpu_budget_ms: u64,
     /// Whether `__schema` / `__type` introspection is answered.
     pub introspection: bool,
     /// Whether `GET /graphiql` serves the GraphiQL IDE.
@@ -103,6 +108,7 @@ impl Default for GraphqlConfig {
             max_representations: 1_000,
             max_body_bytes: 1024 * 1024,
             timeout_ms: 30_000,
+            cpu_budget_ms: 5_000,
             introspection: true,
             playground: true,
             cors_origins: Vec::new(),
