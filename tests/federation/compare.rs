@@ -665,6 +665,21 @@ async fn an_amount_whose_years_are_open_is_a_range_in_each_year_with_its_caveat(
         (&json!("SUM"), &json!("EXACT"), &json!(5000.0), &json!(1)),
         "{city_span}"
     );
+    // The same at level CITY (the README's question).
+    let at_city = data(
+        &client,
+        &hub,
+        r#"{ compare(indicators: ["funding"], cities: ["140800"], years: { from: 2020, to: 2022 }) {
+            cities { spans { indicator from to overTime ambiguousTerms target { comparator value } } } } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        at_city["compare"]["cities"][0]["spans"],
+        json!([{ "indicator": "funding", "from": 2020, "to": 2022, "overTime": "SUM",
+                 "ambiguousTerms": 1, "target": { "comparator": "EXACT", "value": 5000.0 } }]),
+        "{at_city}"
+    );
     let province_span = span(&d["compare"]["provinceSpans"], "funding");
     assert_eq!(
         (
