@@ -112,7 +112,7 @@ fn compose_runs_postgres_two_hubs_and_both_city_nodes_each_node_on_its_own_datab
                 "CMD",
                 "xingyi",
                 "probe",
-                &format!("http://127.0.0.1:{port}/health")
+                &format!("http://127.0.0.1:{port}/ready")
             ],
             "{name}"
         );

@@ -9,6 +9,7 @@ mod delegation;
 mod graphql_http;
 mod hostile;
 mod local_mode;
+mod operations;
 mod partial_failure;
 mod postgres_servers;
 mod recovery;

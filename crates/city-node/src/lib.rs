@@ -232,9 +232,17 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
             ))
         }
     });
+    // Ready when its own database is: a hub that is away does not stop a node from serving
+    // and taking writes (the pusher catches up later).
+    let store = state.store.clone();
+    let ready = serving::ready_route(move || {
+        let store = store.clone();
+        async move { vec![("database".to_owned(), store.ready().await)] }
+    });
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
+            .merge(ready)
             .merge(sync::node::routes(state.store, state.auth)),
         &config.graphql,
     )

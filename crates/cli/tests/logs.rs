@@ -74,14 +74,16 @@ async fn logs_never_contain_tokens_or_the_secret() {
     .await
     .unwrap();
     assert_eq!(r.status(), 200);
-    // A refused write (recorded), a write at the node, bad tokens.
-    let r = post(
-        yc,
-        &editor,
-        "mutation { deleteUnit(id: \"Unit:140800:central-cardiology\") { id } }",
-    )
-    .await
-    .unwrap();
+    // A refused write (recorded), with the caller's request id, a write at the node, bad
+    // tokens.
+    let r = client
+        .post(url(yc))
+        .bearer_auth(&editor)
+        .header("x-request-id", "log-test-request-42")
+        .json(&serde_json::json!({ "query": "mutation { deleteUnit(id: \"Unit:140800:central-cardiology\") { id } }" }))
+        .send()
+        .await
+        .unwrap();
     assert!(r.text().await.unwrap().contains("FORBIDDEN"));
     for bad in [forged.as_str(), node.as_str()] {
         let _ = post(lf, bad, "{ owner { code } }").await.unwrap();
@@ -105,6 +107,16 @@ async fn logs_never_contain_tokens_or_the_secret() {
         log.len()
     );
     assert!(log.lines().count() > 50, "trace level logs plenty");
+    // Every line logged while serving that request names it.
+    let of_request: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("log-test-request-42"))
+        .collect();
+    assert!(
+        of_request.iter().any(|l| l.contains("refused")),
+        "the refusal's log line carries the request id: {of_request:?}"
+    );
+    assert!(!log.contains("\u{1b}["), "no colour codes in a log file");
     let secret = std::fs::read_to_string(dir.path().join("jwt-secret")).unwrap();
     for (what, needle) in [
         ("the admin token", admin.as_str()),

@@ -291,7 +291,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     })
 }
 
-/// The hub's routes: `/graphql`, `/health` and the `/sync/*` routes nodes push to.
+/// The hub's routes: `/graphql`, `/health`, `/ready` and the `/sync/*` routes nodes push to.
 pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     let store = state.store.clone();
     let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
@@ -303,9 +303,21 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
             Ok(serde_json::Value::Null)
         }
     });
+    let (store, replicas) = (state.store.clone(), state.replicas.clone());
+    let ready = serving::ready_route(move || {
+        let (store, replicas) = (store.clone(), replicas.clone());
+        async move {
+            let mut checks = vec![("database".to_owned(), store.ready().await)];
+            for r in replicas.iter() {
+                checks.push((format!("replica {}", r.city), r.store.ready().await));
+            }
+            checks
+        }
+    });
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
+            .merge(ready)
             .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
         &config.graphql,
     )

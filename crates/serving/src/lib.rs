@@ -164,8 +164,104 @@ where
     )
 }
 
-/// Adds the layers every server wants: request tracing, the per-address rate limit on
-/// requests without credentials (every route: GraphQL, sync, health), CORS and the body limit.
+/// `/ready`: whether the server can do its work now — `200 {"status":"ready","checks":{…}}`
+/// when every check passes, `503 {"status":"not_ready","checks":{…}}` naming each failing
+/// check and why otherwise. `checks` returns one `(name, outcome)` per thing the server needs
+/// (its database reachable and migrated; at the hub, every replica). `/health` only says the
+/// process answers.
+pub fn ready_route<F, Fut>(checks: F) -> axum::Router
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Vec<(String, Result<(), String>)>> + Send,
+{
+    axum::Router::new().route(
+        "/ready",
+        axum::routing::get(move || {
+            let checks = checks.clone();
+            async move {
+                let outcome = checks().await;
+                let ready = outcome.iter().all(|(_, r)| r.is_ok());
+                let detail: serde_json::Map<String, serde_json::Value> = outcome
+                    .into_iter()
+                    .map(|(name, r)| {
+                        let v = match r {
+                            Ok(()) => serde_json::Value::from("ok"),
+                            Err(e) => {
+                                tracing::warn!(check = %name, error = %e, "not ready");
+                                serde_json::Value::from(e)
+                            }
+                        };
+                        (name, v)
+                    })
+                    .collect();
+                let (status, state) = if ready {
+                    (axum::http::StatusCode::OK, "ready")
+                } else {
+                    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not_ready")
+                };
+                (
+                    status,
+                    axum::Json(serde_json::json!({ "status": state, "checks": detail })),
+                )
+            }
+        }),
+    )
+}
+
+tokio::task_local! {
+    static REQUEST_ID: std::sync::Arc<str>;
+}
+
+/// The id of the request being served (`x-request-id`), inside a request's task: the hub
+/// passes it on to the nodes it calls, so one id names the request in every server's logs.
+pub fn request_id() -> Option<std::sync::Arc<str>> {
+    REQUEST_ID.try_with(std::sync::Arc::clone).ok()
+}
+
+/// The header carrying a request's id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// An incoming request id is kept when it is short printable ASCII (a proxy's or the hub's),
+/// otherwise replaced with a fresh one.
+fn acceptable_request_id(v: &axum::http::HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty() && b.len() <= 128 && b.iter().all(|c| c.is_ascii_graphic())
+}
+
+/// Gives every request an id (kept from `x-request-id` when acceptable, else a new UUID),
+/// returns it on the response, runs the request inside it ([`request_id`]) and puts it on the
+/// request's log span, so every log line of the request carries it.
+async fn with_request_id(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument as _;
+    let id: std::sync::Arc<str> = match req.headers().get(REQUEST_ID_HEADER) {
+        Some(v) if acceptable_request_id(v) => String::from_utf8_lossy(v.as_bytes()).into(),
+        _ => uuid::Uuid::new_v4().to_string().into(),
+    };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID_HEADER, v.clone());
+    }
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let mut resp = REQUEST_ID
+        .scope(id.clone(), next.run(req))
+        .instrument(span)
+        .await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID_HEADER, v);
+    }
+    resp
+}
+
+/// Adds the layers every server wants: a request id and request tracing, the per-address rate
+/// limit on requests without credentials (every route: GraphQL, sync, health), CORS and the
+/// body limit.
 pub fn with_common_layers(
     router: axum::Router,
     config: &GraphqlConfig,
@@ -184,7 +280,8 @@ pub fn with_common_layers(
         per_address,
         address_limit,
     ));
-    Ok(router.layer(tower_http::trace::TraceLayer::new_for_http()))
+    let router = router.layer(tower_http::trace::TraceLayer::new_for_http());
+    Ok(router.layer(axum::middleware::from_fn(with_request_id)))
 }
 
 /// The per-address rate limit on requests without credentials, before anything reads the

@@ -165,6 +165,24 @@ impl Store {
         self.db.ping().await.ctx("pinging the database")
     }
 
+    /// Checks the database answers and has every migration this build knows (a database a
+    /// newer or older build changed since this one started is not ready for it).
+    pub async fn ready(&self) -> std::result::Result<(), String> {
+        self.ping()
+            .await
+            .map_err(|e| match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            })?;
+        let pending = migration::Migrator::get_pending_migrations(&self.db)
+            .await
+            .map_err(|e| format!("cannot read the migrations: {e}"))?;
+        if !pending.is_empty() {
+            return Err(format!("{} migration(s) not applied", pending.len()));
+        }
+        Ok(())
+    }
+
     async fn claim_owner(&self) -> Result<()> {
         match self.meta("owner").await? {
             Some(o) if o == self.owner.to_string() => Ok(()),

@@ -176,6 +176,10 @@ impl NodeClient {
         if let Some(auth) = authorization {
             req = req.header("authorization", auth);
         }
+        // The caller's request id travels on, so one id names the request in every log.
+        if let Some(id) = serving::request_id() {
+            req = req.header(serving::REQUEST_ID_HEADER, &*id);
+        }
         let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let result = async {
             let resp = req.send().await.map_err(|e| classify(&e, ms))?;

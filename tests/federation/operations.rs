@@ -1,0 +1,113 @@
+//! What an operator relies on: `/ready` says whether a server can work and what it is
+//! missing; every response carries an `x-request-id`, and the hub passes the caller's id on
+//! to the nodes it asks, so one id names the request in every server's logs.
+
+use std::sync::{Arc, atomic::AtomicBool};
+
+use federation_tests::token;
+use model::region::{LINFEN, YUNCHENG};
+use serde_json::{Value, json};
+
+use crate::support::{Fault, TestHub, TestNode, fake_node};
+
+async fn ready(client: &reqwest::Client, base: &str) -> (u16, Value) {
+    let r = client.get(format!("{base}/ready")).send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn ready_names_what_a_server_needs_and_what_fails() {
+    let client = reqwest::Client::new();
+    let db = test_support::postgres("ready_node").await;
+    let node = TestNode::start_on(
+        db.as_ref().map(|d| d.config.clone()).unwrap_or_default(),
+        serving::GraphqlConfig::default(),
+        test_support::auth_config(),
+    )
+    .await;
+    let (status, body) = ready(&client, node.base()).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({ "status": "ready", "checks": { "database": "ok" } })
+        )
+    );
+    // The hub needs its own database and every replica.
+    let hub = TestHub::start(vec![(YUNCHENG, node.url.clone())], 2_000).await;
+    let hub_base = hub.url.trim_end_matches("/graphql").to_owned();
+    let (status, body) = ready(&client, &hub_base).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"]["database"], "ok", "{body}");
+    assert_eq!(body["checks"]["replica 140800"], "ok", "{body}");
+    // A database that goes away makes the node not ready, saying which check and why, while
+    // /health still answers (the process is alive).
+    if let Some(db) = &db {
+        let name = db.config.url.rsplit('/').next().unwrap().to_owned();
+        let server = test_support::postgres_server().unwrap();
+        store::admin::drop_postgres_database(&server, &name)
+            .await
+            .unwrap();
+        let (status, body) = ready(&client, node.base()).await;
+        assert_eq!(
+            (status, &body["status"]),
+            (503, &json!("not_ready")),
+            "{body}"
+        );
+        let why = body["checks"]["database"].as_str().unwrap();
+        assert_ne!(why, "ok", "{body}");
+        assert!(why.contains("database"), "the cause is named: {why}");
+    }
+    hub.stop().await;
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_that_the_hub_passes_to_the_nodes() {
+    let client = reqwest::Client::new();
+    let (node_url, seen) = fake_node(Fault::Switch(
+        Arc::new(AtomicBool::new(true)),
+        r#"{"owner":{"code":"141000"}}"#,
+    ))
+    .await;
+    let hub = TestHub::start(vec![(LINFEN, node_url)], 2_000).await;
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    let ask = |id: Option<&str>| {
+        let mut req = client.post(&hub.url).bearer_auth(&viewer).json(
+            &json!({ "query": "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }" }),
+        );
+        if let Some(id) = id {
+            req = req.header("x-request-id", id);
+        }
+        req.send()
+    };
+    // A caller's (or a proxy's) id is kept and travels to the node.
+    let r = ask(Some("frontend-7f3a")).await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "frontend-7f3a");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["city"]["owner"]["code"], "141000", "{body}");
+    let forwarded = seen.lock().unwrap().last().cloned().unwrap();
+    assert!(
+        forwarded
+            .to_ascii_lowercase()
+            .contains("x-request-id: frontend-7f3a"),
+        "{forwarded}"
+    );
+    // None given, or one that is not a short printable token: a new one.
+    for given in [None, Some("a b\tc"), Some(&*"x".repeat(300))] {
+        let r = ask(given).await.unwrap();
+        let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(id.len(), 36, "a UUID for {given:?}: {id}");
+        assert_ne!(Some(id.as_str()), given);
+    }
+    // Every route, refusals included.
+    for path in ["/health", "/ready", "/sync/push", "/no-such-page"] {
+        let r = client
+            .get(format!("{}{path}", hub.url.trim_end_matches("/graphql")))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.headers().contains_key("x-request-id"), "{path}");
+    }
+    hub.stop().await;
+}
