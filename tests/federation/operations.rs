@@ -111,3 +111,75 @@ async fn every_response_carries_a_request_id_that_the_hub_passes_to_the_nodes() 
     }
     hub.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_requests_node_calls_and_replication_per_city() {
+    let client = reqwest::Client::new();
+    let node = TestNode::start(
+        serving::GraphqlConfig::default(),
+        test_support::auth_config(),
+    )
+    .await;
+    let hub = TestHub::start(vec![(YUNCHENG, node.url.clone())], 2_000).await;
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    let r: Value = client
+        .post(&hub.url)
+        .bearer_auth(&viewer)
+        .json(
+            &json!({ "query": "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["city"]["owner"]["code"], "140800", "{r}");
+    let refused = client
+        .post(&hub.url)
+        .bearer_auth("not-a-token")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let scrape = |base: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(format!("{base}/metrics")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert!(
+                r.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/plain")
+            );
+            r.text().await.unwrap()
+        }
+    };
+    let text = scrape(hub.url.trim_end_matches("/graphql").to_owned()).await;
+    for series in [
+        r#"xingyi_requests_total{server="hub",operation="query",outcome="OK"}"#,
+        r#"xingyi_requests_total{server="hub",operation="unknown",outcome="UNAUTHENTICATED"}"#,
+        r#"xingyi_request_duration_seconds_bucket{server="hub",operation="query",le="0.1"}"#,
+        r#"xingyi_node_calls_total{city="140800",outcome="OK"}"#,
+        r#"xingyi_node_call_duration_seconds_count{city="140800"}"#,
+        r#"xingyi_node_breaker_open{city="140800"} 0"#,
+        r#"xingyi_replica_applied_seq{city="140800"}"#,
+        r#"xingyi_replica_diverged{city="140800"} 0"#,
+        r#"xingyi_db_connections{server="hub",database="province",state="idle"}"#,
+        r#"xingyi_db_connections{server="hub",database="replica-140800",state="in_use"}"#,
+    ] {
+        assert!(text.contains(series), "no {series} in\n{text}");
+    }
+    // The node counts the hub's call under its own name.
+    let text = scrape(node.base().to_owned()).await;
+    assert!(
+        text.contains(
+            r#"xingyi_requests_total{server="node-140800",operation="query",outcome="OK"}"#
+        ),
+        "{text}"
+    );
+    hub.stop().await;
+    node.stop().await;
+}

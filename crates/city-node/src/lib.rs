@@ -33,6 +33,8 @@ pub struct Config {
     pub auth: auth::AuthConfig,
     /// TLS of outgoing calls (pushes to the hub, a JWKS URL): extra roots, a client certificate.
     pub tls_out: outbound::TlsConfig,
+    /// Who may read `/metrics`.
+    pub metrics: serving::MetricsConfig,
 }
 
 impl Default for Config {
@@ -46,6 +48,7 @@ impl Default for Config {
             sync: sync::node::PushConfig::default(),
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
+            metrics: serving::MetricsConfig::default(),
         }
     }
 }
@@ -219,7 +222,8 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
         "region": state.store.owner().to_string(),
         "database": state.store.backend_name(),
     });
-    let metrics = std::sync::Arc::new(serving::Metrics::default());
+    let server = format!("node-{}", state.store.owner());
+    let metrics = std::sync::Arc::new(serving::Metrics::named(&server));
     let pusher = state.pusher.clone();
     let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
@@ -239,10 +243,29 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
         let store = store.clone();
         async move { vec![("database".to_owned(), store.ready().await)] }
     });
+    let (store, pusher) = (state.store.clone(), state.pusher.clone());
+    let scrape = serving::telemetry::metrics_route(&config.metrics, move || {
+        let (store, pusher, server) = (store.clone(), pusher.clone(), server.clone());
+        async move {
+            let (size, idle) = store.pool_use();
+            serving::telemetry::record_pool(&server, "node", size, idle);
+            if let Some(p) = pusher {
+                let status = p.status();
+                let held = store.last_seq().await.unwrap_or_default();
+                if let Some(confirmed) = status.hub_applied_seq {
+                    metrics::gauge!("xingyi_pusher_unpushed", "server" => server.clone())
+                        .set((held - confirmed).max(0) as f64);
+                }
+                metrics::gauge!("xingyi_pusher_failures", "server" => server)
+                    .set(status.failures as f64);
+            }
+        }
+    })?;
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
             .merge(ready)
+            .merge(scrape)
             .merge(sync::node::routes(state.store, state.auth)),
         &config.graphql,
     )

@@ -885,7 +885,10 @@ impl CompareQuery {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        if let Some(mut hit) = d.compare_cache.get(&key) {
+        let cached = d.compare_cache.get(&key);
+        metrics::counter!("xingyi_compare_cache_total", "result" => if cached.is_some() { "hit" } else { "miss" })
+            .increment(1);
+        if let Some(mut hit) = cached {
             for c in &mut hit.cities {
                 if let Ok(code) = c.code.parse::<RegionCode>() {
                     c.freshness = fresh_now(code);

@@ -55,6 +55,8 @@ pub struct Config {
     pub auth: auth::AuthConfig,
     /// TLS of outgoing calls (to nodes, to a JWKS URL): extra roots, a client certificate.
     pub tls_out: outbound::TlsConfig,
+    /// Who may read `/metrics`.
+    pub metrics: serving::MetricsConfig,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             compare_cache_entries: 256,
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
+            metrics: serving::MetricsConfig::default(),
         }
     }
 }
@@ -295,7 +298,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
 pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     let store = state.store.clone();
     let info = serde_json::json!({ "role": "hub", "region": SHANXI.to_string(), "database": state.store.backend_name() });
-    let metrics = std::sync::Arc::new(serving::Metrics::default());
+    let metrics = std::sync::Arc::new(serving::Metrics::named("hub"));
     let health = serving::health_route(info, metrics.clone(), move || {
         let store = store.clone();
         async move {
@@ -314,14 +317,59 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
             checks
         }
     });
+    let (store, replicas, registry) = (
+        state.store.clone(),
+        state.replicas.clone(),
+        state.registry.clone(),
+    );
+    let scrape = serving::telemetry::metrics_route(&config.metrics, move || {
+        let (store, replicas, registry) = (store.clone(), replicas.clone(), registry.clone());
+        async move { record_gauges(&store, &replicas, &registry) }
+    })?;
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
             .merge(health)
             .merge(ready)
+            .merge(scrape)
             .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
         &config.graphql,
     )
     .map_err(Error::from)
+}
+
+/// The gauges read when `/metrics` is scraped: each city's replication and node call state,
+/// and the databases' pools.
+fn record_gauges(store: &Store, replicas: &sync::hub::Replicas, registry: &registry::Registry) {
+    let (size, idle) = store.pool_use();
+    serving::telemetry::record_pool("hub", "province", size, idle);
+    for r in replicas.iter() {
+        let city = r.city.to_string();
+        let s = r.state();
+        metrics::gauge!("xingyi_replica_applied_seq", "city" => city.clone())
+            .set(s.applied_seq as f64);
+        if let Some(n) = s.node_seq {
+            metrics::gauge!("xingyi_replica_node_seq", "city" => city.clone()).set(n as f64);
+        }
+        if let Some(lag) = s.lag() {
+            metrics::gauge!("xingyi_replica_lag", "city" => city.clone()).set(lag as f64);
+        }
+        if let Some(at) = s.reported_at {
+            metrics::gauge!("xingyi_replica_report_age_seconds", "city" => city.clone())
+                .set(sync::hub::since(at).as_secs_f64());
+        }
+        metrics::gauge!("xingyi_replica_diverged", "city" => city.clone())
+            .set(if s.diverged.is_some() { 1.0 } else { 0.0 });
+        let (size, idle) = r.store.pool_use();
+        serving::telemetry::record_pool("hub", &format!("replica-{city}"), size, idle);
+    }
+    for n in registry.nodes() {
+        let open = !matches!(n.status().breaker, registry::Breaker::Closed { .. });
+        metrics::gauge!("xingyi_node_breaker_open", "city" => n.city.to_string()).set(if open {
+            1.0
+        } else {
+            0.0
+        });
+    }
 }
 
 /// Serves on `listener` until `shutdown` resolves, then drains in-flight requests.

@@ -294,7 +294,11 @@ impl Registry {
         doc: &Forwarded,
         authorization: Option<&str>,
     ) -> Result<NodeResponse, CallError> {
-        node.admit()?;
+        if let Err(e) = node.admit() {
+            metrics::counter!("xingyi_node_calls_total", "city" => node.city.to_string(), "outcome" => "BREAKER_OPEN")
+                .increment(1);
+            return Err(e);
+        }
         // One time-out bounds the whole wait for the city: the turn in the queue and the call
         // itself. A node slow for everyone fails as a time-out, not as an ever-growing queue,
         // and a breaker that opens while calls wait refuses them at once.
@@ -332,12 +336,24 @@ impl Registry {
             }
         };
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let city = node.city.to_string();
+        let in_flight = metrics::gauge!("xingyi_node_calls_in_flight", "city" => city.clone());
+        in_flight.increment(1.0);
         let (outcome, took) = self
             .client
             .call(&node.endpoint, doc, authorization, left)
             .await;
+        in_flight.decrement(1.0);
         let took = took.max(started.elapsed());
         node.record(&outcome, took, self.breaker);
+        metrics::histogram!("xingyi_node_call_duration_seconds", "city" => city.clone())
+            .record(took.as_secs_f64());
+        let code = match &outcome {
+            Ok(_) => "OK",
+            Err(e) => e.code(),
+        };
+        metrics::counter!("xingyi_node_calls_total", "city" => city, "outcome" => code)
+            .increment(1);
         match &outcome {
             Ok(_) => {
                 tracing::debug!(city = %node.city, ms = took.as_millis() as u64, "node answered")

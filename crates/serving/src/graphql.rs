@@ -95,8 +95,14 @@ pub fn graphql_routes<E: Executor + Clone>(
     auth: std::sync::Arc<auth::Verifier>,
     config: &crate::GraphqlConfig,
 ) -> Router {
+    let server = metrics.server.clone();
     let router = Router::new()
-        .route("/graphql", get(get_handler::<E>).post(post_handler::<E>))
+        .route(
+            "/graphql",
+            get(get_handler::<E>).post(post_handler::<E>).layer(
+                axum::middleware::from_fn_with_state(server, crate::telemetry::record_graphql),
+            ),
+        )
         .with_state(GraphqlEndpoint {
             executor,
             metrics,
@@ -140,6 +146,7 @@ pub(crate) fn rate_limited(
     what: &str,
     graphql_response: bool,
 ) -> Response {
+    metrics::counter!("xingyi_rate_limited_total", "by" => what.to_owned()).increment(1);
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     let mut resp = request_error(
@@ -215,6 +222,8 @@ fn request_error(
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp.extensions_mut()
+        .insert(crate::telemetry::Outcome(code.into()));
     resp
 }
 
@@ -343,6 +352,11 @@ async fn run<E: Executor>(
         }
         request = request.disable_introspection();
     }
+    let name = request.operation_name.clone();
+    let kind = request
+        .parsed_query()
+        .ok()
+        .and_then(|doc| operation_kind(doc, name.as_deref()));
     let execution = ep.executor.execute(
         request
             .data(caller(headers))
@@ -428,6 +442,15 @@ async fn run<E: Executor>(
         _ if graphql_response && failed_before_execution => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
+    let outcome: std::sync::Arc<str> = response
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref())
+        .and_then(|x| match x.get("code") {
+            Some(async_graphql::Value::String(c)) => Some(c.as_str().into()),
+            _ => None,
+        })
+        .unwrap_or_else(|| "OK".into());
     // A request that never reached execution has no `data` entry at all in the
     // graphql-response media type (GraphQL over HTTP; `null` would mean execution began).
     let serialised = if graphql_response && failed_before_execution {
@@ -455,7 +478,32 @@ async fn run<E: Executor>(
     let mut resp = (status, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    resp.extensions_mut()
+        .insert(crate::telemetry::Outcome(outcome));
+    if let Some(kind) = kind {
+        resp.extensions_mut().insert(kind);
+    }
     resp
+}
+
+/// The type of the operation a request runs (`None` when the name matches none).
+fn operation_kind(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<crate::telemetry::OperationKind> {
+    let op = match name {
+        Some(name) => doc
+            .operations
+            .iter()
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, o)| o),
+        None => doc.operations.iter().next().map(|(_, o)| o),
+    }?;
+    Some(crate::telemetry::OperationKind(match op.node.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }))
 }
 
 fn is_mutation(request: &async_graphql::Request) -> bool {

@@ -17,16 +17,30 @@ pub mod budget;
 pub mod graphql;
 pub mod limits;
 pub mod listener;
+pub mod telemetry;
 
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
 pub use limits::RateLimitConfig;
 pub use listener::ConnectionConfig;
+pub use telemetry::MetricsConfig;
 
-/// Counters a server reports on `/health`.
+/// Counters a server reports on `/health`, and the name its series carry on `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// GraphQL requests received (every method, every outcome).
     pub graphql_requests: std::sync::atomic::AtomicU64,
+    /// The `server` label of this server's series (`hub`, `node-140800`).
+    pub server: std::sync::Arc<str>,
+}
+
+impl Metrics {
+    /// The counters of the server named `server`.
+    pub fn named(server: &str) -> Self {
+        Self {
+            server: server.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, whichever comes first.

@@ -165,6 +165,20 @@ impl Store {
         self.db.ping().await.ctx("pinging the database")
     }
 
+    /// The pool's connections: open, and idle among them.
+    pub fn pool_use(&self) -> (u32, usize) {
+        match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                let p = self.db.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            _ => {
+                let p = self.db.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
     /// Checks the database answers and has every migration this build knows (a database a
     /// newer or older build changed since this one started is not ready for it).
     pub async fn ready(&self) -> std::result::Result<(), String> {

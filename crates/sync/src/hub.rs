@@ -699,10 +699,15 @@ async fn push(
         Err(r) => Err(r),
         Ok(()) => {
             let _one_at_a_time = replica.apply.lock().await;
+            let started = std::time::Instant::now();
             let result = replica
                 .store
                 .apply_changes(&req.changes, req.history.as_deref(), replicas.armed_crash())
                 .await;
+            if !req.changes.is_empty() {
+                metrics::histogram!("xingyi_sync_apply_duration_seconds", "city" => replica.city.to_string())
+                    .record(started.elapsed().as_secs_f64());
+            }
             if matches!(result, Err(store::Error::Interrupted(_))) {
                 replicas.disarm_crash();
             }
@@ -729,7 +734,16 @@ async fn push(
         },
     )
     .await;
+    let city = replica.city.to_string();
+    let code = match &result {
+        Ok(_) => "OK".to_owned(),
+        Err(Rejection(_, r)) => r.code.clone(),
+    };
+    metrics::counter!("xingyi_sync_pushes_total", "city" => city.clone(), "outcome" => code)
+        .increment(1);
     let applied = result?;
+    metrics::counter!("xingyi_sync_applied_changes_total", "city" => city)
+        .increment(applied.applied);
     if applied.applied > 0 {
         tracing::debug!(city = %replica.city, applied = applied.applied, applied_seq = applied.applied_seq, "batch applied");
     }
@@ -798,7 +812,11 @@ async fn snapshot(
         }
     });
     tracing::info!(city = %replica.city, rows = applied.applied, seq = applied.applied_seq, "replica rebuilt from the node's snapshot");
+    metrics::counter!("xingyi_sync_snapshots_total", "city" => replica.city.to_string())
+        .increment(1);
     if let Some(reason) = repaired {
+        metrics::counter!("xingyi_sync_repairs_total", "city" => replica.city.to_string())
+            .increment(1);
         tracing::info!(city = %replica.city, reason = %reason, "the diverged replica is repaired");
     }
     Ok(Json(reply(replica, applied).await?))
