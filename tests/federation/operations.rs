@@ -183,3 +183,164 @@ async fn metrics_count_requests_node_calls_and_replication_per_city() {
     hub.stop().await;
     node.stop().await;
 }
+
+/// A private CA's certificate (PEM) and a server certificate for `localhost` it signed (PEM
+/// certificate, PEM key), written into `dir`: (ca, cert, key) paths.
+fn private_pki(
+    dir: &std::path::Path,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "xingyi test hospital CA");
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("node.pem"),
+        dir.join("node.key"),
+    );
+    std::fs::write(&paths.0, ca.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test]
+async fn a_node_serves_https_and_the_hub_calls_it_trusting_a_private_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_pki(dir.path());
+    let node_config = city_node::Config {
+        city: Some(YUNCHENG),
+        data_dir: dir.path().join("node"),
+        auth: test_support::auth_config(),
+        tls: serving::tls::TlsConfig {
+            cert_file: cert,
+            key_file: key,
+        },
+        ..city_node::Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = tokio::spawn(async move {
+        city_node::serve(node_config, listener, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let https = format!("https://localhost:{port}");
+    // The node answers HTTPS to a client that trusts the CA …
+    let trusting = outbound::client_builder(&outbound::TlsConfig {
+        ca_file: ca.clone(),
+        ..outbound::TlsConfig::default()
+    })
+    .unwrap()
+    .build()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let health = loop {
+        match trusting.get(format!("{https}/health")).send().await {
+            Ok(r) => break r,
+            Err(e) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the node never answered: {e}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(health.status(), 200);
+    // … not to one that does not, and not in plain HTTP.
+    let err = reqwest::Client::new()
+        .get(format!("{https}/health"))
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        outbound::cause(&err).contains("TLS"),
+        "{}",
+        outbound::cause(&err)
+    );
+    assert!(
+        reqwest::Client::new()
+            .get(format!("http://localhost:{port}/health"))
+            .send()
+            .await
+            .is_err()
+    );
+    // The hub delegates to it over HTTPS with the CA in tls_out.
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub_config = province_hub::Config {
+        data_dir: hub_dir.path().to_path_buf(),
+        nodes: vec![province_hub::registry::NodeConfig::new(
+            YUNCHENG,
+            format!("{https}/graphql"),
+        )],
+        auth: test_support::auth_config(),
+        tls_out: outbound::TlsConfig {
+            ca_file: ca,
+            ..outbound::TlsConfig::default()
+        },
+        ..province_hub::Config::default()
+    };
+    let state = province_hub::build(&hub_config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub_url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    let (hub_stop, hub_stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub = tokio::spawn(async move {
+        province_hub::serve_state(state, &hub_config, listener, async move {
+            let _ = hub_stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    let r: Value = reqwest::Client::new()
+        .post(&hub_url)
+        .bearer_auth(&viewer)
+        .json(
+            &json!({ "query": "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }" }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["data"]["city"]["owner"]["code"], "140800", "{r}");
+    let _ = hub_stop.send(());
+    hub.await.unwrap();
+    let _ = stop.send(());
+    node.await.unwrap();
+}
+
+#[test]
+fn a_certificate_without_its_key_is_refused_at_start() {
+    let Err(err) = serving::tls::acceptor(&serving::tls::TlsConfig {
+        cert_file: "node.pem".into(),
+        key_file: "".into(),
+    }) else {
+        panic!("a certificate without its key was accepted");
+    };
+    assert!(
+        err.to_string().contains("both cert_file and key_file"),
+        "{err}"
+    );
+    let Err(err) = serving::tls::acceptor(&serving::tls::TlsConfig {
+        cert_file: "/nonexistent/node.pem".into(),
+        key_file: "/nonexistent/node.key".into(),
+    }) else {
+        panic!("missing files were accepted");
+    };
+    assert!(err.to_string().contains("/nonexistent/node.pem"), "{err}");
+}

@@ -222,6 +222,16 @@ async fn start_hub(
     dir: &Path,
     nodes: &[(RegionCode, SocketAddr)],
 ) -> anyhow::Result<Hub> {
+    start_hub_with(xingyi, dir, nodes, "").await
+}
+
+/// [`start_hub`] with extra TOML appended to its config (e.g. `[metrics] enabled = false`).
+async fn start_hub_with(
+    xingyi: &Path,
+    dir: &Path,
+    nodes: &[(RegionCode, SocketAddr)],
+    extra: &str,
+) -> anyhow::Result<Hub> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
@@ -236,7 +246,8 @@ async fn start_hub(
             "\n[[nodes]]\ncity = \"{city}\"\nurl = \"http://{addr}/graphql\"\n"
         ));
     }
-    let config = dir.join("hub.toml");
+    toml.push_str(extra);
+    let config = dir.join(format!("hub-{port}.toml"));
     std::fs::write(&config, toml)?;
     let child = tokio::process::Command::new(xingyi)
         .args(["hub", "--config"])
@@ -482,6 +493,34 @@ async fn main() -> anyhow::Result<()> {
         "Memory — after start: {after_start}; after (a): {}\n",
         hub.memory()
     );
+
+    // (a′) what metrics cost: a second hub over the same nodes with `/metrics` off (no
+    // recorder: every measurement a no-op), interleaved with the first.
+    {
+        let quiet_dir = dir.path().join("no-metrics");
+        std::fs::create_dir_all(&quiet_dir)?;
+        let quiet = start_hub_with(
+            &xingyi,
+            &quiet_dir,
+            &nodes,
+            "\n[metrics]\nenabled = false\n",
+        )
+        .await?;
+        let cheap =
+            format!("{{ city(code: \"{yc}\") {{ programmes {{ nodes {{ id nameZh }} }} }} }}");
+        println!("## (a′) The cost of metrics: hub with /metrics on vs off, interleaved\n");
+        println!("| query | metrics on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
+        for (name, q) in [("one-city", &hub_q), ("cheap (programmes)", &cheap)] {
+            let r = interleaved(&client, &[(&hub.url, q), (&quiet.url, q)], args.requests).await?;
+            println!(
+                "| {name} | {} | {} | {:.3} |",
+                ms(r[0].p50_us),
+                ms(r[1].p50_us),
+                r[0].p50_us as f64 / r[1].p50_us as f64
+            );
+        }
+        println!();
+    }
 
     // (b) fan-out to K nodes, one series per K so CPU can be attributed.
     println!("## (b) Fan-out to K nodes\n");

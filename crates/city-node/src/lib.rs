@@ -35,6 +35,8 @@ pub struct Config {
     pub tls_out: outbound::TlsConfig,
     /// Who may read `/metrics`.
     pub metrics: serving::MetricsConfig,
+    /// Serving HTTPS: the server's certificate and key (PEM); none: plain HTTP.
+    pub tls: serving::tls::TlsConfig,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
             metrics: serving::MetricsConfig::default(),
+            tls: serving::tls::TlsConfig::default(),
         }
     }
 }
@@ -112,6 +115,9 @@ pub enum Error {
     /// Rebuilding from the hub failed.
     #[error("restoring from the hub")]
     Restore(#[from] sync::restore::RestoreError),
+    /// The server's certificate cannot be used.
+    #[error(transparent)]
+    Tls(serving::tls::TlsSetupError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -336,12 +342,17 @@ pub async fn serve_state(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(
-        serving::listener::limited(listener, &config.graphql.connections),
+    let app = router(state, config)?;
+    serving::tls::serve(
+        listener,
+        &config.graphql.connections,
+        &config.tls,
         app,
+        stopped(stop_rx),
     )
-    .with_graceful_shutdown(stopped(stop_rx))
     .await
-    .map_err(Error::Serve)
+    .map_err(|e| match e {
+        serving::tls::ServeError::Tls(e) => Error::Tls(e),
+        serving::tls::ServeError::Io(e) => Error::Serve(e),
+    })
 }

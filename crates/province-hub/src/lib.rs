@@ -57,6 +57,8 @@ pub struct Config {
     pub tls_out: outbound::TlsConfig,
     /// Who may read `/metrics`.
     pub metrics: serving::MetricsConfig,
+    /// Serving HTTPS: the server's certificate and key (PEM); none: plain HTTP.
+    pub tls: serving::tls::TlsConfig,
 }
 
 impl Default for Config {
@@ -75,6 +77,7 @@ impl Default for Config {
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
             metrics: serving::MetricsConfig::default(),
+            tls: serving::tls::TlsConfig::default(),
         }
     }
 }
@@ -140,6 +143,9 @@ pub enum Error {
     /// A `[graphql]` setting cannot be used.
     #[error(transparent)]
     Config(#[from] serving::ConfigError),
+    /// The server's certificate cannot be used.
+    #[error(transparent)]
+    Tls(serving::tls::TlsSetupError),
     /// The HTTP server failed.
     #[error("HTTP server failed")]
     Serve(#[source] std::io::Error),
@@ -391,12 +397,17 @@ pub async fn serve_state(
 ) -> Result<(), Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, "province hub listening");
-    let app = router(state, config)?.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(
-        serving::listener::limited(listener, &config.graphql.connections),
+    let app = router(state, config)?;
+    serving::tls::serve(
+        listener,
+        &config.graphql.connections,
+        &config.tls,
         app,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
-    .map_err(Error::Serve)
+    .map_err(|e| match e {
+        serving::tls::ServeError::Tls(e) => Error::Tls(e),
+        serving::tls::ServeError::Io(e) => Error::Serve(e),
+    })
 }

@@ -18,6 +18,7 @@ pub mod graphql;
 pub mod limits;
 pub mod listener;
 pub mod telemetry;
+pub mod tls;
 
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
 pub use limits::RateLimitConfig;

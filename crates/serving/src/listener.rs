@@ -177,7 +177,8 @@ pub struct Connection {
 }
 
 impl Connection {
-    fn no_delay(&mut self) {
+    /// Sets `TCP_NODELAY` (responses go out at once).
+    pub fn no_delay(&mut self) {
         if let Err(e) = self.stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
