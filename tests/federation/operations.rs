@@ -344,3 +344,68 @@ fn a_certificate_without_its_key_is_refused_at_start() {
     };
     assert!(err.to_string().contains("/nonexistent/node.pem"), "{err}");
 }
+
+/// The keys of a JSON object, in the order the text has them (serde_json keeps it).
+fn keys_in_order(v: &Value) -> Vec<String> {
+    v.as_object().unwrap().keys().cloned().collect()
+}
+
+#[tokio::test]
+async fn the_hub_answers_in_the_querys_field_order() {
+    let client = reqwest::Client::new();
+    let node = TestNode::start(
+        serving::GraphqlConfig::default(),
+        test_support::auth_config(),
+    )
+    .await;
+    let hub = TestHub::start(vec![(YUNCHENG, node.url.clone())], 2_000).await;
+    let viewer = token(auth::Role::ProvinceViewer, None);
+    for consistency in ["LIVE", "REPLICA"] {
+        let q = format!(
+            r#"{{ zz: city(code: "140800", consistency: {consistency}) {{ units(first: 2) {{ totalCount nodes {{ nameZh id kind }} }} nameZh code owner {{ nameZh code }} }}
+                programmes {{ nodes {{ nameZh id }} }} }}"#
+        );
+        let r: Value = client
+            .post(&hub.url)
+            .bearer_auth(&viewer)
+            .json(&json!({ "query": q }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let d = &r["data"];
+        assert_eq!(keys_in_order(d), ["zz", "programmes"], "{r}");
+        assert_eq!(
+            keys_in_order(&d["programmes"]["nodes"][0]),
+            ["nameZh", "id"],
+            "{r}"
+        );
+        let city = &d["zz"];
+        if consistency == "REPLICA" && city.is_null() {
+            continue; // no replica content in this hub (the node does not push here)
+        }
+        assert_eq!(
+            keys_in_order(city),
+            ["units", "nameZh", "code", "owner"],
+            "{consistency}: {r}"
+        );
+        assert_eq!(
+            keys_in_order(&city["units"]),
+            ["totalCount", "nodes"],
+            "{r}"
+        );
+        if consistency == "REPLICA" {
+            continue; // this node does not push: the replica has no units to look at
+        }
+        assert_eq!(
+            keys_in_order(&city["units"]["nodes"][0]),
+            ["nameZh", "id", "kind"],
+            "{r}"
+        );
+        assert_eq!(keys_in_order(&city["owner"]), ["nameZh", "code"], "{r}");
+    }
+    hub.stop().await;
+    node.stop().await;
+}

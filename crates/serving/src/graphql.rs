@@ -353,10 +353,13 @@ async fn run<E: Executor>(
         request = request.disable_introspection();
     }
     let name = request.operation_name.clone();
-    let kind = request
-        .parsed_query()
-        .ok()
-        .and_then(|doc| operation_kind(doc, name.as_deref()));
+    let (kind, order) = match request.parsed_query() {
+        Ok(doc) => (
+            operation_kind(doc, name.as_deref()),
+            Some(crate::order::Order::of(doc, name.as_deref())),
+        ),
+        Err(_) => (None, None),
+    };
     let execution = ep.executor.execute(
         request
             .data(caller(headers))
@@ -397,6 +400,9 @@ async fn run<E: Executor>(
             );
         }
     };
+    if let Some(order) = &order {
+        order.apply(&mut response.data);
+    }
     // A response without data and without any error path never reached execution (parse or
     // validation failure, or a refusal before execution).
     // Execution errors carry a path (a non-null root field's error nulls `data` too, but

@@ -17,6 +17,7 @@ pub mod budget;
 pub mod graphql;
 pub mod limits;
 pub mod listener;
+pub mod order;
 pub mod telemetry;
 pub mod tls;
 

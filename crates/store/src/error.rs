@@ -80,6 +80,14 @@ pub enum Error {
     /// The database URL or options are unusable.
     #[error("bad database configuration: {0}")]
     Config(String),
+    /// The database cannot be reached or opened.
+    #[error("cannot open the database {url}: {cause}")]
+    Unreachable {
+        /// Its URL, password hidden.
+        url: String,
+        /// Why (refused, unknown host, authentication, no such database …).
+        cause: String,
+    },
 }
 
 /// Result alias.

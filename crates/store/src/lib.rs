@@ -61,6 +61,29 @@ pub struct Store {
     actor: Option<std::sync::Arc<str>>,
 }
 
+/// Why one direct connection to the PostgreSQL server of `config` fails (refused, unknown
+/// host, authentication, no such database, no answer within 5 s), or `None` when it succeeds.
+async fn postgres_refusal(config: &DatabaseConfig) -> Option<String> {
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let options = match config
+        .url
+        .parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+    {
+        Ok(o) => o,
+        Err(e) => return Some(e.to_string()),
+    };
+    match tokio::time::timeout(Duration::from_secs(5), options.connect()).await {
+        Err(_) => Some("no answer within 5 s".to_owned()),
+        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Ok(conn)) => {
+            if let Err(e) = conn.close().await {
+                tracing::debug!(error = %e, "closing the probe connection");
+            }
+            None
+        }
+    }
+}
+
 /// The PostgreSQL advisory lock migrations run under (any number unique to xingyi).
 const MIGRATION_LOCK: i64 = 0x7869_6e67_7969;
 
@@ -73,7 +96,8 @@ impl Store {
         }
         let mut opts = ConnectOptions::new(config.url.clone());
         opts.max_connections(config.max_connections.max(1))
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false)
             // On every pooled connection (a PRAGMA run through the pool reaches one): WAL lets
             // readers run while a writer commits; the busy timeout makes concurrent writers
@@ -89,9 +113,25 @@ impl Store {
         // opens a store per city).
         let mut migrating = opts.clone();
         migrating.max_connections(1);
-        let migrator = Database::connect(migrating)
-            .await
-            .ctx("connecting to migrate")?;
+        // One direct connection first: a pool retries a refused connection until its time-out
+        // and then reports only that it timed out.
+        if config.is_postgres()
+            && let Some(cause) = postgres_refusal(config).await
+        {
+            return Err(Error::Unreachable {
+                url: config.redacted_url(),
+                cause,
+            });
+        }
+        let migrator = match Database::connect(migrating).await {
+            Ok(db) => db,
+            Err(e) => {
+                return Err(Error::Unreachable {
+                    url: config.redacted_url(),
+                    cause: e.to_string(),
+                });
+            }
+        };
         // Two servers starting together on one PostgreSQL database (two hubs behind a load
         // balancer) take turns: the second finds the migrations done. The lock is the
         // session's, so it goes with the connection if the process dies.

@@ -746,3 +746,26 @@ async fn two_servers_on_one_database_take_turns() {
         );
     }
 }
+
+/// A PostgreSQL server nobody listens on: the error comes at once and names the address and
+/// the cause, not a pool's time-out after many seconds.
+#[tokio::test]
+async fn an_unreachable_database_is_named_with_its_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // free, and closed again: nothing listens there
+    let config = store::DatabaseConfig {
+        url: format!("postgres://xingyi:secret@127.0.0.1:{port}/xingyi_hub"),
+        max_connections: 2,
+    };
+    let Err(e) = Store::connect(&config, YUNCHENG).await else {
+        panic!("connected to a port nobody listens on");
+    };
+    let text = e.to_string();
+    assert!(matches!(e, Error::Unreachable { .. }), "{text}");
+    assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+    assert!(!text.contains("secret"), "the password stays out: {text}");
+}
