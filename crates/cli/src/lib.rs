@@ -186,21 +186,97 @@ pub enum SyncCommand {
     },
 }
 
-/// Installs the tracing subscriber (stderr; `XINGYI_LOG` or `RUST_LOG` filter, default `info`).
-pub fn init_tracing(format: LogFormat) {
+/// Flushes exported spans when dropped (at the end of `main`).
+#[derive(Debug, Default)]
+pub struct TracingGuard(Option<opentelemetry_sdk::trace::SdkTracerProvider>);
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.0.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("exporting the last spans failed: {e}");
+        }
+    }
+}
+
+/// Installs the tracing subscriber (stderr; `XINGYI_LOG` or `RUST_LOG` filter, default `info`)
+/// and, when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set, exports
+/// spans over OTLP/HTTP (JSON) with W3C trace-context propagation. Otherwise nothing is exported
+/// and no trace headers are sent.
+pub fn init_tracing(format: LogFormat) -> TracingGuard {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = std::env::var("XINGYI_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn".to_owned());
-    use std::io::IsTerminal as _;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        // Colours only for a person at a terminal, never into a file or a log collector.
-        .with_ansi(std::io::stderr().is_terminal())
+    // Colours only for a person at a terminal, never into a file or a log collector.
+    let ansi = std::io::stderr().is_terminal();
+    // Built off the async runtime: the exporter's HTTP client is a blocking one, which may
+    // not be created inside it.
+    let built = std::thread::spawn(otlp_provider)
+        .join()
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the OTLP exporter panicked while starting")));
+    let (otel, provider) = match built {
+        Ok(Some(provider)) => {
+            use opentelemetry::trace::TracerProvider as _;
+            let tracer = provider.tracer("xingyi");
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
+        }
+        Ok(None) => (None, None),
+        Err(e) => {
+            eprintln!("traces are not exported: {e}");
+            (None, None)
+        }
+    };
+    let registry = tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new(filter))
+        .with(otel);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry.with(fmt).init(),
+        LogFormat::Json => registry.with(fmt.json()).init(),
     }
+    TracingGuard(provider)
+}
+
+/// The OTLP span exporter's provider, when an endpoint is configured (the exporter reads the
+/// standard `OTEL_*` variables itself: endpoint, headers, timeout).
+fn otlp_provider() -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    use opentelemetry_otlp::WithExportConfig as _;
+    let configured = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var(v).is_ok_and(|v| !v.trim().is_empty()));
+    if !configured {
+        return Ok(None);
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpJson)
+        .build()
+        .context("building the OTLP span exporter")?;
+    let service = std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "xingyi".to_owned());
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build(),
+        )
+        .with_batch_exporter(exporter)
+        .build();
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    Ok(Some(provider))
 }
 
 async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {

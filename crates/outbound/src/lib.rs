@@ -156,6 +156,19 @@ pub fn cause(e: &reqwest::Error) -> String {
     }
 }
 
+/// The current span's trace context as W3C `traceparent` / `tracestate` headers, for a call to
+/// another server, so its spans join the caller's trace. Empty while traces are not exported
+/// (no propagator is installed then).
+pub fn trace_headers() -> reqwest::header::HeaderMap {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let mut headers = reqwest::header::HeaderMap::new();
+    let cx = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&cx, &mut opentelemetry_http::HeaderInjector(&mut headers));
+    });
+    headers
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // in tests a panic is the failure report

@@ -339,10 +339,13 @@ impl Registry {
         let city = node.city.to_string();
         let in_flight = metrics::gauge!("xingyi_node_calls_in_flight", "city" => city.clone());
         in_flight.increment(1.0);
-        let (outcome, took) = self
-            .client
-            .call(&node.endpoint, doc, authorization, left)
-            .await;
+        let (outcome, took) = {
+            use tracing::Instrument as _;
+            self.client
+                .call(&node.endpoint, doc, authorization, left)
+                .instrument(tracing::info_span!("node call", city = %node.city))
+                .await
+        };
         in_flight.decrement(1.0);
         let took = took.max(started.elapsed());
         node.record(&outcome, took, self.breaker);

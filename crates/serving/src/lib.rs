@@ -265,6 +265,17 @@ async fn with_request_id(
         method = %req.method(),
         path = %req.uri().path(),
     );
+    // A caller's W3C trace context (the hub calling a node, a node pushing to the hub) makes
+    // this request part of the caller's trace when traces are exported.
+    {
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+        });
+        if let Err(e) = span.set_parent(parent) {
+            tracing::debug!(error = %e, "cannot join the caller's trace");
+        }
+    }
     let mut resp = REQUEST_ID
         .scope(id.clone(), next.run(req))
         .instrument(span)

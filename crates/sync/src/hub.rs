@@ -700,10 +700,14 @@ async fn push(
         Ok(()) => {
             let _one_at_a_time = replica.apply.lock().await;
             let started = std::time::Instant::now();
-            let result = replica
-                .store
-                .apply_changes(&req.changes, req.history.as_deref(), replicas.armed_crash())
-                .await;
+            let result = {
+                use tracing::Instrument as _;
+                replica
+                    .store
+                    .apply_changes(&req.changes, req.history.as_deref(), replicas.armed_crash())
+                    .instrument(tracing::info_span!("apply", city = %replica.city, changes = req.changes.len()))
+                    .await
+            };
             if !req.changes.is_empty() {
                 metrics::histogram!("xingyi_sync_apply_duration_seconds", "city" => replica.city.to_string())
                     .record(started.elapsed().as_secs_f64());

@@ -566,6 +566,7 @@ impl Pusher {
             .http
             .post(format!("{}{path}", self.base()))
             .header("authorization", bearer(&self.config.token))
+            .headers(outbound::trace_headers())
             .json(body)
             .send()
             .await?;
@@ -609,7 +610,15 @@ impl Pusher {
             history: self.history.clone(),
             diverged: None,
         };
-        let reply = self.post("/sync/push", &req).await?;
+        // A batch is a span of its own (heartbeats are not: one a second would drown the
+        // traces); the hub's apply joins it.
+        let reply = if req.changes.is_empty() {
+            self.post("/sync/push", &req).await?
+        } else {
+            use tracing::Instrument as _;
+            let span = tracing::info_span!("push", city = %req.city, changes = req.changes.len());
+            self.post("/sync/push", &req).instrument(span).await?
+        };
         self.accepted(&reply, false);
         self.check_reply(&reply).await?;
         Ok(reply)

@@ -176,10 +176,12 @@ impl NodeClient {
         if let Some(auth) = authorization {
             req = req.header("authorization", auth);
         }
-        // The caller's request id travels on, so one id names the request in every log.
+        // The caller's request id travels on, so one id names the request in every log, and
+        // the trace context, so the node's spans join the caller's trace.
         if let Some(id) = serving::request_id() {
             req = req.header(serving::REQUEST_ID_HEADER, &*id);
         }
+        req = req.headers(outbound::trace_headers());
         let ms = u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX);
         let result = async {
             let resp = req.send().await.map_err(|e| classify(&e, ms))?;
