@@ -222,15 +222,17 @@ async fn start_hub(
     dir: &Path,
     nodes: &[(RegionCode, SocketAddr)],
 ) -> anyhow::Result<Hub> {
-    start_hub_with(xingyi, dir, nodes, "").await
+    start_hub_with(xingyi, dir, nodes, "", &[]).await
 }
 
-/// [`start_hub`] with extra TOML appended to its config (e.g. `[metrics] enabled = false`).
+/// [`start_hub`] with extra TOML appended to its config (e.g. `[metrics] enabled = false`) and
+/// extra environment variables.
 async fn start_hub_with(
     xingyi: &Path,
     dir: &Path,
     nodes: &[(RegionCode, SocketAddr)],
     extra: &str,
+    env: &[(&str, String)],
 ) -> anyhow::Result<Hub> {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -253,6 +255,7 @@ async fn start_hub_with(
         .args(["hub", "--config"])
         .arg(&config)
         .env("XINGYI_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", xingyi.display()))?;
@@ -504,6 +507,7 @@ async fn main() -> anyhow::Result<()> {
             &quiet_dir,
             &nodes,
             "\n[metrics]\nenabled = false\n",
+            &[],
         )
         .await?;
         let cheap =
@@ -512,6 +516,36 @@ async fn main() -> anyhow::Result<()> {
         println!("| query | metrics on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
         for (name, q) in [("one-city", &hub_q), ("cheap (programmes)", &cheap)] {
             let r = interleaved(&client, &[(&hub.url, q), (&quiet.url, q)], args.requests).await?;
+            println!(
+                "| {name} | {} | {} | {:.3} |",
+                ms(r[0].p50_us),
+                ms(r[1].p50_us),
+                r[0].p50_us as f64 / r[1].p50_us as f64
+            );
+        }
+        println!();
+        // (a″) what exporting traces costs: a hub exporting every span over OTLP to a receiver
+        // in this process that accepts and drops them, against the quiet hub (no exporter).
+        let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let sink_addr = sink.local_addr()?;
+        tokio::spawn(async move {
+            let app = axum::Router::new().route("/v1/traces", axum::routing::post(|| async { "{}" }));
+            let _ = axum::serve(sink, app).await;
+        });
+        let traced_dir = dir.path().join("traced");
+        std::fs::create_dir_all(&traced_dir)?;
+        let traced = start_hub_with(
+            &xingyi,
+            &traced_dir,
+            &nodes,
+            "\n[metrics]\nenabled = false\n",
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{sink_addr}"))],
+        )
+        .await?;
+        println!("## (a″) The cost of traces: hub exporting spans over OTLP vs not, interleaved\n");
+        println!("| query | traces on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
+        for (name, q) in [("one-city", &hub_q), ("cheap (programmes)", &cheap)] {
+            let r = interleaved(&client, &[(&traced.url, q), (&quiet.url, q)], args.requests).await?;
             println!(
                 "| {name} | {} | {} | {:.3} |",
                 ms(r[0].p50_us),
