@@ -217,6 +217,30 @@ impl Hub {
     }
 }
 
+/// Interleaves each query between a hub with a feature on (`on`) and one without (`off`) and
+/// prints their p50s and ratio.
+async fn on_off(
+    client: &reqwest::Client,
+    feature: &str,
+    on: &str,
+    off: &str,
+    queries: &[(&str, &String)],
+    n: usize,
+) -> anyhow::Result<()> {
+    println!("| query | {feature} on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
+    for (name, q) in queries {
+        let r = interleaved(client, &[(on, q.as_str()), (off, q.as_str())], n).await?;
+        println!(
+            "| {name} | {} | {} | {:.3} |",
+            ms(r[0].p50_us),
+            ms(r[1].p50_us),
+            r[0].p50_us as f64 / r[1].p50_us as f64
+        );
+    }
+    println!();
+    Ok(())
+}
+
 async fn start_hub(
     xingyi: &Path,
     dir: &Path,
@@ -512,24 +536,24 @@ async fn main() -> anyhow::Result<()> {
         .await?;
         let cheap =
             format!("{{ city(code: \"{yc}\") {{ programmes {{ nodes {{ id nameZh }} }} }} }}");
+        let queries = [("one-city", &hub_q), ("cheap (programmes)", &cheap)];
         println!("## (a′) The cost of metrics: hub with /metrics on vs off, interleaved\n");
-        println!("| query | metrics on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
-        for (name, q) in [("one-city", &hub_q), ("cheap (programmes)", &cheap)] {
-            let r = interleaved(&client, &[(&hub.url, q), (&quiet.url, q)], args.requests).await?;
-            println!(
-                "| {name} | {} | {} | {:.3} |",
-                ms(r[0].p50_us),
-                ms(r[1].p50_us),
-                r[0].p50_us as f64 / r[1].p50_us as f64
-            );
-        }
-        println!();
+        on_off(
+            &client,
+            "metrics",
+            &hub.url,
+            &quiet.url,
+            &queries,
+            args.requests,
+        )
+        .await?;
         // (a″) what exporting traces costs: a hub exporting every span over OTLP to a receiver
         // in this process that accepts and drops them, against the quiet hub (no exporter).
         let sink = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let sink_addr = sink.local_addr()?;
         tokio::spawn(async move {
-            let app = axum::Router::new().route("/v1/traces", axum::routing::post(|| async { "{}" }));
+            let app =
+                axum::Router::new().route("/v1/traces", axum::routing::post(|| async { "{}" }));
             let _ = axum::serve(sink, app).await;
         });
         let traced_dir = dir.path().join("traced");
@@ -543,17 +567,15 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
         println!("## (a″) The cost of traces: hub exporting spans over OTLP vs not, interleaved\n");
-        println!("| query | traces on p50 ms | off p50 ms | on/off |\n|---|---|---|---|");
-        for (name, q) in [("one-city", &hub_q), ("cheap (programmes)", &cheap)] {
-            let r = interleaved(&client, &[(&traced.url, q), (&quiet.url, q)], args.requests).await?;
-            println!(
-                "| {name} | {} | {} | {:.3} |",
-                ms(r[0].p50_us),
-                ms(r[1].p50_us),
-                r[0].p50_us as f64 / r[1].p50_us as f64
-            );
-        }
-        println!();
+        on_off(
+            &client,
+            "traces",
+            &traced.url,
+            &quiet.url,
+            &queries,
+            args.requests,
+        )
+        .await?;
     }
 
     // (b) fan-out to K nodes, one series per K so CPU can be attributed.
