@@ -553,6 +553,70 @@ async fn coverage_and_percentages_are_never_added_up() {
         (&Value::Null, &json!("NOT_ADDITIVE"), &json!(90.0)),
         "two cities at 90 % are not 180 %: {total}"
     );
+
+    // Drilled down, every row is named (a region scope by the region table) and the rows are
+    // subtotalled by kind of scope.
+    let d = data(
+        &client,
+        &hub,
+        r#"{ compare(indicators: ["village_clinic_standardisation_coverage", "counties_covered"],
+                     cities: ["140800", "141000"], level: INSTITUTION) {
+            cities { code breakdown { kind id nameZh }
+                     subtotals { kind scopes cells { indicator year actual target { comparator value } }
+                                 spans { indicator from to } } } } }"#,
+        json!({}),
+    )
+    .await;
+    for city in d["compare"]["cities"].as_array().unwrap() {
+        for row in city["breakdown"].as_array().unwrap() {
+            assert!(row["nameZh"].is_string(), "a row without a name: {row}");
+        }
+        let subtotals = city["subtotals"].as_array().unwrap();
+        let kinds: Vec<&str> = subtotals
+            .iter()
+            .map(|t| t["kind"].as_str().unwrap())
+            .collect();
+        let mut rows: Vec<&str> = city["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        rows.dedup();
+        let mut expected = rows.clone();
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(kinds, expected, "one subtotal per kind of row: {city}");
+        for t in subtotals {
+            let n = rows.iter().filter(|k| **k == t["kind"]).count();
+            assert!(t["scopes"].as_u64().unwrap() >= 1 && n >= 1, "{t}");
+        }
+        let region = subtotals
+            .iter()
+            .find(|t| t["kind"] == "REGION")
+            .unwrap_or_else(|| panic!("the city's own report is a REGION row: {city}"));
+        let reported = region["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["indicator"] == "village_clinic_standardisation_coverage" && c["year"] == 2021
+            })
+            .unwrap_or_else(|| panic!("{region}"));
+        assert_eq!(reported["actual"], 90.0, "{region}");
+        let own = city["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["kind"] == "REGION")
+            .unwrap();
+        let name = if city["code"] == "140800" {
+            "运城市"
+        } else {
+            "临汾市"
+        };
+        assert_eq!(own["nameZh"], name, "{own}");
+    }
     fed.stop().await;
 }
 

@@ -169,6 +169,20 @@ pub struct Breakdown {
     pub spans: Vec<SpanCell>,
 }
 
+/// 分类小计 — A city's scopes of one kind combined (its counties, its hospitals, its units …),
+/// by each indicator's aggregation across scopes.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Subtotal {
+    /// 范围类别 — REGION, INSTITUTION, UNIT, COMPONENT or PROGRAMME.
+    pub kind: String,
+    /// 范围数 — Scopes of this kind in the breakdown.
+    pub scopes: i32,
+    /// 单元格 — Per indicator and year.
+    pub cells: Vec<Cell>,
+    /// 区间合计 — Per indicator, over the span.
+    pub spans: Vec<SpanCell>,
+}
+
 /// 城市对比 — One city's side of the comparison.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct CityComparison {
@@ -186,6 +200,8 @@ pub struct CityComparison {
     pub spans: Vec<SpanCell>,
     /// 细分 — Per institution or unit (empty at level CITY).
     pub breakdown: Vec<Breakdown>,
+    /// 分类小计 — The breakdown combined per kind of scope (empty at level CITY).
+    pub subtotals: Vec<Subtotal>,
 }
 
 /// 排名条目 — One city's place.
@@ -525,6 +541,40 @@ fn interval_group(lo: f64, hi: f64) -> TargetGroup {
         largest: Bounds { value, min, max },
         count: 1,
     }
+}
+
+/// The kind of a scope key (`unit:…` → `unit`; a programme-level row has none: `programme`).
+fn kind_of(scope: &str) -> &str {
+    scope.split_once(':').map_or("programme", |(kind, _)| kind)
+}
+
+/// A city's breakdown regrouped by kind of scope (the scope of each cell becomes its kind), and
+/// how many scopes each kind has.
+fn by_kind(folded: &Folded, how: &Catalogue, across: Across) -> (Folded, BTreeMap<String, usize>) {
+    let mut out = Folded::default();
+    let mut scopes: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    for ((scope, indicator, year), acc) in &folded.cells {
+        if scope.is_empty() {
+            continue;
+        }
+        let kind = kind_of(scope).to_owned();
+        scopes.entry(kind.clone()).or_default().insert(scope);
+        out.cells
+            .entry((kind, indicator.clone(), *year))
+            .or_default()
+            .absorb(acc, semantics(how, indicator).over_scopes, across);
+    }
+    for ((scope, indicator), amounts) in &folded.open {
+        if scope.is_empty() {
+            continue;
+        }
+        out.open
+            .entry((kind_of(scope).to_owned(), indicator.clone()))
+            .or_default()
+            .extend(amounts.iter().cloned());
+    }
+    let counts = scopes.into_iter().map(|(k, s)| (k, s.len())).collect();
+    (out, counts)
 }
 
 /// Every scope's spans of one city: one per (scope, indicator) with data in `span`.
@@ -978,6 +1028,42 @@ impl CompareQuery {
             };
             let spans =
                 span.map_or_else(BTreeMap::new, |span| spans_of(&folded, span, &how, across));
+            let (kinds, kind_scopes) = by_kind(&folded, &how, across);
+            let kind_spans =
+                span.map_or_else(BTreeMap::new, |span| spans_of(&kinds, span, &how, across));
+            let mut subtotals: BTreeMap<String, Subtotal> = kind_scopes
+                .iter()
+                .map(|(kind, n)| {
+                    (
+                        kind.clone(),
+                        Subtotal {
+                            kind: kind.to_ascii_uppercase(),
+                            scopes: i32::try_from(*n).unwrap_or(i32::MAX),
+                            cells: Vec::new(),
+                            spans: Vec::new(),
+                        },
+                    )
+                })
+                .collect();
+            for ((kind, indicator, year), acc) in &kinds.cells {
+                if let Some(t) = subtotals.get_mut(kind) {
+                    t.cells.push(cell(
+                        indicator,
+                        *year,
+                        acc,
+                        semantics(&how, indicator),
+                        across,
+                    ));
+                }
+            }
+            if let Some(span) = span {
+                for ((kind, indicator), acc) in kind_spans {
+                    if let Some(t) = subtotals.get_mut(&kind) {
+                        t.spans
+                            .push(acc.cell(&indicator, span, semantics(&how, &indicator)));
+                    }
+                }
+            }
             let mut cells = Vec::new();
             let mut breakdown: BTreeMap<String, (Vec<Cell>, Vec<SpanCell>)> = BTreeMap::new();
             for ((scope, indicator, year), acc) in &folded.cells {
@@ -1024,15 +1110,24 @@ impl CompareQuery {
                     .into_iter()
                     .map(|(scope, (cells, spans))| {
                         let (kind, id) = global_id(region.code, &scope);
+                        // Counties and districts are named by the region table, not the replica.
+                        let name_zh = names.get(&scope).cloned().or_else(|| {
+                            scope
+                                .strip_prefix("region:")
+                                .and_then(|code| code.parse::<RegionCode>().ok())
+                                .and_then(model::region::region)
+                                .map(|r| r.name_zh.to_owned())
+                        });
                         Breakdown {
                             kind,
-                            name_zh: names.get(&scope).cloned(),
+                            name_zh,
                             id,
                             cells,
                             spans,
                         }
                     })
                     .collect(),
+                subtotals: subtotals.into_values().collect(),
             });
         }
 

@@ -228,7 +228,7 @@ impl Store {
     pub async fn scope_names(&self) -> Result<std::collections::BTreeMap<String, String>> {
         use sea_orm::{EntityTrait, QuerySelect};
 
-        use crate::entity::{institution, programme, unit};
+        use crate::entity::{component, institution, programme, unit};
         let mut out = std::collections::BTreeMap::new();
         let rows: Vec<(String, String)> = programme::Entity::find()
             .select_only()
@@ -260,6 +260,17 @@ impl Store {
             .await
             .ctx("reading unit names")?;
         out.extend(rows.into_iter().map(|(id, n)| (format!("unit:{id}"), n)));
+        let rows: Vec<(String, String)> = component::Entity::find()
+            .select_only()
+            .columns([component::Column::Id, component::Column::NameZh])
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .ctx("reading component names")?;
+        out.extend(
+            rows.into_iter()
+                .map(|(id, n)| (format!("component:{id}"), n)),
+        );
         Ok(out)
     }
 
