@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, atomic::AtomicBool};
 
-use federation_tests::token;
+use federation_tests::{graphql_as, token};
 use model::region::{LINFEN, YUNCHENG};
 use serde_json::{Value, json};
 
@@ -122,18 +122,14 @@ async fn metrics_count_requests_node_calls_and_replication_per_city() {
     .await;
     let hub = TestHub::start(vec![(YUNCHENG, node.url.clone())], 2_000).await;
     let viewer = token(auth::Role::ProvinceViewer, None);
-    let r: Value = client
-        .post(&hub.url)
-        .bearer_auth(&viewer)
-        .json(
-            &json!({ "query": "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }" }),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r: Value = graphql_as(
+        &client,
+        &hub.url,
+        Some(&viewer),
+        "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(r["data"]["city"]["owner"]["code"], "140800", "{r}");
     let refused = client
         .post(&hub.url)
@@ -305,18 +301,14 @@ async fn a_node_serves_https_and_the_hub_calls_it_trusting_a_private_ca() {
         .unwrap();
     });
     let viewer = token(auth::Role::ProvinceViewer, None);
-    let r: Value = reqwest::Client::new()
-        .post(&hub_url)
-        .bearer_auth(&viewer)
-        .json(
-            &json!({ "query": "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }" }),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let r = graphql_as(
+        &reqwest::Client::new(),
+        &hub_url,
+        Some(&viewer),
+        "{ city(code: \"140800\", consistency: LIVE) { owner { code } } }",
+        json!({}),
+    )
+    .await;
     assert_eq!(r["data"]["city"]["owner"]["code"], "140800", "{r}");
     let _ = hub_stop.send(());
     hub.await.unwrap();
@@ -365,16 +357,7 @@ async fn the_hub_answers_in_the_querys_field_order() {
             r#"{{ zz: city(code: "140800", consistency: {consistency}) {{ units(first: 2) {{ totalCount nodes {{ nameZh id kind }} }} nameZh code owner {{ nameZh code }} }}
                 programmes {{ nodes {{ nameZh id }} }} }}"#
         );
-        let r: Value = client
-            .post(&hub.url)
-            .bearer_auth(&viewer)
-            .json(&json!({ "query": q }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = graphql_as(&client, &hub.url, Some(&viewer), &q, json!({})).await;
         let d = &r["data"];
         assert_eq!(keys_in_order(d), ["zz", "programmes"], "{r}");
         assert_eq!(
