@@ -240,7 +240,10 @@ async fn node_ids_route_to_their_owner() {
         json!({}),
     )
     .await;
-    assert_eq!(resp["errors"][0]["extensions"]["code"], "UNKNOWN_CITY");
+    assert_eq!(
+        resp["errors"][0]["extensions"]["code"],
+        "CITY_NOT_REGISTERED"
+    );
     assert_eq!(resp["errors"][0]["path"], json!(["node"]));
     let resp = graphql(
         &client,

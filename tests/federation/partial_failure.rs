@@ -65,6 +65,73 @@ async fn check(bad: String, code: &str) {
     fed.stop().await;
 }
 
+/// Before any query asks a city, the hub's health checks say whether its node is up.
+#[tokio::test]
+async fn a_city_status_is_known_before_any_query_asks_it() {
+    let (dead, _reserved) = dead_url();
+    let fed = LocalFed::start().await;
+    let yuncheng = fed
+        .node_urls()
+        .into_iter()
+        .find(|(c, _)| *c == YUNCHENG)
+        .unwrap()
+        .1;
+    let hub = TestHub::start(vec![(YUNCHENG, yuncheng), (LINFEN, dead)], 1_500).await;
+    let client = reqwest::Client::new();
+    let q = "{ cities { code status { reachability lastErrorCode calls } } }";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let resp = loop {
+        let resp = graphql(&client, &hub.url, q, json!({})).await;
+        let known = resp["data"]["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"]["reachability"] != "UNKNOWN");
+        if known {
+            break resp;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never checked: {resp:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let status = |code: &str| {
+        resp["data"]["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == code)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status("140800")["reachability"], "UP", "{resp:#}");
+    assert_eq!(status("141000")["reachability"], "DOWN", "{resp:#}");
+    assert_eq!(status("141000")["lastErrorCode"], "CITY_UNAVAILABLE");
+    for c in ["140800", "141000"] {
+        assert_eq!(status(c)["calls"], 0, "a health check is not a call");
+    }
+    // The node's address is the operators' business only.
+    let url_q = r#"{ city(code: "140800") { status { url } } }"#;
+    let admin = graphql(&client, &hub.url, url_q, json!({})).await;
+    assert!(
+        admin["data"]["city"]["status"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "{admin:#}"
+    );
+    let viewer = test_support::token(auth::Role::ProvinceViewer, None);
+    let seen =
+        federation_tests::graphql_as(&client, &hub.url, Some(&viewer), url_q, json!({})).await;
+    assert_eq!(
+        seen["data"]["city"]["status"]["url"],
+        Value::Null,
+        "{seen:#}"
+    );
+    hub.stop().await;
+    fed.stop().await;
+}
+
 #[tokio::test]
 async fn a_node_that_is_down_costs_only_its_subtree() {
     let (url, _reserved) = dead_url();

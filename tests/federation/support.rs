@@ -121,7 +121,11 @@ pub(crate) async fn fake_node(
                             })
                             .unwrap_or(0);
                         if got >= head_end + 4 + len {
-                            log.lock().unwrap().push(text);
+                            // The hub's health checks are answered (with the same fault)
+                            // but not counted: `seen` is the GraphQL calls.
+                            if !text.starts_with("GET /health") {
+                                log.lock().unwrap().push(text);
+                            }
                             break;
                         }
                     }

@@ -17,7 +17,7 @@ mod verify;
 
 pub use config::{Algorithm, AuthConfig};
 pub use principal::{
-    Access, Claims, Principal, Refusal, RefusalCode, RefusalRecorded, Role, Subject, WriteKind,
+    Access, Claims, Principal, Refusal, RefusalRecorded, Role, Subject, WriteKind,
 };
 pub use sign::{Signer, load_or_create_secret};
 pub use verify::{AuthError, Verifier};

@@ -13,6 +13,7 @@
 //! (its own rules), the hub's replica path runs the same rules, and sync accepts a city's
 //! changes only with that city's node token.
 
+use codes::Code;
 use model::RegionCode;
 use serde::{Deserialize, Serialize};
 
@@ -121,31 +122,11 @@ pub enum Principal {
     Authenticated(Subject),
 }
 
-/// The two refusal codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RefusalCode {
-    /// No valid token (HTTP 401).
-    Unauthenticated,
-    /// A valid token without the right (HTTP 403).
-    Forbidden,
-}
-
-impl RefusalCode {
-    /// `extensions.code` / JSON `code`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unauthenticated => "UNAUTHENTICATED",
-            Self::Forbidden => "FORBIDDEN",
-        }
-    }
-}
-
 /// Why an operation is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     /// `UNAUTHENTICATED` or `FORBIDDEN`.
-    pub code: RefusalCode,
+    pub code: Code,
     /// For people.
     pub message: String,
 }
@@ -153,14 +134,14 @@ pub struct Refusal {
 impl Refusal {
     fn unauthenticated(message: impl Into<String>) -> Self {
         Self {
-            code: RefusalCode::Unauthenticated,
+            code: Code::Unauthenticated,
             message: message.into(),
         }
     }
 
     fn forbidden(message: impl Into<String>) -> Self {
         Self {
-            code: RefusalCode::Forbidden,
+            code: Code::Forbidden,
             message: message.into(),
         }
     }

@@ -334,7 +334,8 @@ async fn the_local_secret_is_generated_once_and_kept() {
 
 #[test]
 fn the_access_rules() {
-    use auth::{RefusalCode::*, Subject, WriteKind::*};
+    use auth::{Subject, WriteKind::*};
+    use codes::Code::{Forbidden, Unauthenticated};
     let p = |role, city| {
         Principal::Authenticated(Subject {
             sub: "s".into(),

@@ -100,7 +100,7 @@ impl Guard for Admin {
                 Ok(())
             }
             _ => Err(refused(&Refusal {
-                code: auth::RefusalCode::Forbidden,
+                code: codes::Code::Forbidden,
                 message: "refused attempts are shown to province_admin and the city's city_admin"
                     .into(),
             })),

@@ -3,7 +3,7 @@
 use async_graphql::Enum;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ErrorCode, GqlResult};
+use crate::error::{Code, GqlResult, coded};
 
 /// 单位类别 — What kind of unit.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -163,6 +163,6 @@ pub enum RegionLevel {
 pub(crate) fn parse_stored<T: DeserializeOwned>(what: &str, s: &str) -> GqlResult<T> {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|e| {
         tracing::error!(what, value = s, error = %e, "corrupt enum value in the database");
-        ErrorCode::Internal.err("internal error")
+        coded(Code::Internal, "internal error")
     })
 }

@@ -3,38 +3,11 @@
 
 use async_graphql::{ErrorExtensions, Value};
 
-/// Stable error codes (SHOUTY_SNAKE), shared by every xingyi server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// The input breaks a rule; `extensions.field` names the first offending field and
-    /// `extensions.violations` lists them all.
-    ValidationFailed,
-    /// The record does not exist (or is owned by another server).
-    NotFound,
-    /// A record with this id already exists.
-    Conflict,
-    /// The caller's `expectedVersion` is out of date.
-    StaleVersion,
-    /// Something failed inside the server; details are in its log.
-    Internal,
-}
+pub use codes::Code;
 
-impl ErrorCode {
-    /// The code as it appears in `extensions.code`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ValidationFailed => "VALIDATION_FAILED",
-            Self::NotFound => "NOT_FOUND",
-            Self::Conflict => "CONFLICT",
-            Self::StaleVersion => "STALE_VERSION",
-            Self::Internal => "INTERNAL",
-        }
-    }
-
-    /// An error with this code.
-    pub fn err(self, message: impl Into<String>) -> async_graphql::Error {
-        async_graphql::Error::new(message).extend_with(|_, e| e.set("code", self.as_str()))
-    }
+/// An error with this code.
+pub fn coded(code: Code, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
 }
 
 /// A `VALIDATION_FAILED` error listing every violation.
@@ -57,7 +30,7 @@ pub fn validation(v: &model::Violations) -> async_graphql::Error {
             })
             .collect();
     async_graphql::Error::new(format!("invalid input: {v}")).extend_with(|_, e| {
-        e.set("code", ErrorCode::ValidationFailed.as_str());
+        e.set("code", Code::ValidationFailed.as_str());
         e.set("field", first.clone());
         e.set("violations", Value::List(list.clone()));
     })
@@ -79,24 +52,24 @@ pub fn from_store(e: store::Error) -> async_graphql::Error {
     match e {
         store::Error::Invalid(v) => validation(&v),
         store::Error::NotFound { kind, id } => {
-            ErrorCode::NotFound.err(format!("{kind} `{id}` not found"))
+            coded(Code::NotFound, format!("{kind} `{id}` not found"))
         }
         store::Error::Conflict { kind, id } => {
-            ErrorCode::Conflict.err(format!("{kind} `{id}` already exists"))
+            coded(Code::Conflict, format!("{kind} `{id}` already exists"))
         }
         store::Error::Stale {
             kind,
             id,
             expected,
             current,
-        } => ErrorCode::StaleVersion
-            .err(format!(
-                "{kind} `{id}` is at version {current}, not {expected}; reload and retry"
-            ))
-            .extend_with(|_, e| e.set("currentVersion", current)),
+        } => coded(
+            Code::StaleVersion,
+            format!("{kind} `{id}` is at version {current}, not {expected}; reload and retry"),
+        )
+        .extend_with(|_, e| e.set("currentVersion", current)),
         other => {
             tracing::error!(error = ?other, "store failure behind a GraphQL request");
-            ErrorCode::Internal.err("internal error")
+            coded(Code::Internal, "internal error")
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod types;
 
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
 
-pub use error::ErrorCode;
+pub use error::Code;
 pub use mutation::Mutation;
 pub use query::{NodeQuery, ProgrammeQuery, Query};
 

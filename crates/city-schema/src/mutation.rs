@@ -94,9 +94,10 @@ impl Mutation {
         let s = &writer(ctx, WriteKind::Record).await?;
         let local = local_id("unitId", &unit_id, EntityKind::Unit, s.owner())?;
         if s.unit(&local).await.gql()?.is_none() {
-            return Err(
-                crate::ErrorCode::NotFound.err(format!("unit `{}` not found", unit_id.as_str()))
-            );
+            return Err(crate::error::coded(
+                crate::Code::NotFound,
+                format!("unit `{}` not found", unit_id.as_str()),
+            ));
         }
         let catalogue = s.indicators().await.gql()?;
         let (cells, table_problems) = crate::table::parse(&csv, &catalogue);

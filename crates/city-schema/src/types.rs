@@ -856,7 +856,7 @@ impl PlanItem {
     /// 类别 — The table row.
     async fn category(&self) -> GqlResult<enums::PlanCategory> {
         Ok(model::PlanCategory::parse(&self.0.category)
-            .ok_or_else(|| crate::error::ErrorCode::Internal.err("internal error"))?
+            .ok_or_else(|| crate::error::coded(crate::Code::Internal, "internal error"))?
             .into())
     }
     /// 原文 — The cell's text, verbatim.
@@ -901,7 +901,7 @@ pub struct Scope {
 
 fn scope_of(kind: &str, id: &str, owner: RegionCode) -> GqlResult<Scope> {
     let kind = model::ScopeKind::parse(kind)
-        .ok_or_else(|| crate::error::ErrorCode::Internal.err("internal error"))?;
+        .ok_or_else(|| crate::error::coded(crate::Code::Internal, "internal error"))?;
     let id = match kind {
         model::ScopeKind::Region => ID(id.to_owned()),
         model::ScopeKind::Programme => gid(EntityKind::Programme, owner, id),
@@ -988,7 +988,7 @@ impl Target {
     async fn readings(&self) -> GqlResult<Vec<Reading>> {
         let readings = store::writes::readings_of(self.0.readings.as_deref()).map_err(|e| {
             tracing::warn!(target_id = %self.0.id, error = %e, "a stored target's readings cannot be read");
-            crate::error::ErrorCode::Internal.err("internal error")
+            crate::error::coded(crate::Code::Internal, "internal error")
         })?;
         Ok(readings
             .into_iter()

@@ -877,7 +877,7 @@ impl CompareQuery {
             (None, Some(own)) => Some(vec![own.to_string()]),
             (Some(asked), Some(own)) if asked.iter().any(|c| *c != own.to_string()) => {
                 return Err(city_schema::access::refused(&auth::Refusal {
-                    code: auth::RefusalCode::Forbidden,
+                    code: codes::Code::Forbidden,
                     message: format!("city staff of {own} compare their own city only"),
                 }));
             }

@@ -158,12 +158,12 @@ fn authorization<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
 }
 
 fn coded(
-    code: &'static str,
+    code: codes::Code,
     message: impl Into<String>,
     city: Option<RegionCode>,
 ) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, e| {
-        e.set("code", code);
+        e.set("code", code.as_str());
         if let Some(c) = city {
             e.set("city", c.to_string());
         }
@@ -259,9 +259,11 @@ fn to_i32(n: u64) -> i32 {
 pub struct CityStatus {
     /// 是否登记 — True when a node is configured for the city.
     pub registered: bool,
-    /// 可达性 — UP, DOWN, or UNKNOWN before the first call.
+    /// 可达性 — UP, DOWN, or UNKNOWN before the first call or health check (the hub checks
+    /// `GET /health` of a node no query asked within `node_probe_ms`).
     pub reachability: String,
-    /// 节点地址 — The node's GraphQL URL.
+    /// 节点地址 — The node's GraphQL URL: for province_admin only (an internal address is no
+    /// other caller's business).
     pub url: Option<String>,
     /// 最近延迟（毫秒） — Latency of the last successful call.
     pub last_latency_ms: Option<i32>,
@@ -288,11 +290,11 @@ impl City {
         match &self.answer {
             Answer::NotAsked => match &self.node {
                 None => Err(coded(
-                    "CITY_NOT_REGISTERED",
+                    codes::Code::CityNotRegistered,
                     format!("no node is registered for {city}"),
                     Some(city),
                 )),
-                Some(_) => Err(coded("INTERNAL", "internal error", Some(city))),
+                Some(_) => Err(coded(codes::Code::Internal, "internal error", Some(city))),
             },
             Answer::Failed(e) => Err(coded(e.code(), e.to_string(), Some(city))),
             Answer::Refused(e) => {
@@ -338,7 +340,7 @@ impl City {
         Region(self.region)
     }
     /// 节点状态 — What the hub last saw of the city's node.
-    async fn status(&self) -> CityStatus {
+    async fn status(&self, ctx: &Context<'_>) -> CityStatus {
         let Some(node) = &self.node else {
             return CityStatus {
                 registered: false,
@@ -362,7 +364,11 @@ impl City {
                 Reachability::Down => "DOWN",
             }
             .into(),
-            url: Some(node.url.clone()),
+            url: city_schema::access::access(ctx)
+                .principal
+                .subject()
+                .is_some_and(|s| s.role == auth::Role::ProvinceAdmin)
+                .then(|| node.url.clone()),
             last_latency_ms: s
                 .last_latency
                 .map(|d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX)),
@@ -852,7 +858,7 @@ impl HubQuery {
         } else {
             let Some(node) = d.registry.node(gid.owner.city()) else {
                 return Err(coded(
-                    "UNKNOWN_CITY",
+                    codes::Code::CityNotRegistered,
                     format!(
                         "`{}` names region {}, which has no registered node",
                         id.as_str(),

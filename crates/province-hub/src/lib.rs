@@ -45,6 +45,9 @@ pub struct Config {
     /// Most calls in flight to one node; more wait their turn (within `node_timeout_ms`). Bounds
     /// the hub's connections (and their buffers) per node under load.
     pub node_max_in_flight: usize,
+    /// How often a node that no query asked lately is health-checked (`GET /health`), so its
+    /// status is known before anyone asks it (0 = never).
+    pub node_probe_ms: u64,
     /// The per-node circuit breaker.
     pub breaker: registry::BreakerConfig,
     /// The sync endpoint's limits and `AUTO`'s freshness window.
@@ -71,6 +74,7 @@ impl Default for Config {
             nodes: Vec::new(),
             node_timeout_ms: 5_000,
             node_max_in_flight: 16,
+            node_probe_ms: 5_000,
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
@@ -231,6 +235,9 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         registry::Registry::new(&config.nodes, client, config.breaker, in_flight)
             .map_err(Error::BadNode)?,
     );
+    if config.node_probe_ms > 0 {
+        registry.keep_probed(std::time::Duration::from_millis(config.node_probe_ms));
+    }
     let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
         delegate::batch::HubImplementing::new(registry.clone()),
     ));

@@ -100,19 +100,21 @@ impl Breaker {
 /// What the hub last saw of a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reachability {
-    /// Not called yet.
+    /// Neither called nor health-checked yet.
     Unknown,
-    /// The last call got a GraphQL response.
+    /// The last call got a GraphQL response (or, with no call lately, the health check passed).
     Up,
-    /// The last call failed.
+    /// The last call (or health check) failed.
     Down,
 }
 
 /// A node's observed status.
 #[derive(Debug, Clone)]
 pub struct Status {
-    /// Reachability from the last call.
+    /// Reachability from the last call or health check.
     pub reachability: Reachability,
+    /// When the last call or health check finished.
+    pub checked_at: Option<Instant>,
     /// Latency of the last successful call.
     pub last_latency: Option<Duration>,
     /// When the last successful call finished.
@@ -187,6 +189,7 @@ impl Node {
     ) {
         let mut s = self.lock();
         s.calls += 1;
+        s.checked_at = Some(Instant::now());
         match outcome {
             Ok(_) => {
                 if !matches!(s.breaker, Breaker::Closed { .. }) {
@@ -200,7 +203,7 @@ impl Node {
             Err(e) => {
                 s.reachability = Reachability::Down;
                 s.failures += 1;
-                s.last_error = Some((e.code().to_owned(), e.to_string()));
+                s.last_error = Some((e.code().as_str().to_owned(), e.to_string()));
                 let open = || Breaker::Open {
                     until: Instant::now() + Duration::from_millis(breaker.cooldown_ms),
                 };
@@ -218,6 +221,33 @@ impl Node {
                         open()
                     }
                 };
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Records a health check begun at `started`: reachability only (the breaker counts real
+    /// calls), and never over a call that finished while the check was under way.
+    fn record_probe(&self, outcome: &Result<(), CallError>, started: Instant) {
+        let mut s = self.lock();
+        if s.checked_at.is_some_and(|t| t > started) {
+            return;
+        }
+        let took = started.elapsed();
+        s.checked_at = Some(Instant::now());
+        match outcome {
+            Ok(()) => {
+                s.reachability = Reachability::Up;
+                s.last_latency = Some(took);
+                s.last_success = Some(SystemTime::now());
+            }
+            Err(e) => {
+                if s.reachability != Reachability::Down {
+                    tracing::warn!(city = %self.city, code = e.code().as_str(), error = %e, "node health check failed");
+                }
+                s.reachability = Reachability::Down;
+                s.last_error = Some((e.code().as_str().to_owned(), e.to_string()));
             }
         }
     }
@@ -252,6 +282,7 @@ impl Registry {
                 .map_err(|e| format!("node {}: `{}` is not a URL: {e}", n.city, n.url))?;
             let status = Status {
                 reachability: Reachability::Unknown,
+                checked_at: None,
                 last_latency: None,
                 last_success: None,
                 last_error: None,
@@ -285,6 +316,43 @@ impl Registry {
     /// The node of `city`, if registered.
     pub fn node(&self, city: RegionCode) -> Option<&Arc<Node>> {
         self.nodes.get(&city)
+    }
+
+    /// Health-checks every node that no call or check has reached for `every`, now and then
+    /// every `every`, so `cities { status }` is true before any query asks a city. Stops when
+    /// the registry is dropped.
+    pub fn keep_probed(self: &Arc<Self>, every: Duration) {
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(registry) = registry.upgrade() else {
+                    return;
+                };
+                registry.probe_quiet(every).await;
+            }
+        });
+    }
+
+    /// Health-checks, in parallel, the nodes not called or checked within `quiet`.
+    pub async fn probe_quiet(&self, quiet: Duration) {
+        let budget = self.client.timeout();
+        let due = self
+            .nodes
+            .values()
+            .filter(|n| n.status().checked_at.is_none_or(|t| t.elapsed() >= quiet));
+        futures_util::future::join_all(due.map(|n| async move {
+            // A check is one of the node's calls in flight; a node busy with calls needs none.
+            let Ok(_turn) = n.in_flight.try_acquire() else {
+                return;
+            };
+            let started = Instant::now();
+            let outcome = self.client.probe(&n.endpoint, budget).await;
+            n.record_probe(&outcome, started);
+        }))
+        .await;
     }
 
     /// Calls `node` with `doc` and records what happened.
@@ -353,7 +421,7 @@ impl Registry {
             .record(took.as_secs_f64());
         let code = match &outcome {
             Ok(_) => "OK",
-            Err(e) => e.code(),
+            Err(e) => e.code().as_str(),
         };
         metrics::counter!("xingyi_node_calls_total", "city" => city, "outcome" => code)
             .increment(1);
@@ -362,7 +430,7 @@ impl Registry {
                 tracing::debug!(city = %node.city, ms = took.as_millis() as u64, "node answered")
             }
             Err(e) => {
-                tracing::warn!(city = %node.city, code = e.code(), error = %e, "node call failed")
+                tracing::warn!(city = %node.city, code = e.code().as_str(), error = %e, "node call failed")
             }
         }
         outcome

@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use codes::Code;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -134,7 +135,7 @@ pub fn graphql_routes<E: Executor + Clone>(
 fn tokens_refusal(query: &str, max: usize, graphql_response: bool) -> Option<Response> {
     let n = crate::limits::check_tokens(query, max).err()?;
     Some(limit_error(
-        "QUERY_TOO_MANY_TOKENS",
+        Code::QueryTooManyTokens,
         &format!("the document has more than {max} tokens (counted {n} before stopping)"),
         graphql_response,
     ))
@@ -150,8 +151,7 @@ pub(crate) fn rate_limited(
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let secs = secs.max(1);
     let mut resp = request_error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
+        Code::RateLimited,
         &format!("too many requests from this {what}; retry in {secs} s"),
         graphql_response,
     );
@@ -164,13 +164,13 @@ pub(crate) fn rate_limited(
 /// A request refused before execution by a limit of ours: `400` with
 /// `application/graphql-response+json`, `200` with plain JSON (as async-graphql's own
 /// validation failures).
-fn limit_error(code: &str, message: &str, graphql_response: bool) -> Response {
-    let status = if graphql_response {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    request_error(status, code, message, graphql_response)
+fn limit_error(code: Code, message: &str, graphql_response: bool) -> Response {
+    let mut resp = request_error(code, message, graphql_response);
+    if !graphql_response {
+        // GraphQL over HTTP: a well-formed request answered in `application/json` is a 200.
+        *resp.status_mut() = StatusCode::OK;
+    }
+    resp
 }
 
 fn caller(headers: &HeaderMap) -> CallerAuthorization {
@@ -206,49 +206,45 @@ fn accepts_something_we_serve(headers: &HeaderMap) -> bool {
 }
 
 /// A GraphQL-shaped error response for a request that never reached execution.
-fn request_error(
-    status: StatusCode,
-    code: &str,
-    message: &str,
-    graphql_response: bool,
-) -> Response {
+fn request_error(code: Code, message: &str, graphql_response: bool) -> Response {
     let body =
         serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let (status, media) = if graphql_response {
-        (status, GRAPHQL_RESPONSE)
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let media = if graphql_response {
+        GRAPHQL_RESPONSE
     } else {
-        (status, JSON)
+        JSON
     };
     let mut resp = (status, body.to_string()).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     resp.extensions_mut()
-        .insert(crate::telemetry::Outcome(code.into()));
+        .insert(crate::telemetry::Outcome(code.as_str().into()));
     resp
 }
 
 /// The stable code of an error raised before execution (async-graphql sets none).
-fn pre_execution_code(message: &str) -> &'static str {
+fn pre_execution_code(message: &str) -> Code {
     if message.contains("nested too deep") {
-        "QUERY_TOO_DEEP"
+        Code::QueryTooDeep
     } else if message.contains("too complex") {
-        "QUERY_TOO_COMPLEX"
+        Code::QueryTooComplex
     } else if message.contains("-->") {
-        "GRAPHQL_PARSE_FAILED"
+        Code::GraphqlParseFailed
     } else {
-        "GRAPHQL_VALIDATION_FAILED"
+        Code::GraphqlValidationFailed
     }
 }
 
 /// The stable code of an execution error that has none: a value GraphQL's coercion refused
 /// (an `Int` beyond 32 bits, a string where a number belongs) is the client's; anything else
 /// is ours, and logged so it can be given a code of its own.
-fn execution_code(message: &str) -> &'static str {
+fn execution_code(message: &str) -> Code {
     if message.starts_with("Failed to parse") || message.starts_with("Invalid value for argument") {
-        "BAD_USER_INPUT"
+        Code::BadUserInput
     } else {
         tracing::warn!(message, "an execution error without a code");
-        "INTERNAL"
+        Code::Internal
     }
 }
 
@@ -270,8 +266,7 @@ async fn run<E: Executor>(
             // The reason only: the token itself never reaches a log.
             tracing::info!(reason = e.reason, "refused a bearer token");
             let mut resp = request_error(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHENTICATED",
+                Code::Unauthenticated,
                 &format!("the token is not accepted ({e})"),
                 graphql_response,
             );
@@ -309,7 +304,7 @@ async fn run<E: Executor>(
         let representations = crate::limits::count_representations(doc, &variables);
         if representations > ep.config.max_representations {
             return limit_error(
-                "QUERY_TOO_MANY_REPRESENTATIONS",
+                Code::QueryTooManyRepresentations,
                 &format!(
                     "the request asks for {representations} entities; at most {} are accepted",
                     ep.config.max_representations
@@ -320,7 +315,7 @@ async fn run<E: Executor>(
         let shape = crate::limits::measure(doc);
         if shape.fields > ep.config.max_fields {
             return limit_error(
-                "QUERY_TOO_MANY_FIELDS",
+                Code::QueryTooManyFields,
                 &format!(
                     "the document selects {} fields once its fragments are spread out; at most {} are accepted",
                     shape.fields, ep.config.max_fields
@@ -330,7 +325,7 @@ async fn run<E: Executor>(
         }
         if shape.aliases > ep.config.max_aliases {
             return limit_error(
-                "QUERY_TOO_MANY_ALIASES",
+                Code::QueryTooManyAliases,
                 &format!(
                     "the document has {} aliases; at most {} are accepted",
                     shape.aliases, ep.config.max_aliases
@@ -345,7 +340,7 @@ async fn run<E: Executor>(
             && crate::limits::asks_introspection(doc)
         {
             return limit_error(
-                "INTROSPECTION_DISABLED",
+                Code::IntrospectionDisabled,
                 "schema introspection is turned off on this server (graphql.introspection)",
                 graphql_response,
             );
@@ -378,8 +373,7 @@ async fn run<E: Executor>(
                 "request stopped: computing budget spent"
             );
             return request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "QUERY_CPU_BUDGET",
+                Code::QueryCpuBudget,
                 &format!(
                     "the request took more than {} ms of computing and was cancelled; ask for less at once",
                     ep.config.cpu_budget_ms
@@ -390,8 +384,7 @@ async fn run<E: Executor>(
         Err(_) => {
             tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
             return request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "REQUEST_TIMEOUT",
+                Code::RequestTimeout,
                 &format!(
                     "the request did not finish within {} ms and was cancelled",
                     ep.config.timeout_ms
@@ -425,28 +418,24 @@ async fn run<E: Executor>(
             };
             e.extensions
                 .get_or_insert_with(Default::default)
-                .set("code", code);
+                .set("code", code.as_str());
         }
     }
-    let refused = if failed_before_execution {
-        response.errors.first().and_then(|e| {
-            match e.extensions.as_ref().and_then(|x| x.get("code")) {
-                Some(async_graphql::Value::String(c)) if c == "UNAUTHENTICATED" => {
-                    Some(StatusCode::UNAUTHORIZED)
-                }
-                Some(async_graphql::Value::String(c)) if c == "FORBIDDEN" => {
-                    Some(StatusCode::FORBIDDEN)
-                }
+    // A document refused before execution answers with its first error's status (a 4xx)
+    // under the graphql-response media type; everything else is a 200.
+    let status = if graphql_response && failed_before_execution {
+        response
+            .errors
+            .first()
+            .and_then(|e| match e.extensions.as_ref()?.get("code")? {
+                async_graphql::Value::String(c) => c.parse::<Code>().ok(),
                 _ => None,
-            }
-        })
+            })
+            .filter(|c| c.is_client_error())
+            .and_then(|c| StatusCode::from_u16(c.status()).ok())
+            .unwrap_or(StatusCode::BAD_REQUEST)
     } else {
-        None
-    };
-    let status = match refused {
-        Some(s) if graphql_response => s,
-        _ if graphql_response && failed_before_execution => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
+        StatusCode::OK
     };
     let outcome: std::sync::Arc<str> = response
         .errors
@@ -468,12 +457,7 @@ async fn run<E: Executor>(
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a GraphQL response");
-            return request_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "internal error",
-                graphql_response,
-            );
+            return request_error(Code::Internal, "internal error", graphql_response);
         }
     };
     let media = if graphql_response {
@@ -535,8 +519,7 @@ async fn post_handler<E: Executor>(
     let graphql_response = wants_graphql_response(&headers);
     if !accepts_something_we_serve(&headers) {
         return request_error(
-            StatusCode::NOT_ACCEPTABLE,
-            "NOT_ACCEPTABLE",
+            Code::NotAcceptable,
             "Accept must allow application/json or application/graphql-response+json",
             false,
         );
@@ -548,8 +531,7 @@ async fn post_handler<E: Executor>(
     let media = content_type.split(';').next().unwrap_or("").trim();
     if media != JSON {
         return request_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
+            Code::UnsupportedMediaType,
             "POST /graphql needs Content-Type: application/json",
             graphql_response,
         );
@@ -557,14 +539,12 @@ async fn post_handler<E: Executor>(
     let body = match body {
         Ok(b) => b,
         Err(e) => {
-            let status = e.status();
-            let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                "PAYLOAD_TOO_LARGE"
+            let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Code::PayloadTooLarge
             } else {
-                "BAD_REQUEST"
+                Code::BadRequest
             };
             return request_error(
-                status,
                 code,
                 &format!(
                     "the body cannot be read ({}; at most {} bytes are accepted)",
@@ -578,16 +558,14 @@ async fn post_handler<E: Executor>(
     let request: async_graphql::Request = match serde_json::from_slice::<serde_json::Value>(&body) {
         Err(e) => {
             return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                Code::BadRequest,
                 &format!("body is not JSON: {e}"),
                 graphql_response,
             );
         }
         Ok(v) if !v.is_object() || !v.get("query").is_some_and(serde_json::Value::is_string) => {
             return request_error(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                Code::BadRequest,
                 "body must be an object with a string `query`",
                 graphql_response,
             );
@@ -596,8 +574,7 @@ async fn post_handler<E: Executor>(
             Ok(r) => r,
             Err(e) => {
                 return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                     &format!("bad GraphQL request: {e}"),
                     graphql_response,
                 );
@@ -616,16 +593,14 @@ async fn get_handler<E: Executor>(
     let graphql_response = wants_graphql_response(&headers);
     if !accepts_something_we_serve(&headers) {
         return request_error(
-            StatusCode::NOT_ACCEPTABLE,
-            "NOT_ACCEPTABLE",
+            Code::NotAcceptable,
             "Accept must allow application/json or application/graphql-response+json",
             false,
         );
     }
     let Some(query) = params.get("query") else {
         return request_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "GET /graphql needs a `query` parameter",
             graphql_response,
         );
@@ -642,8 +617,7 @@ async fn get_handler<E: Executor>(
             Ok(serde_json::Value::Null) => {}
             _ => {
                 return request_error(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
+                    Code::BadRequest,
                     "`variables` must be a JSON object",
                     graphql_response,
                 );
@@ -654,8 +628,7 @@ async fn get_handler<E: Executor>(
         && serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(ext).is_err()
     {
         return request_error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "`extensions` must be a JSON object",
             graphql_response,
         );
@@ -667,8 +640,7 @@ async fn get_handler<E: Executor>(
     // GET and HEAD (axum routes HEAD here too) run queries only.
     if is_mutation(&request) {
         let mut resp = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
+            Code::MethodNotAllowed,
             &format!("mutations must use POST, not {method}"),
             graphql_response,
         );

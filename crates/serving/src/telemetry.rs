@@ -257,7 +257,7 @@ where
                 .map(|c| c.0.ip());
             async move {
                 if !allowed.admits(peer) {
-                    let body = serde_json::json!({ "errors": [{ "message": "metrics are served to the addresses in metrics.allow only", "extensions": { "code": "FORBIDDEN" } }] });
+                    let body = serde_json::json!({ "errors": [{ "message": "metrics are served to the addresses in metrics.allow only", "extensions": { "code": codes::Code::Forbidden } }] });
                     return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
                 }
                 let Some(handle) = handle else {

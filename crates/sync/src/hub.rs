@@ -15,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use codes::Code;
 use model::RegionCode;
 use serde::{Deserialize, Serialize};
 use store::{
@@ -291,16 +292,15 @@ impl Replicas {
 struct Rejection(StatusCode, Refusal);
 
 impl Rejection {
-    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self(status, Refusal::new(code, message))
+    fn new(code: Code, message: impl Into<String>) -> Self {
+        Self(crate::protocol::status(code), Refusal::new(code, message))
     }
 
     fn from_store(e: store::Error) -> Self {
         match e {
             store::Error::Gap { expected, got } => {
                 let mut r = Self::new(
-                    StatusCode::CONFLICT,
-                    "SYNC_GAP",
+                    Code::SyncGap,
                     format!("changes must continue at {expected}, not {got}"),
                 );
                 r.1.expected_seq = Some(expected);
@@ -309,8 +309,7 @@ impl Rejection {
             store::Error::History { replica, pushed } => {
                 tracing::warn!(replica = %replica, pushed = %pushed, "refused changes of another history");
                 Self::new(
-                    StatusCode::CONFLICT,
-                    "SYNC_HISTORY",
+                    Code::SyncHistory,
                     format!(
                         "the replica mirrors history {replica}, these changes are of history {pushed}; send a snapshot"
                     ),
@@ -318,8 +317,7 @@ impl Rejection {
             }
             store::Error::Invalid(v) => {
                 let mut r = Self::new(
-                    StatusCode::BAD_REQUEST,
-                    "SYNC_MALFORMED",
+                    Code::SyncMalformed,
                     format!("the batch cannot be applied: {v}"),
                 );
                 r.1.violations =
@@ -335,8 +333,7 @@ impl Rejection {
             other => {
                 tracing::error!(error = %other, source = ?std::error::Error::source(&other), "sync apply failed");
                 Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
+                    Code::Internal,
                     "the hub could not apply the batch; it was rolled back, resend it",
                 )
             }
@@ -346,7 +343,7 @@ impl Rejection {
 
 impl From<crate::protocol::Refused> for Rejection {
     fn from(r: crate::protocol::Refused) -> Self {
-        Self::new(r.status, r.code, r.message)
+        Self::new(r.code, r.message)
     }
 }
 
@@ -414,8 +411,7 @@ impl Shared {
     fn replica(&self, city: RegionCode) -> Result<&Arc<Replica>, Rejection> {
         self.replicas.get(city).ok_or_else(|| {
             Rejection::new(
-                StatusCode::NOT_FOUND,
-                "SYNC_UNKNOWN_CITY",
+                Code::SyncUnknownCity,
                 format!("the hub keeps no replica of {city}"),
             )
         })
@@ -465,8 +461,7 @@ fn check_records(city: RegionCode, records: impl Iterator<Item = Read>) -> Resul
     }
     if !foreign.is_empty() {
         let mut r = Rejection::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN",
+            Code::Forbidden,
             format!("{} record(s) are not {city}'s", foreign.len()),
         );
         r.1.violations = foreign;
@@ -474,8 +469,7 @@ fn check_records(city: RegionCode, records: impl Iterator<Item = Read>) -> Resul
     }
     if !malformed.is_empty() {
         let mut r = Rejection::new(
-            StatusCode::BAD_REQUEST,
-            "SYNC_MALFORMED",
+            Code::SyncMalformed,
             "records that are not rows a node stores",
         );
         r.1.violations = malformed;
@@ -523,8 +517,7 @@ fn check_seq(field: &str, seq: i64) -> Result<(), Rejection> {
         return Ok(());
     }
     let mut r = Rejection::new(
-        StatusCode::BAD_REQUEST,
-        "SYNC_MALFORMED",
+        Code::SyncMalformed,
         format!("{field} {seq} is not a sequence number (0..={MAX_SEQ})"),
     );
     r.1.violations = vec![Violation {
@@ -607,11 +600,15 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
             Ok(Json(v)) => Ok(Self(v)),
             Err(e) => {
                 let code = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    "PAYLOAD_TOO_LARGE"
+                    Code::PayloadTooLarge
                 } else {
-                    "SYNC_MALFORMED"
+                    Code::SyncMalformed
                 };
-                Err(Rejection::new(e.status(), code, e.body_text()))
+                // The extractor's own status (415 for a wrong media type, 422 for JSON of
+                // the wrong shape) says more than the code's.
+                let mut r = Rejection::new(code, e.body_text());
+                r.0 = e.status();
+                Err(r)
             }
         }
     }
@@ -625,11 +622,7 @@ fn check_note(field: &str, value: Option<&str>) -> Result<(), Rejection> {
     if v.is_empty() {
         return Ok(());
     }
-    let mut r = Rejection::new(
-        StatusCode::BAD_REQUEST,
-        "SYNC_MALFORMED",
-        format!("{field} is not a short text"),
-    );
+    let mut r = Rejection::new(Code::SyncMalformed, format!("{field} is not a short text"));
     r.1.violations =
         v.0.iter()
             .map(|e| Violation {
@@ -648,8 +641,7 @@ fn check_push(req: &PushRequest, max: usize) -> Result<(), Rejection> {
     check_note("diverged", req.diverged.as_deref())?;
     if req.changes.len() > max {
         let mut r = Rejection::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "SYNC_BATCH_TOO_LARGE",
+            Code::SyncBatchTooLarge,
             format!("{} changes in one batch; at most {max}", req.changes.len()),
         );
         r.1.max_batch = Some(max);
@@ -834,8 +826,7 @@ async fn replica_for(
     let principal = shared.caller(headers).await?;
     let city: RegionCode = city.parse().map_err(|_| {
         Rejection::new(
-            StatusCode::NOT_FOUND,
-            "SYNC_UNKNOWN_CITY",
+            Code::SyncUnknownCity,
             format!("`{city}` is not a region code"),
         )
     })?;
@@ -868,14 +859,9 @@ async fn catalogue(
         _ => {
             return Err(Rejection::new(
                 if principal == auth::Principal::Anonymous {
-                    StatusCode::UNAUTHORIZED
+                    Code::Unauthenticated
                 } else {
-                    StatusCode::FORBIDDEN
-                },
-                if principal == auth::Principal::Anonymous {
-                    "UNAUTHENTICATED"
-                } else {
-                    "FORBIDDEN"
+                    Code::Forbidden
                 },
                 "the catalogue feed is for node tokens",
             ));

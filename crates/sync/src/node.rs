@@ -16,11 +16,11 @@ use std::{
 use axum::{
     Json, Router,
     extract::{Path, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    http::HeaderMap,
     routing::get,
 };
 use backon::BackoffBuilder;
+use codes::Code;
 use serde::{Deserialize, Serialize};
 use store::Store;
 
@@ -144,9 +144,9 @@ pub enum PushError {
 
 impl PushError {
     /// The hub's refusal code, if the hub refused.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<Code> {
         match self {
-            Self::Refused { refusal, .. } => Some(&refusal.code),
+            Self::Refused { refusal, .. } => refusal.known_code(),
             _ => None,
         }
     }
@@ -403,7 +403,7 @@ impl Pusher {
             match self.push(changes, last).await {
                 Ok(_) => return Ok(true),
                 Err(PushError::Refused { refusal, .. })
-                    if refusal.code == "SYNC_BATCH_TOO_LARGE"
+                    if refusal.known_code() == Some(Code::SyncBatchTooLarge)
                         && refusal
                             .max_batch
                             .is_some_and(|m| (m as u64) < self.config.batch) =>
@@ -413,10 +413,12 @@ impl Pusher {
                     self.config.batch = max;
                     return Ok(true);
                 }
-                Err(e @ PushError::Refused { .. }) if e.code() == Some("SYNC_HISTORY") => {
+                Err(e @ PushError::Refused { .. }) if e.code() == Some(Code::SyncHistory) => {
                     return self.on_history_refusal(e);
                 }
-                Err(PushError::Refused { refusal, .. }) if refusal.code == "SYNC_GAP" => {
+                Err(PushError::Refused { refusal, .. })
+                    if refusal.known_code() == Some(Code::SyncGap) =>
+                {
                     let expected = refusal.expected_seq.unwrap_or(1);
                     tracing::info!(city = %self.store.owner(), expected, "hub asked to resume elsewhere");
                     self.hub = Some(expected - 1);
@@ -466,7 +468,9 @@ impl Pusher {
     /// Any other error is returned.
     fn on_history_refusal(&mut self, e: PushError) -> Result<bool, PushError> {
         match e {
-            PushError::Refused { refusal, .. } if refusal.code == "SYNC_HISTORY" => {
+            PushError::Refused { refusal, .. }
+                if refusal.known_code() == Some(Code::SyncHistory) =>
+            {
                 self.resync = Some(refusal.message);
                 Ok(true)
             }
@@ -661,7 +665,7 @@ impl Pusher {
 fn refusal_of(status: reqwest::StatusCode, bytes: &[u8]) -> Refusal {
     serde_json::from_slice::<Refusal>(bytes).unwrap_or_else(|_| {
         Refusal::new(
-            "SYNC_HTTP",
+            Code::SyncHttp,
             format!("HTTP {status}: {}", String::from_utf8_lossy(bytes)),
         )
     })
@@ -673,35 +677,22 @@ struct NodeShared {
     auth: std::sync::Arc<auth::Verifier>,
 }
 
-struct Denied(StatusCode, &'static str, String);
-
-impl IntoResponse for Denied {
-    fn into_response(self) -> Response {
-        (self.0, Json(Refusal::new(self.1, self.2))).into_response()
-    }
-}
-
-impl From<crate::protocol::Refused> for Denied {
-    fn from(r: crate::protocol::Refused) -> Self {
-        Self(r.status, r.code, r.message)
-    }
-}
+use crate::protocol::Refused as Denied;
 
 /// The province admin, or this city's node token.
 async fn authorized(shared: &NodeShared, headers: &HeaderMap) -> Result<(), Denied> {
     let principal = crate::protocol::principal(&shared.auth, headers).await?;
     principal
         .inspect_sync(shared.store.owner())
-        .map_err(|r| Denied::from(crate::protocol::Refused::from(r)))
+        .map_err(Denied::from)
 }
 
 fn internal(e: &store::Error) -> Denied {
     tracing::error!(error = %e, "sync read failed");
-    Denied(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL",
-        "the node could not read its database".into(),
-    )
+    Denied {
+        code: Code::Internal,
+        message: "the node could not read its database".into(),
+    }
 }
 
 async fn node_digest(
@@ -725,11 +716,10 @@ async fn node_rows(
     authorized(&shared, &headers).await?;
     match shared.store.row_hashes(&table).await {
         Ok(rows) => Ok(Json(RowHashes { table, rows })),
-        Err(store::Error::Invalid(v)) => Err(Denied(
-            StatusCode::NOT_FOUND,
-            "SYNC_UNKNOWN_TABLE",
-            v.to_string(),
-        )),
+        Err(store::Error::Invalid(v)) => Err(Denied {
+            code: Code::SyncUnknownTable,
+            message: v.to_string(),
+        }),
         Err(e) => Err(internal(&e)),
     }
 }

@@ -24,6 +24,7 @@
 //! replica's: the node answers with a snapshot),
 //! `SYNC_UNKNOWN_CITY` (404) and `INTERNAL` (500).
 
+use codes::Code;
 use model::RegionCode;
 use serde::{Deserialize, Serialize};
 use store::{entity::change_log, replica::Snapshot};
@@ -97,10 +98,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    /// The code, when it is one this build knows (a newer hub may send others).
+    pub fn known_code(&self) -> Option<Code> {
+        self.code.parse().ok()
+    }
+
     /// A refusal with just a code and a message.
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             message: message.into(),
             expected_seq: None,
             max_batch: None,
@@ -137,22 +143,33 @@ pub fn bearer(token: &str) -> String {
 /// An access refusal at a sync endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refused {
-    pub(crate) status: axum::http::StatusCode,
-    pub(crate) code: &'static str,
+    pub(crate) code: Code,
     pub(crate) message: String,
 }
 
 impl From<auth::Refusal> for Refused {
     fn from(r: auth::Refusal) -> Self {
         Self {
-            status: match r.code {
-                auth::RefusalCode::Unauthenticated => axum::http::StatusCode::UNAUTHORIZED,
-                auth::RefusalCode::Forbidden => axum::http::StatusCode::FORBIDDEN,
-            },
-            code: r.code.as_str(),
+            code: r.code,
             message: r.message,
         }
     }
+}
+
+impl axum::response::IntoResponse for Refused {
+    fn into_response(self) -> axum::response::Response {
+        (
+            status(self.code),
+            axum::Json(Refusal::new(self.code, self.message)),
+        )
+            .into_response()
+    }
+}
+
+/// The HTTP status of a refusal with `code`.
+pub(crate) fn status(code: Code) -> axum::http::StatusCode {
+    axum::http::StatusCode::from_u16(code.status())
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The caller of a sync endpoint (anonymous without a token; a bad token is refused).
@@ -166,8 +183,7 @@ pub(crate) async fn principal(
     verifier.principal(authorization).await.map_err(|e| {
         tracing::info!(reason = e.reason, "refused a sync token");
         Refused {
-            status: axum::http::StatusCode::UNAUTHORIZED,
-            code: "UNAUTHENTICATED",
+            code: Code::Unauthenticated,
             message: format!("the token is not accepted ({e})"),
         }
     })

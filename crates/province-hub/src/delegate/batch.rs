@@ -41,7 +41,7 @@ pub struct CityAnswer {
     pub city: RegionCode,
     /// The programmes (as the node answered them for the selection), or the failure's code
     /// and message.
-    pub result: Result<Vec<Value>, (&'static str, String)>,
+    pub result: Result<Vec<Value>, (codes::Code, String)>,
     /// The node's errors for this parent, with paths starting at the list index.
     pub errors: Vec<NodeError>,
 }
@@ -219,7 +219,7 @@ impl ImplementingProgrammes for HubImplementing {
                 match a.result {
                     Err((code, message)) => {
                         let e = async_graphql::Error::new(message).extend_with(|_, x| {
-                            x.set("code", code);
+                            x.set("code", code.as_str());
                             x.set("city", a.city.to_string());
                         });
                         ctx.add_error(e.into_server_error(ctx.item.pos).with_path(base.clone()));

@@ -31,12 +31,12 @@ pub enum CallError {
 
 impl CallError {
     /// The stable `extensions.code`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> codes::Code {
         match self {
-            Self::Unavailable(_) | Self::CircuitOpen => "CITY_UNAVAILABLE",
-            Self::Timeout(_) => "CITY_TIMEOUT",
-            Self::Error(_) => "CITY_ERROR",
-            Self::NoReplica => "CITY_NO_REPLICA",
+            Self::Unavailable(_) | Self::CircuitOpen => codes::Code::CityUnavailable,
+            Self::Timeout(_) => codes::Code::CityTimeout,
+            Self::Error(_) => codes::Code::CityError,
+            Self::NoReplica => codes::Code::CityNoReplica,
         }
     }
 }
@@ -154,6 +154,30 @@ impl NodeClient {
     /// The per-call time-out.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// `GET`s the node's `/health` (beside its GraphQL URL) within `budget`: whether the node
+    /// is up when no query has asked it lately.
+    pub async fn probe(&self, graphql: &reqwest::Url, budget: Duration) -> Result<(), CallError> {
+        let ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX);
+        let url = graphql
+            .join("health")
+            .map_err(|e| CallError::Error(format!("no health URL beside the node's: {e}")))?;
+        let resp = self
+            .http
+            .get(url)
+            .timeout(budget)
+            .send()
+            .await
+            .map_err(|e| classify(&e, ms))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(CallError::Error(format!(
+                "health check: HTTP {}",
+                resp.status()
+            )))
+        }
     }
 
     /// POSTs `doc` to `url` within `budget` (what is left of the city's time-out, which a
