@@ -269,6 +269,10 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     })?;
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
+            .merge(serving::page_routes(serving::Pages {
+                graphiql: config.graphql.playground,
+                dashboard: false,
+            }))
             .merge(health)
             .merge(ready)
             .merge(scrape)

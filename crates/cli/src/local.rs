@@ -25,6 +25,9 @@ pub struct LocalOptions {
     pub linfen_port: u16,
 }
 
+/// How long the dashboard link `local` prints stays valid.
+pub const VIEWER_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+
 /// The cities `local` starts.
 pub const LOCAL_CITIES: [RegionCode; 2] = [YUNCHENG, LINFEN];
 
@@ -35,6 +38,8 @@ pub struct LocalFederation {
     pub hub: SocketAddr,
     /// Each node's city and address.
     pub nodes: Vec<(RegionCode, SocketAddr)>,
+    /// A `province_viewer` token for the dashboard link (valid for [`VIEWER_TOKEN_LIFETIME`]).
+    pub viewer_token: String,
     stop: watch::Sender<bool>,
     tasks: JoinSet<anyhow::Result<()>>,
 }
@@ -56,6 +61,12 @@ impl LocalFederation {
                 city
             ));
         }
+        out.push(format!(
+            "dashboard (province_viewer, {} h)  http://{}/dashboard#token={}",
+            VIEWER_TOKEN_LIFETIME.as_secs() / 3600,
+            self.hub,
+            self.viewer_token
+        ));
         out
     }
 
@@ -165,6 +176,14 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
                 .context("issuing a node token")?,
         );
     }
+    let viewer_token = signer
+        .issue(
+            "local-viewer",
+            auth::Role::ProvinceViewer,
+            None,
+            VIEWER_TOKEN_LIFETIME,
+        )
+        .context("issuing the dashboard's viewer token")?;
     for (city, listener) in node_listeners {
         let config = city_node::Config {
             city: Some(city),
@@ -208,6 +227,7 @@ pub async fn start(opts: &LocalOptions) -> anyhow::Result<LocalFederation> {
     Ok(LocalFederation {
         hub,
         nodes,
+        viewer_token,
         stop,
         tasks,
     })

@@ -249,6 +249,7 @@ pub struct ComparedIndicator {
 
 /// 城市对比结果 — The comparison.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Comparison {
     /// 指标 — The indicators compared.
     pub indicators: Vec<ComparedIndicator>,

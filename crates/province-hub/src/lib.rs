@@ -13,6 +13,7 @@
 
 pub mod compare;
 pub mod delegate;
+pub mod export;
 pub mod hub;
 pub mod registry;
 
@@ -48,6 +49,8 @@ pub struct Config {
     /// How often a node that no query asked lately is health-checked (`GET /health`), so its
     /// status is known before anyone asks it (0 = never).
     pub node_probe_ms: u64,
+    /// Whether the hub serves the province dashboard at `/dashboard` (and `/` leads there).
+    pub dashboard: bool,
     /// The per-node circuit breaker.
     pub breaker: registry::BreakerConfig,
     /// The sync endpoint's limits and `AUTO`'s freshness window.
@@ -75,6 +78,7 @@ impl Default for Config {
             node_timeout_ms: 5_000,
             node_max_in_flight: 16,
             node_probe_ms: 5_000,
+            dashboard: true,
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
@@ -341,6 +345,10 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
     })?;
     serving::with_common_layers(
         serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
+            .merge(serving::page_routes(serving::Pages {
+                graphiql: config.graphql.playground,
+                dashboard: config.dashboard,
+            }))
             .merge(health)
             .merge(ready)
             .merge(scrape)

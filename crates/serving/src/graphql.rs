@@ -89,7 +89,8 @@ impl DocumentCache {
 #[derive(Clone, Debug, Default)]
 pub struct CallerAuthorization(pub Option<String>);
 
-/// Routes `/graphql` (GET and POST) to `executor`, and `/graphiql` when the playground is on.
+/// Routes `/graphql` (GET and POST) to `executor`; a browser's `GET /graphql` gets GraphiQL
+/// when the playground is on (the page itself, `/graphiql`, is among [`web::routes`]).
 pub fn graphql_routes<E: Executor + Clone>(
     executor: E,
     metrics: std::sync::Arc<crate::Metrics>,
@@ -97,7 +98,7 @@ pub fn graphql_routes<E: Executor + Clone>(
     config: &crate::GraphqlConfig,
 ) -> Router {
     let server = metrics.server.clone();
-    let router = Router::new()
+    Router::new()
         .route(
             "/graphql",
             get(get_handler::<E>).post(post_handler::<E>).layer(
@@ -116,19 +117,7 @@ pub fn graphql_routes<E: Executor + Clone>(
                 per_address_per_s: 0,
                 ..config.rate_limit.clone()
             })),
-        });
-    if config.playground {
-        let page = async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("xingyi")
-            .finish();
-        router.route(
-            "/graphiql",
-            get(move || async move { axum::response::Html(page) }),
-        )
-    } else {
-        router
-    }
+        })
 }
 
 /// The refusal of a document over the token limit (`None`: within it).
@@ -193,6 +182,17 @@ pub(crate) fn wants_graphql_response(headers: &HeaderMap) -> bool {
             .next()
             .is_some_and(|m| m.trim() == GRAPHQL_RESPONSE)
     })
+}
+
+/// Whether the caller is a browser navigating here (`Accept` names `text/html`).
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .any(|p| p.split(';').next().is_some_and(|m| m.trim() == "text/html"))
+        })
 }
 
 fn accepts_something_we_serve(headers: &HeaderMap) -> bool {
@@ -591,6 +591,11 @@ async fn get_handler<E: Executor>(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let graphql_response = wants_graphql_response(&headers);
+    // A browser opening the endpoint gets GraphiQL (when the playground is on), as other
+    // GraphQL servers do; a client asking for JSON never does.
+    if ep.config.playground && !params.contains_key("query") && wants_html(&headers) {
+        return web::graphiql_page(&headers);
+    }
     if !accepts_something_we_serve(&headers) {
         return request_error(
             Code::NotAcceptable,

@@ -25,6 +25,8 @@ pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
 pub use limits::RateLimitConfig;
 pub use listener::ConnectionConfig;
 pub use telemetry::MetricsConfig;
+/// The pages a server ships (GraphiQL, the dashboard) and their assets.
+pub use web::{Pages, routes as page_routes};
 
 /// Counters a server reports on `/health`, and the name its series carry on `/metrics`.
 #[derive(Debug, Default)]
