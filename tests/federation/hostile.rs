@@ -436,10 +436,22 @@ async fn introspection_and_graphiql_follow_the_configuration() {
                     .unwrap()
                     .starts_with("text/html")
             );
-            assert!(resp.text().await.unwrap().contains("/graphql"));
+            assert!(resp.text().await.unwrap().contains("/assets/graphiql."));
         } else {
             assert_eq!(resp.status(), 404);
         }
+        // A browser opening the endpoint itself gets GraphiQL only when the playground is on.
+        let browser = client
+            .get(format!("{}/graphql", node.base()))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        let html = browser.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html");
+        assert_eq!(html, on, "GET /graphql from a browser, playground {on}");
         node.stop().await;
     }
 }

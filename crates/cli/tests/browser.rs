@@ -241,13 +241,22 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
         shown["canvases"].as_u64().unwrap() >= 1,
         "the chart is drawn"
     );
+    let component_targets: usize = overview["programme"]["allComponents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["targets"]["nodes"].as_array().unwrap().len())
+        .sum();
     assert_eq!(
-        shown["targets"].as_u64().unwrap(),
+        shown["targets"].as_u64().unwrap() as usize,
         overview["programme"]["targets"]["nodes"]
             .as_array()
             .unwrap()
-            .len() as u64
+            .len()
+            + component_targets,
+        "the programme's targets and its components'"
     );
+    assert!(component_targets > 0);
 
     // Compare: every row of the table is the API's cell, ranges and caveats included.
     let cmp_view = &report["views"]["compare"];

@@ -213,9 +213,16 @@
             return h('li', {}, nm(k), ' ', h('span', { 'class': 'muted' }, '(' + k.units.totalCount + ')'));
           })) : null);
       }));
-      var targets = table([t('indicator'), t('target'), t('period'), t('qualifier')],
-        p.targets.nodes.map(function (x) {
+      // The programme's own targets, then each component's, under its name.
+      var allTargets = p.targets.nodes.map(function (x) { return [nm(p), x]; });
+      (p.allComponents || []).forEach(function (c) {
+        c.targets.nodes.forEach(function (x) { allTargets.push([nm(c), x]); });
+      });
+      var targets = table([t('components'), t('indicator'), t('target'), t('period'), t('qualifier')],
+        allTargets.map(function (pair) {
+          var x = pair[1];
           return h('tr', { 'data-target': x.id, 'class': x.ambiguous ? 'ambiguous' : null },
+            h('td', {}, pair[0]),
             h('td', {}, x.indicator ? nm(x.indicator) : x.indicatorCode),
             h('td', { 'class': 'num', title: x.note || null }, targetText(x), x.unit || (x.indicator && x.indicator.unit) ? ' ' + (x.unit || x.indicator.unit) : ''),
             h('td', {}, x.period),
@@ -245,7 +252,7 @@
         h('h2', { text: t('cities') }), cards,
         h('h2', { text: t('unitsPerCity') }), chartEl,
         h('h2', { text: t('components') }), comps,
-        h('h2', { text: t('targets') + ' (' + p.targets.totalCount + ')' }), targets);
+        h('h2', { text: t('targets') + ' (' + allTargets.length + ')' }), targets);
       chart(chartEl, {
         tooltip: {}, grid: { left: 40, right: 20, top: 20, bottom: 30 },
         xAxis: { type: 'category', data: cities.map(nm) },
