@@ -29,6 +29,7 @@ use futures_util::future::join_all;
 use model::{GlobalId, RegionCode, region::SHANXI};
 
 use crate::{
+    choice,
     delegate::{
         client::{CallError, NodeError, NodeResponse},
         document::{Forwarded, Source, collect_fields, forward},
@@ -661,14 +662,7 @@ fn read_refusal(ctx: &Context<'_>, city: RegionCode) -> Result<(), NodeError> {
         })
 }
 
-/// Failures after which `AUTO` falls back to the replica: the node cannot answer at all.
-fn unreachable(e: &CallError) -> bool {
-    matches!(
-        e,
-        CallError::Unavailable(_) | CallError::Timeout(_) | CallError::CircuitOpen
-    )
-}
-
+/// Asks `region` for `doc` where [`choice::choose`] says, and carries its fallback out.
 async fn ask(
     ctx: &Context<'_>,
     d: &Delegation,
@@ -680,11 +674,14 @@ async fn ask(
     let node = d.registry.node(code).cloned();
     let view = d.replicas.get(&code);
     let replica = view.map(|v| v.replica.clone());
-    let (answer, freshness) = match doc {
-        None => (
+    let nothing = || {
+        (
             Answer::NotAsked,
             freshness(AnsweredBy::None, replica.as_deref(), false, None),
-        ),
+        )
+    };
+    let (answer, freshness) = match doc {
+        None => nothing(),
         // Refused here, by the same rule the node applies: the caller's token never reaches a
         // node it may not read, and the node is not called at all.
         Some(_) if read_refusal(ctx, code).is_err() => (
@@ -692,54 +689,47 @@ async fn ask(
             freshness(AnsweredBy::None, replica.as_deref(), false, None),
         ),
         Some(doc) => {
-            let live = |n: Arc<RegisteredNode>| async move {
-                d.registry.call(&n, doc, authorization(ctx)).await
+            let known = choice::Known {
+                node: node.is_some(),
+                replica: view.map(|v| choice::ReplicaKnown {
+                    current: v.replica.is_current(d.fresh),
+                    applied_any: v.replica.state().applied_seq > 0,
+                }),
             };
-            match (consistency, &node, view) {
-                (Consistency::Replica, _, Some(v)) => {
-                    let stale = !v.replica.is_current(d.fresh);
-                    from_replica(ctx, v, doc, stale, None).await
+            let from = |stale: bool, fallback: Option<choice::Fallback>| async move {
+                match view {
+                    Some(v) => {
+                        let notice = fallback.map(|f| f.notice(code));
+                        from_replica(ctx, v, doc, stale, notice).await
+                    }
+                    None => nothing(),
                 }
-                (Consistency::Replica, _, None) => (
+            };
+            match choice::choose(consistency, known) {
+                choice::Choice::Replica { stale, fallback } => from(stale, fallback).await,
+                choice::Choice::NoReplica => (
                     Answer::Failed(CallError::NoReplica),
                     freshness(AnsweredBy::None, None, false, None),
                 ),
-                (Consistency::Auto, _, Some(v)) if v.replica.is_current(d.fresh) => {
-                    from_replica(ctx, v, doc, false, None).await
-                }
-                (_, Some(n), _) => match live(n.clone()).await {
-                    Ok(r) => (
-                        answer_of(r),
-                        freshness(AnsweredBy::Live, replica.as_deref(), false, None),
-                    ),
-                    Err(e) => match view {
-                        Some(v)
-                            if consistency == Consistency::Auto
-                                && unreachable(&e)
-                                && v.replica.state().applied_seq > 0 =>
-                        {
-                            let notice = format!(
-                                "the node of {code} cannot answer ({}: {e}); answered from the hub's replica, which may miss the node's latest changes",
-                                e.code()
-                            );
-                            from_replica(ctx, v, doc, true, Some(notice)).await
-                        }
-                        _ => (
-                            Answer::Failed(e),
-                            freshness(AnsweredBy::None, replica.as_deref(), false, None),
+                choice::Choice::Nothing => nothing(),
+                choice::Choice::Live => match &node {
+                    None => nothing(),
+                    Some(n) => match d.registry.call(n, doc, authorization(ctx)).await {
+                        Ok(r) => (
+                            answer_of(r),
+                            freshness(AnsweredBy::Live, replica.as_deref(), false, None),
                         ),
+                        Err(e) => match choice::after_failure(consistency, known, &e) {
+                            Some(choice::Choice::Replica { stale, fallback }) => {
+                                from(stale, fallback).await
+                            }
+                            _ => (
+                                Answer::Failed(e),
+                                freshness(AnsweredBy::None, replica.as_deref(), false, None),
+                            ),
+                        },
                     },
                 },
-                (_, None, Some(v)) if consistency == Consistency::Auto => {
-                    let notice = format!(
-                        "no node is registered for {code}; answered from the hub's replica"
-                    );
-                    from_replica(ctx, v, doc, true, Some(notice)).await
-                }
-                (_, None, _) => (
-                    Answer::NotAsked,
-                    freshness(AnsweredBy::None, replica.as_deref(), false, None),
-                ),
             }
         }
     };
