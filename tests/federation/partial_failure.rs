@@ -272,14 +272,15 @@ async fn calls_to_one_node_are_capped_and_the_rest_wait_their_turn() {
     )
     .await;
     let client = reqwest::Client::new();
-    let calls = (0..12).map(|_| {
+    // Twelve different documents (identical ones would share one call).
+    let calls = (0..12).map(|i| {
         let client = client.clone();
         let url = hub.url.clone();
         async move {
             graphql(
                 &client,
                 &url,
-                "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }",
+                &format!("{{ city(code: \"141000\", consistency: LIVE) {{ owner {{ code c{i}: code }} }} }}"),
                 json!({}),
             )
             .await
@@ -395,5 +396,60 @@ async fn a_breaker_opening_refuses_the_calls_waiting_for_a_turn() {
         1,
         "only the first reached the node"
     );
+    hub.stop().await;
+}
+
+/// Identical calls in flight at once share one node call — never across callers who see
+/// different data, and never once the call has ended.
+#[tokio::test]
+async fn identical_concurrent_calls_share_one_node_call() {
+    use std::sync::{Arc, atomic::AtomicUsize};
+    let (url, seen) = fake_node(Fault::Slow {
+        delay: std::time::Duration::from_millis(400),
+        data: r#"{"owner":{"code":"141000"}}"#,
+        now: Arc::new(AtomicUsize::new(0)),
+        most: Arc::new(AtomicUsize::new(0)),
+    })
+    .await;
+    let hub = TestHub::start(vec![(LINFEN, url)], 10_000).await;
+    let client = reqwest::Client::new();
+    let q = "{ city(code: \"141000\", consistency: LIVE) { owner { code } } }";
+    let admin = test_support::token(auth::Role::ProvinceAdmin, None);
+    let viewer = test_support::token(auth::Role::ProvinceViewer, None);
+    let other_admin = {
+        // Another admin (another `sub`) sees what the first sees: shared.
+        auth::Signer::hs256(test_support::TEST_SECRET, &auth::AuthConfig::default())
+            .issue(
+                "someone-else",
+                auth::Role::ProvinceAdmin,
+                None,
+                std::time::Duration::from_secs(600),
+            )
+            .unwrap()
+    };
+    let tokens: Vec<&str> = std::iter::repeat_n(admin.as_str(), 8)
+        .chain([other_admin.as_str()])
+        .chain(std::iter::repeat_n(viewer.as_str(), 3))
+        .collect();
+    let calls = tokens.iter().map(|t| {
+        let (client, url) = (client.clone(), hub.url.clone());
+        async move { federation_tests::graphql_as(&client, &url, Some(t), q, json!({})).await }
+    });
+    for b in futures_util::future::join_all(calls).await {
+        assert_eq!(b["data"]["city"]["owner"]["code"], "141000", "{b}");
+    }
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        2,
+        "one call for the admins, one for the viewers: {requests:#?}"
+    );
+    // The viewers' call carried a viewer's token, the admins' an admin's.
+    let carried = |t: &str| requests.iter().filter(|r| r.contains(t)).count();
+    assert_eq!(carried(&viewer), 1);
+    assert_eq!(carried(&admin) + carried(&other_admin), 1);
+    // Once the call has ended, the same question is asked again (this is no cache).
+    federation_tests::graphql_as(&client, &hub.url, Some(&admin), q, json!({})).await;
+    assert_eq!(seen.lock().unwrap().len(), 3);
     hub.stop().await;
 }

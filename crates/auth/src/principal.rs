@@ -165,6 +165,19 @@ impl Principal {
         }
     }
 
+    /// What this principal may see, as a key: callers with the same visibility see exactly
+    /// the same data under these access rules (they depend on the role and the city only), so
+    /// the hub may share one node call between them — and never between callers who differ.
+    pub fn visibility(&self) -> String {
+        match self {
+            Self::Anonymous => "anonymous".to_owned(),
+            Self::Authenticated(s) => match s.city {
+                Some(c) => format!("{}:{c}", s.role.as_str()),
+                None => s.role.as_str().to_owned(),
+            },
+        }
+    }
+
     /// The subject, if authenticated.
     pub fn subject(&self) -> Option<&Subject> {
         match self {

@@ -158,6 +158,11 @@ fn authorization<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
         .and_then(|a| a.0.as_deref())
 }
 
+/// The caller's visibility: calls of callers who see the same may be shared.
+fn visibility(ctx: &Context<'_>) -> String {
+    city_schema::access::access(ctx).principal.visibility()
+}
+
 fn coded(
     code: codes::Code,
     message: impl Into<String>,
@@ -714,7 +719,11 @@ async fn ask(
                 choice::Choice::Nothing => nothing(),
                 choice::Choice::Live => match &node {
                     None => nothing(),
-                    Some(n) => match d.registry.call(n, doc, authorization(ctx)).await {
+                    Some(n) => match d
+                        .registry
+                        .call(n, doc, authorization(ctx), Some(&visibility(ctx)))
+                        .await
+                    {
                         Ok(r) => (
                             answer_of(r),
                             freshness(AnsweredBy::Live, replica.as_deref(), false, None),
@@ -857,7 +866,11 @@ impl HubQuery {
                     Some(gid.owner),
                 ));
             };
-            match d.registry.call(node, &doc, authorization(ctx)).await {
+            match d
+                .registry
+                .call(node, &doc, authorization(ctx), Some(&visibility(ctx)))
+                .await
+            {
                 Ok(r) => (r.data.unwrap_or_default(), r.errors, Some(node.city)),
                 Err(e) => return Err(coded(e.code(), e.to_string(), Some(node.city))),
             }

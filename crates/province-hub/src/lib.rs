@@ -50,6 +50,9 @@ pub struct Config {
     /// How often a node that no query asked lately is health-checked (`GET /health`), so its
     /// status is known before anyone asks it (0 = never).
     pub node_probe_ms: u64,
+    /// Identical concurrent calls to one node (same document, variables and caller
+    /// visibility) share one call.
+    pub node_dedup: bool,
     /// Whether the hub serves the province dashboard at `/dashboard` (and `/` leads there).
     pub dashboard: bool,
     /// The per-node circuit breaker.
@@ -80,6 +83,7 @@ impl Default for Config {
             node_max_in_flight: 16,
             node_probe_ms: 5_000,
             dashboard: true,
+            node_dedup: true,
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
@@ -238,7 +242,8 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         .map_err(Error::Client)?;
     let registry = std::sync::Arc::new(
         registry::Registry::new(&config.nodes, client, config.breaker, in_flight)
-            .map_err(Error::BadNode)?,
+            .map_err(Error::BadNode)?
+            .with_dedup(config.node_dedup),
     );
     if config.node_probe_ms > 0 {
         registry.keep_probed(std::time::Duration::from_millis(config.node_probe_ms));

@@ -2,7 +2,7 @@
 //! has seen of each — reachability, latency, last error — from the calls it made.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
@@ -145,6 +145,37 @@ pub struct Node {
     in_flight: tokio::sync::Semaphore,
     /// Woken when the breaker opens, so calls waiting for a turn are refused at once.
     breaker_opened: tokio::sync::Notify,
+    /// Calls in flight that identical calls wait for instead of calling again.
+    flights: Mutex<HashMap<FlightKey, Flight>>,
+}
+
+/// What makes two calls to one node identical: the same document, the same variables, and
+/// callers who see the same data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct FlightKey {
+    query: String,
+    variables: String,
+    visibility: String,
+}
+
+/// The outcome of a call in flight, once it is known.
+type Flight = tokio::sync::watch::Receiver<Option<Result<NodeResponse, CallError>>>;
+
+/// Removes a leader's flight when its call ends, however it ends (a dropped request too: the
+/// waiting calls then see the flight gone and call for themselves).
+struct Landing<'a> {
+    node: &'a Node,
+    key: &'a FlightKey,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = match self.node.flights.lock() {
+            Ok(f) => f,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        flights.remove(self.key);
+    }
 }
 
 impl Node {
@@ -265,6 +296,7 @@ pub struct Registry {
     nodes: BTreeMap<RegionCode, Arc<Node>>,
     client: NodeClient,
     breaker: BreakerConfig,
+    dedup: bool,
 }
 
 impl Registry {
@@ -298,6 +330,7 @@ impl Registry {
                 status: Mutex::new(status),
                 in_flight: tokio::sync::Semaphore::new(max_in_flight.max(1)),
                 breaker_opened: tokio::sync::Notify::new(),
+                flights: Mutex::new(HashMap::new()),
             };
             map.insert(n.city, Arc::new(node));
         }
@@ -305,7 +338,14 @@ impl Registry {
             nodes: map,
             client,
             breaker,
+            dedup: true,
         })
+    }
+
+    /// Whether identical concurrent calls share one (on by default).
+    pub fn with_dedup(mut self, on: bool) -> Self {
+        self.dedup = on;
+        self
     }
 
     /// Registered nodes in code order.
@@ -355,8 +395,66 @@ impl Registry {
         .await;
     }
 
-    /// Calls `node` with `doc` and records what happened.
+    /// Calls `node` with `doc` for a caller who sees `visibility` (see
+    /// `auth::Principal::visibility`). While an identical call — same document, variables and
+    /// visibility — is in flight, this one waits for its outcome instead of calling again;
+    /// `None` (or dedup off, or a mutation) always calls.
     pub async fn call(
+        &self,
+        node: &Node,
+        doc: &Forwarded,
+        authorization: Option<&str>,
+        visibility: Option<&str>,
+    ) -> Result<NodeResponse, CallError> {
+        let shareable = self.dedup && !doc.query.trim_start().starts_with("mutation");
+        let Some(visibility) = visibility.filter(|_| shareable) else {
+            return self.call_once(node, doc, authorization).await;
+        };
+        let key = FlightKey {
+            query: doc.query.clone(),
+            variables: serde_json::Value::Object(doc.variables.clone()).to_string(),
+            visibility: visibility.to_owned(),
+        };
+        let follow = {
+            let mut flights = match node.flights.lock() {
+                Ok(f) => f,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            match flights.get(&key) {
+                Some(flight) => Err(flight.clone()),
+                None => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    flights.insert(key.clone(), rx);
+                    Ok(tx)
+                }
+            }
+        };
+        match follow {
+            Ok(tx) => {
+                let _landing = Landing { node, key: &key };
+                let outcome = self.call_once(node, doc, authorization).await;
+                tx.send_replace(Some(outcome.clone()));
+                outcome
+            }
+            Err(mut flight) => {
+                metrics::counter!("xingyi_node_calls_deduplicated_total", "city" => node.city.to_string())
+                    .increment(1);
+                let shared = flight
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|o| o.clone());
+                match shared {
+                    Some(outcome) => outcome,
+                    // The call it waited for was dropped before it ended: call for itself.
+                    None => self.call_once(node, doc, authorization).await,
+                }
+            }
+        }
+    }
+
+    /// One call to `node`, through its breaker and its in-flight limit, recorded.
+    async fn call_once(
         &self,
         node: &Node,
         doc: &Forwarded,

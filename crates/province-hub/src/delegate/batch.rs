@@ -27,6 +27,9 @@ pub struct Key {
     pub selection: Arc<PreparedSelection>,
     /// The caller's `Authorization`, forwarded (keys of different callers never share a call).
     pub authorization: Option<Arc<str>>,
+    /// What the caller may see (`auth::Principal::visibility`): identical calls of callers
+    /// who see the same may share one node call.
+    pub visibility: Arc<str>,
     /// The parent programme's global id.
     pub parent: String,
     /// The cities this caller may read (the same for every key of one caller): only their
@@ -47,7 +50,7 @@ pub struct CityAnswer {
 }
 
 /// Keys that can share one document per node: same selection, same caller.
-type Group = (Arc<PreparedSelection>, Option<Arc<str>>);
+type Group = (Arc<PreparedSelection>, Option<Arc<str>>, Arc<str>);
 
 /// The batching loader.
 #[derive(Debug)]
@@ -64,12 +67,16 @@ impl Loader<Key> for CityProgrammesLoader {
         let mut groups: HashMap<Group, Vec<&Key>> = HashMap::new();
         for k in keys {
             groups
-                .entry((k.selection.clone(), k.authorization.clone()))
+                .entry((
+                    k.selection.clone(),
+                    k.authorization.clone(),
+                    k.visibility.clone(),
+                ))
                 .or_default()
                 .push(k);
         }
         let mut out: HashMap<Key, Vec<CityAnswer>> = HashMap::new();
-        for ((selection, auth), group) in groups {
+        for ((selection, auth, visibility), group) in groups {
             let roots: Vec<(String, String)> = group
                 .iter()
                 .enumerate()
@@ -90,10 +97,13 @@ impl Loader<Key> for CityProgrammesLoader {
             let calls = nodes.map(|node| {
                 let doc = &doc;
                 let auth = auth.clone();
+                let visibility = visibility.clone();
                 async move {
                     (
                         node.city,
-                        self.registry.call(node, doc, auth.as_deref()).await,
+                        self.registry
+                            .call(node, doc, auth.as_deref(), Some(&visibility))
+                            .await,
                     )
                 }
             });
@@ -204,6 +214,10 @@ impl ImplementingProgrammes for HubImplementing {
             let key = Key {
                 selection,
                 authorization,
+                visibility: city_schema::access::access(ctx)
+                    .principal
+                    .visibility()
+                    .into(),
                 parent,
                 readable,
             };
