@@ -369,3 +369,92 @@ async fn a_lost_node_is_rebuilt_from_the_hubs_replica() {
         node.stop().await;
     }
 }
+
+fn beds_added(value: f64) -> model::Actual {
+    model::Actual {
+        id: None,
+        indicator: "beds_added".into(),
+        scope: model::Scope {
+            kind: model::ScopeKind::Unit,
+            id: "central-cardiology".into(),
+        },
+        period: "2021".parse().unwrap(),
+        value,
+        unit: None,
+        note: None,
+        source: None,
+    }
+}
+
+/// 运城's 2021 `beds_added` actual as the hub's `compare` answers it.
+async fn compared(client: &reqwest::Client, hub: &Hub) -> serde_json::Value {
+    let resp = federation_tests::graphql(
+        client,
+        &format!("{}/graphql", hub.url()),
+        r#"{ compare(indicators: ["beds_added"], cities: ["140800"], years: { from: 2021, to: 2021 }) {
+            cities { cells { year actual } } } }"#,
+        serde_json::json!({}),
+    )
+    .await;
+    resp["data"]["compare"]["cities"][0]["cells"][0]["actual"].clone()
+}
+
+/// A comparison the hub keeps for reuse is never answered once the replica has been rebuilt
+/// from a snapshot — even when the rebuilt replica has applied exactly as many changes as the
+/// one the comparison was computed on (a node restored from a backup, then written to).
+#[tokio::test]
+async fn a_rebuilt_replica_is_never_answered_from_a_comparison_kept_before() {
+    let client = reqwest::Client::new();
+    for backend in backends() {
+        let dbs = dbs(backend, "recompare").await.unwrap();
+        let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+        let hub_url = format!("http://{hub_addr}");
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+        caught_up(&node.store, &hub.replica()).await;
+        acknowledged(&node).await;
+        node.stop().await;
+        let saved = backup(&dbs.node);
+
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        node.store.create_actual(beds_added(8.0)).await.unwrap();
+        caught_up(&node.store, &hub.replica()).await;
+        let applied = hub.replica().applied_seq().await.unwrap();
+        assert_eq!(compared(&client, &hub).await, 8.0, "{backend}");
+        let history = node.store.history().await.unwrap();
+        node.stop().await;
+
+        // Restored and written to: another change under the same number; the hub stays up.
+        restore(&dbs.node, &saved).await;
+        let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 300).await;
+        node.store.create_actual(beds_added(100.0)).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let rebuilt = hub.replica().held_history().await.unwrap()
+                == Some(node.store.history().await.unwrap())
+                && node.store.history().await.unwrap() != history
+                && hub.replica().applied_seq().await.unwrap()
+                    == node.store.last_seq().await.unwrap();
+            if rebuilt {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend}: the replica was never rebuilt"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            hub.replica().applied_seq().await.unwrap(),
+            applied,
+            "{backend}: as many changes as before"
+        );
+        assert_eq!(
+            compared(&client, &hub).await,
+            100.0,
+            "{backend}: the rebuilt replica's number, not the one kept"
+        );
+        hub.stop().await;
+        node.stop().await;
+    }
+}

@@ -278,9 +278,9 @@ pub struct DerivedIndicator {
     pub formula: String,
 }
 
-/// Recent comparisons, keyed by the question and the applied sequence of every city asked
-/// about: a replica that applies a change changes the key, so a hit is exactly as fresh as a
-/// recomputation. Each city's `freshness` is refreshed on every hit.
+/// Recent comparisons, keyed by the question and the generation (changes applied, snapshots
+/// taken) of every city asked about: a replica that applies a change or is rebuilt changes the
+/// key, so a hit is exactly as fresh as a recomputation. Each city's `freshness` is refreshed on every hit.
 pub struct CompareCache(Option<std::sync::Mutex<lru::LruCache<String, Comparison>>>);
 
 impl std::fmt::Debug for CompareCache {
@@ -926,13 +926,13 @@ impl CompareQuery {
             "{indicators:?}|{years:?}|{wanted:?}|{filtered}|{level:?}|{}",
             regions
                 .iter()
-                .map(|r| format!(
-                    "{}={}",
-                    r.code,
-                    d.replicas
+                .map(|r| {
+                    let (applied, snapshots) = d
+                        .replicas
                         .get(&r.code)
-                        .map_or(-1, |v| v.replica.state().applied_seq)
-                ))
+                        .map_or((-1, 0), |v| v.replica.generation());
+                    format!("{}={applied}/{snapshots}", r.code)
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         );

@@ -139,6 +139,16 @@ impl Replica {
 
     /// True when the node reported within `fresh`, the replica has applied everything it had
     /// committed then, and the replica is not known to differ from the node.
+    /// What the replica's rows are a function of: the changes applied and the snapshots that
+    /// replaced them. An answer computed at one generation is exactly as fresh as a
+    /// recomputation at the same generation; the applied sequence alone is not enough — a
+    /// snapshot of a node restored from a backup can land on the very sequence number the
+    /// replica had, with other rows.
+    pub fn generation(&self) -> (i64, u64) {
+        let s = self.state();
+        (s.applied_seq, s.snapshots)
+    }
+
     pub fn is_current(&self, fresh: Duration) -> bool {
         let s = self.state();
         match (s.node_seq, s.reported_at) {
