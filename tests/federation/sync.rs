@@ -1090,6 +1090,14 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
         .into_iter()
         .find(|(c, _)| *c == YUNCHENG)
         .unwrap();
+    // The same replica question twice (the second answer may be reused) …
+    let count_q = r#"{ city(code: "140800", consistency: REPLICA) { units { totalCount } } }"#;
+    let count = |r: &serde_json::Value| r["city"]["units"]["totalCount"].as_i64().unwrap();
+    let before = count(&data(&client, &hub, count_q, json!({})).await);
+    assert_eq!(
+        count(&data(&client, &hub, count_q, json!({})).await),
+        before
+    );
     let admin = federation_tests::token(auth::Role::CityAdmin, Some(YUNCHENG));
     let created = federation_tests::data_as(
         &client,
@@ -1116,6 +1124,12 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
     )
     .await;
     assert_eq!(r["city"]["unit"]["nameEn"], "Sync demo unit");
+    // … and after a change applied, never the answer kept from before it.
+    assert_eq!(
+        count(&data(&client, &hub, count_q, json!({})).await),
+        before + 1,
+        "a kept replica answer outlived the change"
+    );
     assert_eq!(
         r["city"]["freshness"],
         json!({ "answeredBy": "REPLICA", "stale": false })

@@ -82,6 +82,62 @@ pub struct ReplicaView {
     pub replica: Arc<sync::hub::Replica>,
     /// The city subgraph (shared by every replica; requests carry the replica's store).
     pub schema: city_schema::CitySchema,
+    /// Answers given from replicas, for reuse (shared by every replica).
+    pub answers: Arc<ReplicaAnswers>,
+}
+
+/// What a replica's answer is a function of: the city, the replica's generation (changes
+/// applied, snapshots taken), what the caller may see, and the document with its variables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct AnswerKey {
+    city: RegionCode,
+    generation: (i64, u64),
+    visibility: String,
+    query: String,
+    variables: String,
+}
+
+/// Recent replica answers, reused while the replica stays at the same generation: a hit is
+/// exactly as fresh as executing the document again, and costs a copy instead of a query
+/// over the replica's database. Answers with errors are not kept.
+pub struct ReplicaAnswers(Option<std::sync::Mutex<lru::LruCache<AnswerKey, NodeResponse>>>);
+
+impl std::fmt::Debug for ReplicaAnswers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ReplicaAnswers")
+            .field(&self.0.as_ref().map(|_| "enabled"))
+            .finish()
+    }
+}
+
+impl ReplicaAnswers {
+    /// A cache of `entries` answers (0 turns it off).
+    pub fn new(entries: usize) -> Self {
+        Self(
+            std::num::NonZeroUsize::new(entries)
+                .map(|n| std::sync::Mutex::new(lru::LruCache::new(n))),
+        )
+    }
+
+    fn get(&self, key: &AnswerKey) -> Option<NodeResponse> {
+        let cache = self.0.as_ref()?;
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: AnswerKey, answer: &NodeResponse) {
+        if let Some(cache) = &self.0
+            && answer.errors.is_empty()
+        {
+            cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .put(key, answer.clone());
+        }
+    }
 }
 
 /// 一致性 — Where the hub answers a city's part from.
@@ -607,6 +663,33 @@ pub(crate) fn freshness(
 /// node would get, answered by the same schema code over the replicated rows.
 /// The caller's principal goes along, so the replica applies the node's own access rules.
 async fn ask_replica(view: &ReplicaView, doc: &Forwarded, access: &auth::Access) -> NodeResponse {
+    if view.answers.0.is_none() {
+        return execute_on_replica(view, doc, access).await;
+    }
+    let key = AnswerKey {
+        city: view.replica.city,
+        generation: view.replica.generation(),
+        visibility: access.principal.visibility(),
+        query: doc.query.clone(),
+        variables: serde_json::Value::Object(doc.variables.clone()).to_string(),
+    };
+    let kept = view.answers.get(&key);
+    metrics::counter!("xingyi_replica_answer_cache_total", "result" => if kept.is_some() { "hit" } else { "miss" })
+        .increment(1);
+    if let Some(answer) = kept {
+        return answer;
+    }
+    let answer = execute_on_replica(view, doc, access).await;
+    view.answers.put(key, &answer);
+    answer
+}
+
+/// Executes `doc` on the replica (see [`ask_replica`]).
+async fn execute_on_replica(
+    view: &ReplicaView,
+    doc: &Forwarded,
+    access: &auth::Access,
+) -> NodeResponse {
     let req = async_graphql::Request::new(doc.query.clone())
         .variables(async_graphql::Variables::from_json(
             serde_json::Value::Object(doc.variables.clone()),
@@ -923,4 +1006,61 @@ pub fn hub_sdl() -> String {
     async_graphql::Schema::build(HubRoot::default(), city_schema::Mutation, EmptySubscription)
         .finish()
         .sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn key(generation: (i64, u64), visibility: &str) -> AnswerKey {
+        AnswerKey {
+            city: model::region::YUNCHENG,
+            generation,
+            visibility: visibility.into(),
+            query: "query { units { totalCount } }".into(),
+            variables: "{}".into(),
+        }
+    }
+
+    fn answer(n: i64) -> NodeResponse {
+        serde_json::from_value(serde_json::json!({ "data": { "units": { "totalCount": n } } }))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_kept_replica_answer_is_reused_only_at_its_generation_and_visibility() {
+        let kept = ReplicaAnswers::new(8);
+        kept.put(key((10, 1), "province_viewer"), &answer(5));
+        assert_eq!(kept.get(&key((10, 1), "province_viewer")), Some(answer(5)));
+        assert_eq!(
+            kept.get(&key((11, 1), "province_viewer")),
+            None,
+            "a change applied"
+        );
+        assert_eq!(
+            kept.get(&key((10, 2), "province_viewer")),
+            None,
+            "a snapshot taken"
+        );
+        assert_eq!(
+            kept.get(&key((10, 1), "city_editor:141000")),
+            None,
+            "another visibility"
+        );
+        let mut failed = answer(1);
+        failed
+            .errors
+            .push(serde_json::from_value(serde_json::json!({ "message": "no" })).unwrap());
+        kept.put(key((12, 1), "province_viewer"), &failed);
+        assert_eq!(
+            kept.get(&key((12, 1), "province_viewer")),
+            None,
+            "errors are not kept"
+        );
+        let off = ReplicaAnswers::new(0);
+        off.put(key((10, 1), "province_viewer"), &answer(5));
+        assert_eq!(off.get(&key((10, 1), "province_viewer")), None);
+    }
 }

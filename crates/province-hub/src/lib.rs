@@ -61,6 +61,9 @@ pub struct Config {
     pub sync: sync::hub::HubSyncConfig,
     /// Comparisons kept for reuse while no asked-about replica changes (0 = none).
     pub compare_cache_entries: usize,
+    /// Answers from replicas kept for reuse while their replica stays at the same
+    /// generation (0 = execute every time).
+    pub replica_answer_cache_entries: usize,
     /// Tokens: algorithm, keys, issuer, audience, anonymous reading.
     pub auth: auth::AuthConfig,
     /// TLS of outgoing calls (to nodes, to a JWKS URL): extra roots, a client certificate.
@@ -87,6 +90,7 @@ impl Default for Config {
             breaker: registry::BreakerConfig::default(),
             sync: sync::hub::HubSyncConfig::default(),
             compare_cache_entries: 256,
+            replica_answer_cache_entries: 256,
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
             metrics: serving::MetricsConfig::default(),
@@ -278,6 +282,9 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     if config.sync.refresh_ms > 0 {
         replicas.keep_refreshed(std::time::Duration::from_millis(config.sync.refresh_ms));
     }
+    let answers = std::sync::Arc::new(hub::ReplicaAnswers::new(
+        config.replica_answer_cache_entries,
+    ));
     let views = views
         .into_iter()
         .filter_map(|(city, schema)| {
@@ -287,6 +294,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
                     hub::ReplicaView {
                         replica: r.clone(),
                         schema,
+                        answers: answers.clone(),
                     },
                 )
             })
