@@ -453,3 +453,29 @@ async fn identical_concurrent_calls_share_one_node_call() {
     assert_eq!(seen.lock().unwrap().len(), 3);
     hub.stop().await;
 }
+
+/// `node(id:)` of another city's record is refused at the hub, by the rule the node would
+/// apply, and the caller's token never reaches that node.
+#[tokio::test]
+async fn node_by_id_of_a_city_the_caller_may_not_read_never_calls_the_node() {
+    let (url, seen) = fake_node(Fault::Malformed).await;
+    let hub = TestHub::start(vec![(YUNCHENG, url)], 1_000).await;
+    let client = reqwest::Client::new();
+    let linfen_editor = test_support::token(auth::Role::CityEditor, Some(LINFEN));
+    let resp = federation_tests::graphql_as(
+        &client,
+        &hub.url,
+        Some(&linfen_editor),
+        r#"{ node(id: "Unit:140800:central-cardiology", consistency: LIVE) { id } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(resp["data"]["node"], Value::Null, "{resp:#}");
+    assert_eq!(
+        resp["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{resp:#}"
+    );
+    assert_eq!(resp["errors"][0]["path"], json!(["node"]));
+    assert!(seen.lock().unwrap().is_empty(), "the node was called");
+    hub.stop().await;
+}

@@ -1032,6 +1032,41 @@ async fn each_consistency_mode_behaves_as_described_when_the_node_stops() {
         );
         assert_eq!(units(&auto), units(&replica));
         assert!(units(&auto).unwrap() > 0);
+
+        // `node(id:)` follows the same choice: LIVE fails with the city's code at its path,
+        // REPLICA and AUTO answer from the replica.
+        let by_id = |mode: &'static str| {
+            let client = client.clone();
+            let gql = gql.clone();
+            async move {
+                graphql(
+                    &client,
+                    &gql,
+                    &format!(
+                        "{{ n: node(id: \"Unit:140800:central-cardiology\", consistency: {mode}) {{ id ... on Unit {{ nameZh }} }} }}"
+                    ),
+                    json!({}),
+                )
+                .await
+            }
+        };
+        let live = by_id("LIVE").await;
+        assert_eq!(live["data"]["n"], Value::Null, "{live:#}");
+        assert_eq!(
+            live["errors"][0]["extensions"]["code"], "CITY_UNAVAILABLE",
+            "{live:#}"
+        );
+        assert_eq!(live["errors"][0]["extensions"]["city"], "140800");
+        assert_eq!(live["errors"][0]["path"], json!(["n"]));
+        for mode in ["REPLICA", "AUTO"] {
+            let r = by_id(mode).await;
+            assert!(r.get("errors").is_none(), "{backend} {mode}: {r:#}");
+            assert_eq!(
+                r["data"]["n"]["id"], "Unit:140800:central-cardiology",
+                "{mode}"
+            );
+            assert_eq!(r["data"]["n"]["nameZh"], "心血管内科", "{mode}");
+        }
         hub.stop().await;
     }
 }

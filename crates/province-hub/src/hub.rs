@@ -153,6 +153,28 @@ pub enum Consistency {
     Auto,
 }
 
+/// 节点可达性 — What the hub last saw of a city's node.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeReachability {
+    /// 未知 — Neither called nor health-checked yet.
+    Unknown,
+    /// 可达 — The last call (or, with no call lately, the health check) succeeded.
+    Up,
+    /// 不可达 — The last call or health check failed.
+    Down,
+}
+
+/// 熔断器状态 — The hub's circuit breaker for a city's node.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// 闭合 — Calling the node.
+    Closed,
+    /// 断开 — Not calling until the cool-down ends (the node kept failing).
+    Open,
+    /// 半开 — One probe call is let through.
+    HalfOpen,
+}
+
 /// 数据来源 — Which source answered.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnsweredBy {
@@ -323,7 +345,7 @@ pub struct CityStatus {
     pub registered: bool,
     /// 可达性 — UP, DOWN, or UNKNOWN before the first call or health check (the hub checks
     /// `GET /health` of a node no query asked within `node_probe_ms`).
-    pub reachability: String,
+    pub reachability: NodeReachability,
     /// 节点地址 — The node's GraphQL URL: for province_admin only (an internal address is no
     /// other caller's business).
     pub url: Option<String>,
@@ -340,7 +362,7 @@ pub struct CityStatus {
     /// 拒绝次数 — Calls the open breaker refused (never sent).
     pub refused: i32,
     /// 熔断器 — CLOSED (calling), OPEN (not calling until the cool-down ends) or HALF_OPEN (probing).
-    pub breaker: String,
+    pub breaker: BreakerState,
 }
 
 impl City {
@@ -406,7 +428,7 @@ impl City {
         let Some(node) = &self.node else {
             return CityStatus {
                 registered: false,
-                reachability: "UNKNOWN".into(),
+                reachability: NodeReachability::Unknown,
                 url: None,
                 last_latency_ms: None,
                 last_error_code: None,
@@ -414,18 +436,17 @@ impl City {
                 calls: 0,
                 failures: 0,
                 refused: 0,
-                breaker: "CLOSED".into(),
+                breaker: BreakerState::Closed,
             };
         };
         let s = node.status();
         CityStatus {
             registered: true,
             reachability: match s.reachability {
-                Reachability::Unknown => "UNKNOWN",
-                Reachability::Up => "UP",
-                Reachability::Down => "DOWN",
-            }
-            .into(),
+                Reachability::Unknown => NodeReachability::Unknown,
+                Reachability::Up => NodeReachability::Up,
+                Reachability::Down => NodeReachability::Down,
+            },
             url: city_schema::access::access(ctx)
                 .principal
                 .subject()
@@ -439,7 +460,11 @@ impl City {
             calls: i32::try_from(s.calls).unwrap_or(i32::MAX),
             failures: i32::try_from(s.failures).unwrap_or(i32::MAX),
             refused: i32::try_from(s.refused).unwrap_or(i32::MAX),
-            breaker: s.breaker.as_str().into(),
+            breaker: match s.breaker {
+                crate::registry::Breaker::Closed { .. } => BreakerState::Closed,
+                crate::registry::Breaker::Open { .. } => BreakerState::Open,
+                crate::registry::Breaker::HalfOpen => BreakerState::HalfOpen,
+            },
         }
     }
 
@@ -911,34 +936,30 @@ impl HubQuery {
     }
 
     /// 节点 — Any record by global id, routed to its owner by the id itself: the province's
-    /// records are answered here, a city's by its node.
+    /// records are answered here, a city's as `consistency` says (its node, or the hub's
+    /// replica of it), with the node's errors re-rooted under this field.
     async fn node(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        #[graphql(default)] consistency: Consistency,
     ) -> async_graphql::Result<Option<Delegated<Node>>> {
         let d = ctx.data::<Delegation>()?;
         let gid: GlobalId = id.parse().map_err(|e: model::ValidationError| {
             city_schema::error::invalid("id", e.rule, e.message)
         })?;
-        let item: &Positioned<Field> = ctx.item;
-        let doc = forward(&[item], source(ctx));
-        let key = item.node.response_key().node.to_string();
-        let (data, errors, city) = if gid.owner == SHANXI {
-            let req = async_graphql::Request::new(doc.query.clone())
-                .variables(async_graphql::Variables::from_json(
-                    serde_json::Value::Object(doc.variables.clone()),
-                ))
-                .data(city_schema::access::access(ctx));
-            let resp = d.province.execute(req).await;
-            let json = serde_json::to_value(&resp).unwrap_or_default();
-            let data: async_graphql::indexmap::IndexMap<String, Value> =
-                serde_json::from_value(json["data"].clone()).unwrap_or_default();
-            let errors: Vec<NodeError> =
-                serde_json::from_value(json["errors"].clone()).unwrap_or_default();
-            (data, errors, None)
-        } else {
-            let Some(node) = d.registry.node(gid.owner.city()) else {
+        // The field as the owner's subgraph knows it: `consistency` is the hub's own.
+        let mut item: Positioned<Field> = ctx.item.clone();
+        item.node
+            .arguments
+            .retain(|(name, _)| name.node != "consistency");
+        let doc = forward(&[&item], source(ctx));
+        if gid.owner != SHANXI {
+            let city = gid.owner.city();
+            let known = d.registry.node(city).is_some() || d.replicas.contains_key(&city);
+            let Some(region) = model::region::region(city)
+                .filter(|r| r.level == model::RegionLevel::City && known)
+            else {
                 return Err(coded(
                     codes::Code::CityNotRegistered,
                     format!(
@@ -949,36 +970,31 @@ impl HubQuery {
                     Some(gid.owner),
                 ));
             };
-            match d
-                .registry
-                .call(node, &doc, authorization(ctx), Some(&visibility(ctx)))
-                .await
-            {
-                Ok(r) => (r.data.unwrap_or_default(), r.errors, Some(node.city)),
-                Err(e) => return Err(coded(e.code(), e.to_string(), Some(node.city))),
-            }
-        };
-        if let Some(e) = errors.first() {
-            let mut err = async_graphql::Error::new(e.message.clone());
-            let ext = e.extensions.clone().unwrap_or_default();
-            err = err.extend_with(|_, x| {
-                for (k, v) in &ext {
-                    x.set(
-                        k.clone(),
-                        Value::from_json(v.clone()).unwrap_or(Value::Null),
-                    );
-                }
-                if let Some(c) = city {
-                    x.set("city", c.to_string());
-                }
-            });
-            return Err(err);
+            return ask(ctx, d, region, Some(&doc), consistency).await.take(ctx);
         }
-        Ok(data
-            .get(&key)
-            .filter(|v| **v != Value::Null)
-            .cloned()
-            .map(Delegated::new))
+        // The province's own records: the same forwarded document, in process.
+        let key = item.node.response_key().node.to_string();
+        let req = async_graphql::Request::new(doc.query.clone())
+            .variables(async_graphql::Variables::from_json(
+                serde_json::Value::Object(doc.variables.clone()),
+            ))
+            .data(city_schema::access::access(ctx));
+        let resp = d.province.execute(req).await;
+        let base = crate::delegate::client::response_path(ctx);
+        for e in resp.errors {
+            let mut e = e;
+            // Its path starts at this field's key: re-root it under this field's own path.
+            let rest: Vec<async_graphql::PathSegment> = e.path.drain(..).skip(1).collect();
+            e.path = base.iter().cloned().chain(rest).collect();
+            ctx.add_error(e);
+        }
+        Ok(match resp.data {
+            Value::Object(mut map) => map
+                .shift_remove(key.as_str())
+                .filter(|v| *v != Value::Null)
+                .map(Delegated::new),
+            _ => None,
+        })
     }
 }
 
