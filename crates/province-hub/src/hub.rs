@@ -34,7 +34,8 @@ use crate::{
         client::{CallError, NodeError, NodeResponse},
         document::{Forwarded, Source, collect_fields, forward},
     },
-    registry::{Node as RegisteredNode, Reachability, Registry},
+    registry::{Node as RegisteredNode, Registry},
+    status::{CityStatus, SyncStatus, rfc3339},
 };
 
 /// The hub's schema.
@@ -83,61 +84,7 @@ pub struct ReplicaView {
     /// The city subgraph (shared by every replica; requests carry the replica's store).
     pub schema: city_schema::CitySchema,
     /// Answers given from replicas, for reuse (shared by every replica).
-    pub answers: Arc<ReplicaAnswers>,
-}
-
-/// What a replica's answer is a function of: the city, the replica's generation (changes
-/// applied, snapshots taken), what the caller may see, and the document with its variables.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct AnswerKey {
-    city: RegionCode,
-    generation: (i64, u64),
-    visibility: String,
-    query: String,
-    variables: String,
-}
-
-/// Recent replica answers, reused while the replica stays at the same generation: a hit is
-/// exactly as fresh as executing the document again, and costs a copy instead of a query
-/// over the replica's database. Answers with errors are not kept.
-pub struct ReplicaAnswers(Option<std::sync::Mutex<lru::LruCache<AnswerKey, NodeResponse>>>);
-
-impl std::fmt::Debug for ReplicaAnswers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("ReplicaAnswers")
-            .field(&self.0.as_ref().map(|_| "enabled"))
-            .finish()
-    }
-}
-
-impl ReplicaAnswers {
-    /// A cache of `entries` answers (0 turns it off).
-    pub fn new(entries: usize) -> Self {
-        Self(
-            std::num::NonZeroUsize::new(entries)
-                .map(|n| std::sync::Mutex::new(lru::LruCache::new(n))),
-        )
-    }
-
-    fn get(&self, key: &AnswerKey) -> Option<NodeResponse> {
-        let cache = self.0.as_ref()?;
-        cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .cloned()
-    }
-
-    fn put(&self, key: AnswerKey, answer: &NodeResponse) {
-        if let Some(cache) = &self.0
-            && answer.errors.is_empty()
-        {
-            cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .put(key, answer.clone());
-        }
-    }
+    pub answers: Arc<crate::answers::ReplicaAnswers>,
 }
 
 /// 一致性 — Where the hub answers a city's part from.
@@ -151,28 +98,6 @@ pub enum Consistency {
     /// otherwise; from the replica, marked stale, when the node cannot be reached.
     #[default]
     Auto,
-}
-
-/// 节点可达性 — What the hub last saw of a city's node.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeReachability {
-    /// 未知 — Neither called nor health-checked yet.
-    Unknown,
-    /// 可达 — The last call (or, with no call lately, the health check) succeeded.
-    Up,
-    /// 不可达 — The last call or health check failed.
-    Down,
-}
-
-/// 熔断器状态 — The hub's circuit breaker for a city's node.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    /// 闭合 — Calling the node.
-    Closed,
-    /// 断开 — Not calling until the cool-down ends (the node kept failing).
-    Open,
-    /// 半开 — One probe call is let through.
-    HalfOpen,
 }
 
 /// 数据来源 — Which source answered.
@@ -299,72 +224,6 @@ pub struct Freshness {
     pub notice: Option<String>,
 }
 
-/// 同步状态 — The city's upward sync as the hub sees it.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct SyncStatus {
-    /// 是否有副本 — True when the hub keeps a replica of the city.
-    pub replicated: bool,
-    /// 节点序号 — The node's last committed sequence, as last reported (String: 64-bit).
-    pub node_seq: Option<String>,
-    /// 已应用序号 — The last sequence the replica applied.
-    pub applied_seq: String,
-    /// 滞后 — Changes committed at the node and not yet applied (unknown before the first report).
-    pub lag: Option<String>,
-    /// 最近同步时间 — When the node last pushed successfully (RFC 3339).
-    pub last_push_at: Option<String>,
-    /// 距上次报告（毫秒） — Milliseconds since the node last reported.
-    pub reported_ms_ago: Option<i32>,
-    /// 最近错误代码 — Code of the last refused push (SYNC_GAP, SYNC_MALFORMED …).
-    pub last_error_code: Option<String>,
-    /// 最近错误 — Message of the last refused push.
-    pub last_error: Option<String>,
-    /// 推送次数 — Successful pushes.
-    pub pushes: i32,
-    /// 快照次数 — Snapshots restored.
-    pub snapshots: i32,
-    /// 副本差异 — Why the replica is known to differ from its node (its node compared
-    /// digests, or found another change at the hub's cursor), until a snapshot repairs it;
-    /// `AUTO` answers live meanwhile. Null when no difference is known.
-    pub diverged: Option<String>,
-    /// 修复次数 — Differing replicas repaired from the node's snapshot.
-    pub repairs: i32,
-}
-
-fn rfc3339(t: std::time::SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn to_i32(n: u64) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
-
-/// 节点状态 — What the hub last saw of a city's node.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct CityStatus {
-    /// 是否登记 — True when a node is configured for the city.
-    pub registered: bool,
-    /// 可达性 — UP, DOWN, or UNKNOWN before the first call or health check (the hub checks
-    /// `GET /health` of a node no query asked within `node_probe_ms`).
-    pub reachability: NodeReachability,
-    /// 节点地址 — The node's GraphQL URL: for province_admin only (an internal address is no
-    /// other caller's business).
-    pub url: Option<String>,
-    /// 最近延迟（毫秒） — Latency of the last successful call.
-    pub last_latency_ms: Option<i32>,
-    /// 最近错误代码 — Code of the last failure (CITY_UNAVAILABLE, CITY_TIMEOUT, CITY_ERROR).
-    pub last_error_code: Option<String>,
-    /// 最近错误 — Message of the last failure.
-    pub last_error: Option<String>,
-    /// 调用次数 — Calls made to the node.
-    pub calls: i32,
-    /// 失败次数 — Calls that failed.
-    pub failures: i32,
-    /// 拒绝次数 — Calls the open breaker refused (never sent).
-    pub refused: i32,
-    /// 熔断器 — CLOSED (calling), OPEN (not calling until the cool-down ends) or HALF_OPEN (probing).
-    pub breaker: BreakerState,
-}
-
 impl City {
     /// The node's answer for the current field (found by its response key), with the node's
     /// own errors re-rooted under it.
@@ -425,47 +284,11 @@ impl City {
     }
     /// 节点状态 — What the hub last saw of the city's node.
     async fn status(&self, ctx: &Context<'_>) -> CityStatus {
-        let Some(node) = &self.node else {
-            return CityStatus {
-                registered: false,
-                reachability: NodeReachability::Unknown,
-                url: None,
-                last_latency_ms: None,
-                last_error_code: None,
-                last_error: None,
-                calls: 0,
-                failures: 0,
-                refused: 0,
-                breaker: BreakerState::Closed,
-            };
-        };
-        let s = node.status();
-        CityStatus {
-            registered: true,
-            reachability: match s.reachability {
-                Reachability::Unknown => NodeReachability::Unknown,
-                Reachability::Up => NodeReachability::Up,
-                Reachability::Down => NodeReachability::Down,
-            },
-            url: city_schema::access::access(ctx)
-                .principal
-                .subject()
-                .is_some_and(|s| s.role == auth::Role::ProvinceAdmin)
-                .then(|| node.url.clone()),
-            last_latency_ms: s
-                .last_latency
-                .map(|d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX)),
-            last_error_code: s.last_error.as_ref().map(|(c, _)| c.clone()),
-            last_error: s.last_error.map(|(_, m)| m),
-            calls: i32::try_from(s.calls).unwrap_or(i32::MAX),
-            failures: i32::try_from(s.failures).unwrap_or(i32::MAX),
-            refused: i32::try_from(s.refused).unwrap_or(i32::MAX),
-            breaker: match s.breaker {
-                crate::registry::Breaker::Closed { .. } => BreakerState::Closed,
-                crate::registry::Breaker::Open { .. } => BreakerState::Open,
-                crate::registry::Breaker::HalfOpen => BreakerState::HalfOpen,
-            },
-        }
+        let admin = city_schema::access::access(ctx)
+            .principal
+            .subject()
+            .is_some_and(|s| s.role == auth::Role::ProvinceAdmin);
+        CityStatus::of(self.node.as_deref(), admin)
     }
 
     /// 新鲜度 — Which source answered this city's delegated fields (the node or the hub's
@@ -485,39 +308,7 @@ impl City {
             .principal
             .read(self.region.code, false)
             .map_err(|r| city_schema::access::refused(&r))?;
-        let Some(replica) = &self.replica else {
-            return Ok(Some(SyncStatus {
-                replicated: false,
-                node_seq: None,
-                applied_seq: "0".into(),
-                lag: None,
-                last_push_at: None,
-                reported_ms_ago: None,
-                last_error_code: None,
-                last_error: None,
-                pushes: 0,
-                snapshots: 0,
-                diverged: None,
-                repairs: 0,
-            }));
-        };
-        let s = replica.state();
-        Ok(Some(SyncStatus {
-            replicated: true,
-            node_seq: s.node_seq.map(|n| n.to_string()),
-            applied_seq: s.applied_seq.to_string(),
-            lag: s.lag().map(|n| n.to_string()),
-            last_push_at: s.last_push.map(rfc3339),
-            reported_ms_ago: s
-                .reported_at
-                .map(|t| i32::try_from(sync::hub::since(t).as_millis()).unwrap_or(i32::MAX)),
-            last_error_code: s.last_error.as_ref().map(|(c, _)| c.clone()),
-            last_error: s.last_error.map(|(_, m)| m),
-            pushes: to_i32(s.pushes),
-            snapshots: to_i32(s.snapshots),
-            diverged: s.diverged,
-            repairs: to_i32(s.repairs),
-        }))
+        Ok(Some(SyncStatus::of(self.replica.as_deref())))
     }
 
     /// 所属行政区（节点） — The region the node says it serves. Delegated.
@@ -688,10 +479,10 @@ pub(crate) fn freshness(
 /// node would get, answered by the same schema code over the replicated rows.
 /// The caller's principal goes along, so the replica applies the node's own access rules.
 async fn ask_replica(view: &ReplicaView, doc: &Forwarded, access: &auth::Access) -> NodeResponse {
-    if view.answers.0.is_none() {
+    if !view.answers.enabled() {
         return execute_on_replica(view, doc, access).await;
     }
-    let key = AnswerKey {
+    let key = crate::answers::AnswerKey {
         city: view.replica.city,
         generation: view.replica.generation(),
         visibility: access.principal.visibility(),
@@ -1022,61 +813,4 @@ pub fn hub_sdl() -> String {
     async_graphql::Schema::build(HubRoot::default(), city_schema::Mutation, EmptySubscription)
         .finish()
         .sdl()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    fn key(generation: (i64, u64), visibility: &str) -> AnswerKey {
-        AnswerKey {
-            city: model::region::YUNCHENG,
-            generation,
-            visibility: visibility.into(),
-            query: "query { units { totalCount } }".into(),
-            variables: "{}".into(),
-        }
-    }
-
-    fn answer(n: i64) -> NodeResponse {
-        serde_json::from_value(serde_json::json!({ "data": { "units": { "totalCount": n } } }))
-            .unwrap()
-    }
-
-    #[test]
-    fn a_kept_replica_answer_is_reused_only_at_its_generation_and_visibility() {
-        let kept = ReplicaAnswers::new(8);
-        kept.put(key((10, 1), "province_viewer"), &answer(5));
-        assert_eq!(kept.get(&key((10, 1), "province_viewer")), Some(answer(5)));
-        assert_eq!(
-            kept.get(&key((11, 1), "province_viewer")),
-            None,
-            "a change applied"
-        );
-        assert_eq!(
-            kept.get(&key((10, 2), "province_viewer")),
-            None,
-            "a snapshot taken"
-        );
-        assert_eq!(
-            kept.get(&key((10, 1), "city_editor:141000")),
-            None,
-            "another visibility"
-        );
-        let mut failed = answer(1);
-        failed
-            .errors
-            .push(serde_json::from_value(serde_json::json!({ "message": "no" })).unwrap());
-        kept.put(key((12, 1), "province_viewer"), &failed);
-        assert_eq!(
-            kept.get(&key((12, 1), "province_viewer")),
-            None,
-            "errors are not kept"
-        );
-        let off = ReplicaAnswers::new(0);
-        off.put(key((10, 1), "province_viewer"), &answer(5));
-        assert_eq!(off.get(&key((10, 1), "province_viewer")), None);
-    }
 }

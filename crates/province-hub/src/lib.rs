@@ -11,12 +11,14 @@
 //! - [`delegate`]: forwarding documents, the node client, splicing answers.
 //! - [`registry`]: registered nodes and their observed status.
 
+pub mod answers;
 pub mod choice;
 pub mod compare;
 pub mod delegate;
 pub mod export;
 pub mod hub;
 pub mod registry;
+pub mod status;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -282,7 +284,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     if config.sync.refresh_ms > 0 {
         replicas.keep_refreshed(std::time::Duration::from_millis(config.sync.refresh_ms));
     }
-    let answers = std::sync::Arc::new(hub::ReplicaAnswers::new(
+    let answers = std::sync::Arc::new(answers::ReplicaAnswers::new(
         config.replica_answer_cache_entries,
     ));
     let views = views
