@@ -4,12 +4,12 @@
 // export buttons downloaded and the time to the first interactive view. The assertions are
 // in crates/cli/tests/browser.rs, which compares the report with the hub's own API.
 //
-//   node drive.mjs <hub base URL> <token> <output directory>
+//   node drive.mjs <hub base URL> <token> <output directory> [<a city staff token>]
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [base, token, out] = process.argv.slice(2);
+const [base, token, out, cityToken] = process.argv.slice(2);
 if (!base || !token || !out) {
   console.error('usage: node drive.mjs <base> <token> <out dir>');
   process.exit(2);
@@ -146,6 +146,25 @@ try {
   await page.goto(`${base}/graphql`);
   await page.waitForSelector('.graphiql-container', { timeout: 30000 });
   report.views.endpoint = { graphiql: true };
+
+  // A city's staff: their city's card is whole, another city's says it is not theirs to see.
+  if (cityToken) {
+    const staff = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+    const p2 = await staff.newPage();
+    p2.on('request', (r) => report.requests.push(r.url()));
+    p2.on('console', (m) => { if (m.type() === 'error') report.consoleErrors.push(`staff: ${m.text()}`); });
+    p2.on('pageerror', (e) => report.consoleErrors.push(`staff page error: ${e.message}`));
+    await p2.goto(`${base}/dashboard#token=${cityToken}`);
+    await p2.waitForSelector('body[data-state="ready"][data-view="overview"]', { timeout: 30000 });
+    report.views.staff = await p2.evaluate(() => ({
+      cities: [...document.querySelectorAll('#city-cards [data-city]')].map((c) => ({
+        code: c.getAttribute('data-city'),
+        units: c.querySelector('[data-units]')?.textContent,
+        error: c.querySelector('[data-error]')?.textContent || null,
+      })),
+    }));
+    await staff.close();
+  }
 } finally {
   await browser.close();
 }

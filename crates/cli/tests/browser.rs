@@ -38,7 +38,7 @@ fn operation(name: &str) -> &'static str {
 /// A started `xingyi local`, its hub's base URL and the viewer token of the printed link.
 struct Local {
     _server: Server,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     base: String,
     token: String,
 }
@@ -75,7 +75,7 @@ async fn start() -> Local {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     Local {
         _server: server,
-        _dir: dir,
+        dir,
         base: format!("http://127.0.0.1:{hub}"),
         token: token.to_owned(),
     }
@@ -160,10 +160,22 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
         Err(_) => Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser"),
     };
     let l = start().await;
+    let staff = common::token(
+        l.dir.path(),
+        &[
+            "--role",
+            "city_editor",
+            "--city",
+            "140800",
+            "--sub",
+            "clerk",
+        ],
+    );
     let out = std::process::Command::new("node")
         .arg(&driver)
         .args([&l.base, &l.token])
         .arg(&shots)
+        .arg(&staff)
         .env("CHROMIUM", &chromium)
         .output()
         .expect("node");
@@ -413,6 +425,18 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
         .map(|n| n.as_str().unwrap())
         .collect();
     assert_eq!(nav, ["Overview", "Compare", "Sync & health"]);
+    // A 运城 editor: 运城's card whole, 临汾's refused by the API's rule and said so.
+    let staff_cards = report["views"]["staff"]["cities"].as_array().unwrap();
+    let card = |code: &str| staff_cards.iter().find(|c| c["code"] == code).unwrap();
+    assert_eq!(card("140800")["units"], "5", "{staff_cards:?}");
+    assert_eq!(card("140800")["error"], Value::Null);
+    assert_eq!(card("141000")["units"], "—", "{staff_cards:?}");
+    assert!(
+        card("141000")["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("FORBIDDEN")),
+        "{staff_cards:?}"
+    );
     assert!(
         report["views"]["graphiql"]["result"]
             .as_str()

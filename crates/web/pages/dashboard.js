@@ -26,7 +26,7 @@
       actor: '操作人', op: '操作', at: '时间', entity: '对象', cursor: '游标', errors: '错误', calls: '调用',
       failures: '失败', snapshots: '快照', repairs: '修复', diverged: '不一致', lagChart: '同步滞后（变更条数）',
       unitsPerCity: '各市已列入的单位数', ambiguousNote: '存疑：文件未写明，按区间显示', noData: '没有数据',
-      nodeDown: '节点不可用', exported: '已导出', notCombined: '不可合计'
+      nodeDown: '节点不可用', exported: '已导出', notCombined: '不可合计', forbidden: '无权查看'
     },
     en: {
       title: 'xingyi · Province dashboard', 'nav.overview': 'Overview', 'nav.compare': 'Compare', 'nav.sync': 'Sync & health',
@@ -45,7 +45,7 @@
       failures: 'Failures', snapshots: 'Snapshots', repairs: 'Repairs', diverged: 'Diverged',
       lagChart: 'Replication lag (changes)', unitsPerCity: 'Units named per city', noData: 'No data',
       ambiguousNote: 'Ambiguous: the document leaves it open; shown as a range', nodeDown: 'node unavailable',
-      exported: 'Exported', notCombined: 'not combined'
+      exported: 'Exported', notCombined: 'not combined', forbidden: 'not yours to see'
     }
   };
   var lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
@@ -117,6 +117,14 @@
       if (c) (by[c] = by[c] || []).push(e);
     });
     return by;
+  }
+  function errorText(list) {
+    return list.map(function (e) {
+      return e.message + (e.extensions && e.extensions.code ? ' (' + e.extensions.code + ')' : '');
+    }).join('\n');
+  }
+  function isForbidden(list) {
+    return (list || []).some(function (e) { return e.extensions && e.extensions.code === 'FORBIDDEN'; });
   }
 
   // ---- numbers -----------------------------------------------------------------------------
@@ -236,14 +244,14 @@
           h('h3', {}, h('a', { href: '#/city/' + c.code }, nm(c)), ' ', h('span', { 'class': 'muted' }, c.code)),
           progs.length ? progs.map(function (x) {
             return h('div', {}, h('strong', {}, nm(x)), ' ', h('span', { 'class': 'muted' }, x.docNumber + ' · ' + x.period + ' · ' + x.relation));
-          }) : h('div', { 'class': 'muted' }, down ? t('nodeDown') : t('none')),
+          }) : h('div', { 'class': 'muted' }, down ? (isForbidden(down) ? t('forbidden') : t('nodeDown')) : t('none')),
           h('div', {}, t('units') + ': ', h('strong', { 'data-units': c.code }, progs.length ? String(units) : '—')),
           h('div', {}, t('reachability') + ' ', badge(c.status.reachability, c.status.reachability), ' ',
             t('breaker') + ' ', badge(c.status.breaker, c.status.breaker)),
           h('div', {}, t('answeredBy') + ' ', badge(c.freshness.stale ? 'stale' : 'fresh', c.freshness.answeredBy + ' · ' + (c.freshness.stale ? t('stale') : t('fresh')))),
           c.sync ? h('div', { 'class': 'muted' }, t('lag') + ' ' + (c.sync.lag === null ? '—' : c.sync.lag) + ' · ' + t('lastPush') + ' ' + (c.sync.lastPushAt || '—')) : null,
           c.freshness.notice ? h('div', { 'class': 'notice' }, c.freshness.notice) : null,
-          down ? h('div', { 'class': 'error' }, down.map(function (e) { return e.message; }).join('\n')) : null);
+          down ? h('div', { 'class': 'error', 'data-error': c.code }, errorText(down)) : null);
       }));
       var chartEl = h('div', { 'class': 'chart', id: 'units-chart' });
       show(h('h1', {}, nm(p)),
