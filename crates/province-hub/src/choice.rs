@@ -4,7 +4,7 @@
 //! The resolvers only carry the choice out, so `LIVE`, `REPLICA` and `AUTO` mean the same
 //! wherever a city is asked, and the rules are tested as a table.
 
-use crate::{delegate::client::CallError, hub::Consistency};
+use crate::{delegate::client::CallError, status::Consistency};
 
 /// What the hub knows of a city before asking it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,10 @@ use model::{
 };
 use store::compare::{Facts, FactsQuery, GroupLevel};
 
-use crate::hub::{AnsweredBy, Delegation, Freshness, freshness};
+use crate::{
+    cities::Cities,
+    status::{AnsweredBy, Freshness, freshness},
+};
 
 /// 年份区间 — Years to compare, inclusive.
 #[derive(InputObject, Debug, Clone, Copy)]
@@ -823,7 +826,7 @@ impl CompareQuery {
         level: Option<CompareLevel>,
     ) -> async_graphql::Result<Comparison> {
         let level = level.unwrap_or_default();
-        let d = ctx.data::<Delegation>()?;
+        let d = ctx.data::<Cities>()?;
         let province = ctx.data::<store::Store>()?;
         if indicators.is_empty() || indicators.len() > 50 {
             return Err(city_schema::error::invalid(
@@ -885,7 +888,7 @@ impl CompareQuery {
             (cities, _) => cities,
         };
         let regions: Vec<&'static model::Region> = match cities {
-            Some(codes) => crate::hub::parse_cities(&codes)?,
+            Some(codes) => crate::cities::parse_cities(&codes)?,
             None => d
                 .replicas
                 .keys()

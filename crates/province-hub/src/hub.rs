@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptySubscription, Enum, ErrorExtensions, ID, MergedObject, Object, Positioned,
-    SimpleObject, Value, parser::types::Field,
+    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Object, Positioned, Value,
+    parser::types::Field,
 };
 use city_schema::{
     connection::{
@@ -30,12 +30,13 @@ use model::{GlobalId, RegionCode, region::SHANXI};
 
 use crate::{
     choice,
+    cities::{Cities, ReplicaView, parse_cities, parse_city},
     delegate::{
         client::{CallError, NodeError, NodeResponse},
         document::{Forwarded, Source, collect_fields, forward},
     },
-    registry::{Node as RegisteredNode, Registry},
-    status::{CityStatus, SyncStatus, rfc3339},
+    registry::Node as RegisteredNode,
+    status::{AnsweredBy, CityStatus, Consistency, Freshness, SyncStatus, freshness},
 };
 
 /// The hub's schema.
@@ -50,65 +51,6 @@ impl std::fmt::Debug for HubRoot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("HubRoot")
     }
-}
-
-/// What delegation needs at request time (schema data).
-#[derive(Clone)]
-pub struct Delegation {
-    /// The registered nodes.
-    pub registry: Arc<Registry>,
-    /// The province subgraph, for ids the hub owns itself.
-    pub province: city_schema::CitySchema,
-    /// Each city's replica and the city subgraph over it: the same schema a node serves, so
-    /// a replica answers the same document with the same result.
-    pub replicas: std::collections::BTreeMap<RegionCode, ReplicaView>,
-    /// How recent a node's report must be for `AUTO` to answer from the replica.
-    pub fresh: std::time::Duration,
-    /// Recent comparisons (see [`crate::compare::CompareCache`]).
-    pub compare_cache: Arc<crate::compare::CompareCache>,
-}
-
-impl std::fmt::Debug for ReplicaView {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReplicaView")
-            .field("replica", &self.replica)
-            .finish_non_exhaustive()
-    }
-}
-
-/// One city's replica as the hub's resolvers use it.
-#[derive(Clone)]
-pub struct ReplicaView {
-    /// The replica and its sync state.
-    pub replica: Arc<sync::hub::Replica>,
-    /// The city subgraph (shared by every replica; requests carry the replica's store).
-    pub schema: city_schema::CitySchema,
-    /// Answers given from replicas, for reuse (shared by every replica).
-    pub answers: Arc<crate::answers::ReplicaAnswers>,
-}
-
-/// 一致性 — Where the hub answers a city's part from.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Consistency {
-    /// 实时 — Always ask the city's node; fail with the node's error when it cannot answer.
-    Live,
-    /// 副本 — Always answer from the hub's replica of the city.
-    Replica,
-    /// 自动 — From the replica when it has applied everything the node has committed; live
-    /// otherwise; from the replica, marked stale, when the node cannot be reached.
-    #[default]
-    Auto,
-}
-
-/// 数据来源 — Which source answered.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnsweredBy {
-    /// 节点 — The city's node, live.
-    Live,
-    /// 副本 — The hub's replica.
-    Replica,
-    /// 无 — Nothing was asked (no delegated field selected) or nothing could answer.
-    None,
 }
 
 /// The fields of `City` that nodes answer; everything else on `City` is the hub's own.
@@ -129,14 +71,6 @@ const DELEGATED: &[&str] = &[
     "documents",
     "auditTrail",
 ];
-
-impl std::fmt::Debug for Delegation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Delegation")
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
-}
 
 fn source<'a>(ctx: &'a Context<'_>) -> Source<'a> {
     Source {
@@ -204,24 +138,6 @@ pub struct City {
     replica: Option<Arc<sync::hub::Replica>>,
     answer: Answer,
     freshness: Freshness,
-}
-
-/// 新鲜度 — Which source answered this city's delegated fields, and how fresh it is.
-#[derive(SimpleObject, Debug, Clone)]
-pub struct Freshness {
-    /// 来源 — LIVE (the node), REPLICA (the hub's copy) or NONE.
-    pub answered_by: AnsweredBy,
-    /// 是否过期 — True when the replica answered without knowing it has everything the node
-    /// committed (the node was unreachable or has not reported recently).
-    pub stale: bool,
-    /// 副本已应用序号 — The replica's cursor when it answered.
-    pub applied_seq: Option<String>,
-    /// 节点序号 — The node's last sequence as last reported to the hub.
-    pub node_seq: Option<String>,
-    /// 最近同步时间 — When the node last pushed successfully (RFC 3339).
-    pub last_push_at: Option<String>,
-    /// 说明 — Why this source answered, when it is not the one asked for.
-    pub notice: Option<String>,
 }
 
 impl City {
@@ -445,36 +361,6 @@ impl City {
 #[derive(Debug, Default)]
 pub struct HubQuery;
 
-pub(crate) fn freshness(
-    by: AnsweredBy,
-    replica: Option<&sync::hub::Replica>,
-    stale: bool,
-    notice: Option<String>,
-) -> Freshness {
-    let state = replica.map(sync::hub::Replica::state);
-    // A replica known to differ from its node is stale whatever its cursor says.
-    let diverged = state.as_ref().and_then(|s| s.diverged.clone());
-    let answered_from_replica = matches!(by, AnsweredBy::Replica);
-    let stale = stale || (answered_from_replica && diverged.is_some());
-    let notice = match (notice, diverged) {
-        (None, Some(why)) if answered_from_replica => Some(format!(
-            "the replica differs from the node ({why}); it is being rebuilt from the node's snapshot"
-        )),
-        (notice, _) => notice,
-    };
-    Freshness {
-        answered_by: by,
-        stale,
-        applied_seq: state.as_ref().map(|s| s.applied_seq.to_string()),
-        node_seq: state
-            .as_ref()
-            .and_then(|s| s.node_seq)
-            .map(|n| n.to_string()),
-        last_push_at: state.as_ref().and_then(|s| s.last_push).map(rfc3339),
-        notice,
-    }
-}
-
 /// Runs `doc` against the city subgraph over the replica, in process: the same document a
 /// node would get, answered by the same schema code over the replicated rows.
 /// The caller's principal goes along, so the replica applies the node's own access rules.
@@ -569,7 +455,7 @@ fn read_refusal(ctx: &Context<'_>, city: RegionCode) -> Result<(), NodeError> {
 /// Asks `region` for `doc` where [`choice::choose`] says, and carries its fallback out.
 async fn ask(
     ctx: &Context<'_>,
-    d: &Delegation,
+    d: &Cities,
     region: &'static model::Region,
     doc: Option<&Forwarded>,
     consistency: Consistency,
@@ -655,34 +541,6 @@ fn forwarded(ctx: &Context<'_>) -> Option<Forwarded> {
     (!fields.is_empty()).then(|| forward(&fields, source(ctx)))
 }
 
-pub(crate) fn parse_city(code: &str) -> async_graphql::Result<&'static model::Region> {
-    let code: RegionCode = code.parse().map_err(|e: model::ValidationError| {
-        city_schema::error::invalid("code", e.rule, e.message)
-    })?;
-    model::region::region(code)
-        .filter(|r| r.level == model::RegionLevel::City)
-        .ok_or_else(|| {
-            city_schema::error::invalid(
-                "code",
-                "NOT_A_CITY",
-                format!("{code} is not a city of Shanxi"),
-            )
-        })
-}
-
-/// Parses a list of city codes, each city once (in the order first asked): a list repeating
-/// one city 10 000 times is one city, not 10 000 node calls.
-pub(crate) fn parse_cities(codes: &[String]) -> async_graphql::Result<Vec<&'static model::Region>> {
-    let mut out: Vec<&'static model::Region> = Vec::new();
-    for c in codes {
-        let r = parse_city(c)?;
-        if !out.iter().any(|x| x.code == r.code) {
-            out.push(r);
-        }
-    }
-    Ok(out)
-}
-
 /// The hub's own root fields.
 #[Object]
 impl HubQuery {
@@ -695,7 +553,7 @@ impl HubQuery {
         codes: Option<Vec<String>>,
         #[graphql(default)] consistency: Consistency,
     ) -> async_graphql::Result<Vec<City>> {
-        let d = ctx.data::<Delegation>()?;
+        let d = ctx.data::<Cities>()?;
         let regions: Vec<&'static model::Region> = match codes {
             Some(codes) => parse_cities(&codes)?,
             None => d
@@ -720,7 +578,7 @@ impl HubQuery {
         code: String,
         #[graphql(default)] consistency: Consistency,
     ) -> async_graphql::Result<City> {
-        let d = ctx.data::<Delegation>()?;
+        let d = ctx.data::<Cities>()?;
         let region = parse_city(&code)?;
         let doc = forwarded(ctx);
         Ok(ask(ctx, d, region, doc.as_ref(), consistency).await)
@@ -735,7 +593,7 @@ impl HubQuery {
         id: ID,
         #[graphql(default)] consistency: Consistency,
     ) -> async_graphql::Result<Option<Delegated<Node>>> {
-        let d = ctx.data::<Delegation>()?;
+        let d = ctx.data::<Cities>()?;
         let gid: GlobalId = id.parse().map_err(|e: model::ValidationError| {
             city_schema::error::invalid("id", e.rule, e.message)
         })?;
@@ -792,7 +650,7 @@ impl HubQuery {
 /// Builds the hub's schema.
 pub fn build_hub_schema(
     store: store::Store,
-    delegation: Delegation,
+    delegation: Cities,
     implementing: city_schema::splice::ImplementingSource,
     limits: &serving::GraphqlConfig,
 ) -> HubSchema {

@@ -13,6 +13,7 @@
 
 pub mod answers;
 pub mod choice;
+pub mod cities;
 pub mod compare;
 pub mod delegate;
 pub mod export;
@@ -293,7 +294,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             replicas.get(city).map(|r| {
                 (
                     city,
-                    hub::ReplicaView {
+                    cities::ReplicaView {
                         replica: r.clone(),
                         schema,
                         answers: answers.clone(),
@@ -302,7 +303,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             })
         })
         .collect();
-    let delegation = hub::Delegation {
+    let delegation = cities::Cities {
         registry: registry.clone(),
         province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
         replicas: views,

@@ -1,10 +1,83 @@
-//! What the hub shows of each city's node and sync: `CityStatus` (reachability, breaker,
-//! latency, errors — from the registry) and `SyncStatus` (sequences, lag, pushes, repairs —
-//! from the replica's sync state).
+//! What the hub shows of each city's node, sync and answers: `CityStatus` (reachability,
+//! breaker, latency, errors — from the registry), `SyncStatus` (sequences, lag, pushes, repairs —
+//! from the replica's sync state), and `Freshness` (which source answered a city's part, as
+//! the caller's `Consistency` asked, and how fresh it is).
 
 use async_graphql::{Enum, SimpleObject};
 
 use crate::registry::{Breaker, Node, Reachability};
+
+/// 一致性 — Where the hub answers a city's part from.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consistency {
+    /// 实时 — Always ask the city's node; fail with the node's error when it cannot answer.
+    Live,
+    /// 副本 — Always answer from the hub's replica of the city.
+    Replica,
+    /// 自动 — From the replica when it has applied everything the node has committed; live
+    /// otherwise; from the replica, marked stale, when the node cannot be reached.
+    #[default]
+    Auto,
+}
+
+/// 数据来源 — Which source answered.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnsweredBy {
+    /// 节点 — The city's node, live.
+    Live,
+    /// 副本 — The hub's replica.
+    Replica,
+    /// 无 — Nothing was asked (no delegated field selected) or nothing could answer.
+    None,
+}
+
+/// 新鲜度 — Which source answered this city's delegated fields, and how fresh it is.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Freshness {
+    /// 来源 — LIVE (the node), REPLICA (the hub's copy) or NONE.
+    pub answered_by: AnsweredBy,
+    /// 是否过期 — True when the replica answered without knowing it has everything the node
+    /// committed (the node was unreachable or has not reported recently).
+    pub stale: bool,
+    /// 副本已应用序号 — The replica's cursor when it answered.
+    pub applied_seq: Option<String>,
+    /// 节点序号 — The node's last sequence as last reported to the hub.
+    pub node_seq: Option<String>,
+    /// 最近同步时间 — When the node last pushed successfully (RFC 3339).
+    pub last_push_at: Option<String>,
+    /// 说明 — Why this source answered, when it is not the one asked for.
+    pub notice: Option<String>,
+}
+
+pub(crate) fn freshness(
+    by: AnsweredBy,
+    replica: Option<&sync::hub::Replica>,
+    stale: bool,
+    notice: Option<String>,
+) -> Freshness {
+    let state = replica.map(sync::hub::Replica::state);
+    // A replica known to differ from its node is stale whatever its cursor says.
+    let diverged = state.as_ref().and_then(|s| s.diverged.clone());
+    let answered_from_replica = matches!(by, AnsweredBy::Replica);
+    let stale = stale || (answered_from_replica && diverged.is_some());
+    let notice = match (notice, diverged) {
+        (None, Some(why)) if answered_from_replica => Some(format!(
+            "the replica differs from the node ({why}); it is being rebuilt from the node's snapshot"
+        )),
+        (notice, _) => notice,
+    };
+    Freshness {
+        answered_by: by,
+        stale,
+        applied_seq: state.as_ref().map(|s| s.applied_seq.to_string()),
+        node_seq: state
+            .as_ref()
+            .and_then(|s| s.node_seq)
+            .map(|n| n.to_string()),
+        last_push_at: state.as_ref().and_then(|s| s.last_push).map(rfc3339),
+        notice,
+    }
+}
 
 /// 节点可达性 — What the hub last saw of a city's node.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
