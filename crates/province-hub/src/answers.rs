@@ -4,7 +4,7 @@
 
 use model::RegionCode;
 
-use crate::delegate::client::NodeResponse;
+use crate::{delegate::client::NodeResponse, kept::Kept};
 
 /// What a replica's answer is a function of: the city, the replica's generation (changes
 /// applied, snapshots taken), what the caller may see, and the document with its variables.
@@ -20,46 +20,26 @@ pub(crate) struct AnswerKey {
 /// Recent replica answers, reused while the replica stays at the same generation: a hit is
 /// exactly as fresh as executing the document again, and costs a copy instead of a query
 /// over the replica's database. Answers with errors are not kept.
-pub struct ReplicaAnswers(Option<std::sync::Mutex<lru::LruCache<AnswerKey, NodeResponse>>>);
-
-impl std::fmt::Debug for ReplicaAnswers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("ReplicaAnswers")
-            .field(&self.0.as_ref().map(|_| "enabled"))
-            .finish()
-    }
-}
+#[derive(Debug)]
+pub struct ReplicaAnswers(Kept<AnswerKey, NodeResponse>);
 
 impl ReplicaAnswers {
     /// A cache of `entries` answers (0 turns it off).
     pub fn new(entries: usize) -> Self {
-        Self(
-            std::num::NonZeroUsize::new(entries)
-                .map(|n| std::sync::Mutex::new(lru::LruCache::new(n))),
-        )
+        Self(Kept::new(entries))
     }
 
     pub(crate) fn enabled(&self) -> bool {
-        self.0.is_some()
+        self.0.enabled()
     }
 
     pub(crate) fn get(&self, key: &AnswerKey) -> Option<NodeResponse> {
-        let cache = self.0.as_ref()?;
-        cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .cloned()
+        self.0.get(key)
     }
 
     pub(crate) fn put(&self, key: AnswerKey, answer: &NodeResponse) {
-        if let Some(cache) = &self.0
-            && answer.errors.is_empty()
-        {
-            cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .put(key, answer.clone());
+        if answer.errors.is_empty() {
+            self.0.put(key, answer.clone());
         }
     }
 }

@@ -284,43 +284,7 @@ pub struct DerivedIndicator {
 /// Recent comparisons, keyed by the question and the generation (changes applied, snapshots
 /// taken) of every city asked about: a replica that applies a change or is rebuilt changes the
 /// key, so a hit is exactly as fresh as a recomputation. Each city's `freshness` is refreshed on every hit.
-pub struct CompareCache(Option<std::sync::Mutex<lru::LruCache<String, Comparison>>>);
-
-impl std::fmt::Debug for CompareCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("CompareCache")
-            .field(&self.0.as_ref().map(|_| "enabled"))
-            .finish()
-    }
-}
-
-impl CompareCache {
-    /// A cache of `entries` comparisons (0 turns caching off).
-    pub fn new(entries: usize) -> Self {
-        Self(
-            std::num::NonZeroUsize::new(entries)
-                .map(|n| std::sync::Mutex::new(lru::LruCache::new(n))),
-        )
-    }
-
-    fn get(&self, key: &str) -> Option<Comparison> {
-        let cache = self.0.as_ref()?;
-        cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(key)
-            .cloned()
-    }
-
-    fn put(&self, key: String, value: &Comparison) {
-        if let Some(cache) = &self.0 {
-            cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .put(key, value.clone());
-        }
-    }
-}
+pub type CompareCache = crate::kept::Kept<String, Comparison>;
 
 /// How one indicator combines: over time within a scope's year, and across scopes and cities.
 #[derive(Debug, Clone, Copy)]
@@ -1217,7 +1181,7 @@ impl CompareQuery {
             province_spans,
             rankings,
         };
-        d.compare_cache.put(key, &comparison);
+        d.compare_cache.put(key, comparison.clone());
         Ok(comparison)
     }
 

@@ -18,6 +18,7 @@ pub mod compare;
 pub mod delegate;
 pub mod export;
 pub mod hub;
+pub mod kept;
 pub mod registry;
 pub mod status;
 
