@@ -462,14 +462,18 @@
             h('td', {}, u.kind, u.targetLevel ? h('div', { 'class': 'muted' }, u.targetLevel + (u.targetYear ? ' · ' + u.targetYear : '')) : null),
             h('td', {}, u.targets.nodes.map(function (x) {
               return h('div', { 'class': x.ambiguous ? 'ambiguous' : null, title: x.note || null },
-                x.indicatorCode + ' ' + x.period + ': ' + targetText(x) + (x.unit ? ' ' + x.unit : '') + (x.ambiguous ? ' ⚠' : ''));
+                (x.indicator ? nm(x.indicator) : x.indicatorCode) + ' ' + x.period + ': ' + targetText(x) +
+                  ((x.unit || (x.indicator && x.indicator.unit)) ? ' ' + (x.unit || x.indicator.unit) : '') + (x.ambiguous ? ' ⚠' : ''));
             })),
             h('td', {}, Object.keys(byYear).sort().map(function (y) {
               return h('details', {}, h('summary', {}, y + ' (' + byYear[y].length + ')'), h('ul', {}, byYear[y].map(function (i) {
                 return h('li', { 'class': i.ambiguous ? 'ambiguous' : null, title: i.note || null }, '[' + i.category + '] ' + i.text);
               })));
             })),
-            h('td', {}, u.actuals.nodes.map(function (a) { return h('div', {}, a.indicatorCode + ' ' + a.period + ': ' + num(a.value)); })));
+            h('td', {}, u.actuals.nodes.map(function (a) {
+              return h('div', {}, (a.indicator ? nm(a.indicator) : a.indicatorCode) + ' ' + a.period + ': ' + num(a.value) +
+                ((a.unit || (a.indicator && a.indicator.unit)) ? ' ' + (a.unit || a.indicator.unit) : ''));
+            })));
         }), { 'class': 'units' }));
       });
       parts.push(h('h2', { text: t('audit') }));
