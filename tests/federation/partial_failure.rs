@@ -14,12 +14,7 @@ const Q: &str = r#"{ cities { code nameZh status { reachability lastErrorCode }
 async fn check(bad: String, code: &str) {
     let internal = bad.trim_end_matches("/graphql").to_owned();
     let fed = LocalFed::start().await;
-    let yuncheng = fed
-        .node_urls()
-        .into_iter()
-        .find(|(c, _)| *c == YUNCHENG)
-        .unwrap()
-        .1;
+    let yuncheng = fed.node_url(YUNCHENG);
     let hub = TestHub::start(vec![(YUNCHENG, yuncheng), (LINFEN, bad)], 1_500).await;
     let client = reqwest::Client::new();
     let resp = graphql(&client, &hub.url, Q, json!({})).await;
@@ -70,12 +65,7 @@ async fn check(bad: String, code: &str) {
 async fn a_city_status_is_known_before_any_query_asks_it() {
     let (dead, _reserved) = dead_url();
     let fed = LocalFed::start().await;
-    let yuncheng = fed
-        .node_urls()
-        .into_iter()
-        .find(|(c, _)| *c == YUNCHENG)
-        .unwrap()
-        .1;
+    let yuncheng = fed.node_url(YUNCHENG);
     let hub = TestHub::start(vec![(YUNCHENG, yuncheng), (LINFEN, dead)], 1_500).await;
     let client = reqwest::Client::new();
     let q = "{ cities { code status { reachability lastErrorCode calls } } }";
@@ -220,12 +210,7 @@ async fn a_city_without_a_node_is_a_clear_error() {
 #[tokio::test]
 async fn city_programmes_keep_the_healthy_cities_when_one_node_is_down() {
     let fed = LocalFed::start().await;
-    let yuncheng = fed
-        .node_urls()
-        .into_iter()
-        .find(|(c, _)| *c == YUNCHENG)
-        .unwrap()
-        .1;
+    let yuncheng = fed.node_url(YUNCHENG);
     let (dead, _reserved) = dead_url();
     let hub = TestHub::start(vec![(YUNCHENG, yuncheng), (LINFEN, dead)], 1_500).await;
     let client = reqwest::Client::new();

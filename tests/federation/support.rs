@@ -41,6 +41,15 @@ impl LocalFed {
             .collect()
     }
 
+    /// The GraphQL URL of `city`'s node.
+    pub(crate) fn node_url(&self, city: RegionCode) -> String {
+        self.node_urls()
+            .into_iter()
+            .find(|(c, _)| *c == city)
+            .map(|(_, url)| url)
+            .unwrap_or_else(|| panic!("no node for {city}"))
+    }
+
     pub(crate) async fn stop(self) {
         self.fed.shutdown().await.unwrap();
     }

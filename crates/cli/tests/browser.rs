@@ -368,6 +368,15 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
             .get(&key)
             .unwrap_or_else(|| panic!("the workbook has {key}, the API does not"));
         let want = target_of(cell);
+        assert_eq!(
+            json!(text(7)),
+            if want.is_null() {
+                json!("")
+            } else {
+                want["comparator"].clone()
+            },
+            "workbook {key} comparator"
+        );
         for (i, k) in [(8, "value"), (9, "min"), (10, "max")] {
             assert!(
                 same_number(&number(i), &want[k]),

@@ -93,7 +93,7 @@ fn row(
         Value::Text(indicator.to_owned()),
         Value::Number(Some(f64::from(from))),
         Value::Number(Some(f64::from(to))),
-        Value::Text(t.map(|t| format!("{:?}", t.comparator)).unwrap_or_default()),
+        Value::Text(t.map(|t| comparator(t.comparator)).unwrap_or_default()),
         Value::Number(t.and_then(|t| t.value)),
         Value::Number(t.and_then(|t| t.min)),
         Value::Number(t.and_then(|t| t.max)),
@@ -103,6 +103,14 @@ fn row(
         Value::Number(f.achievement_rate),
         Value::Text(notes),
     ]
+}
+
+/// The comparator as the API spells it (`AT_LEAST`).
+fn comparator(c: city_schema::enums::Comparator) -> String {
+    match async_graphql::resolver_utils::enum_value(c) {
+        async_graphql::Value::Enum(name) => name.to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn cell_rows(
@@ -323,6 +331,15 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comparators_are_spelled_as_the_api_spells_them() {
+        assert_eq!(
+            comparator(city_schema::enums::Comparator::AtLeast),
+            "AT_LEAST"
+        );
+        assert_eq!(comparator(city_schema::enums::Comparator::Range), "RANGE");
+    }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {

@@ -10,7 +10,6 @@
 //! binary's assets are picked up at once.
 
 use std::{
-    borrow::Cow,
     collections::HashMap,
     io::Write as _,
     sync::{LazyLock, OnceLock},
@@ -18,6 +17,7 @@ use std::{
 
 use axum::{
     Router,
+    body::Bytes,
     extract::Path,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
@@ -121,13 +121,14 @@ struct Asset {
     /// `/assets/<stem>.<hash>.<ext>`.
     path: String,
     media: &'static str,
-    bytes: Cow<'static, [u8]>,
+    /// Served as they are: a clone shares them (no copy per response).
+    bytes: Bytes,
     etag: HeaderValue,
-    gzip: OnceLock<Vec<u8>>,
+    gzip: OnceLock<Bytes>,
 }
 
 impl Asset {
-    fn new(name: &str, media: &'static str, bytes: Cow<'static, [u8]>) -> Self {
+    fn new(name: &str, media: &'static str, bytes: Bytes) -> Self {
         let hash = short_hash(&bytes);
         let (stem, ext) = name.rsplit_once('.').unwrap_or((name, "bin"));
         let etag = HeaderValue::from_str(&format!("\"{hash}\""))
@@ -141,15 +142,15 @@ impl Asset {
         }
     }
 
-    fn gzipped(&self) -> &[u8] {
+    fn gzipped(&self) -> &Bytes {
         self.gzip.get_or_init(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             // Writing to a Vec cannot fail; an error would leave the plain bytes in use.
             match enc.write_all(&self.bytes).and_then(|()| enc.finish()) {
-                Ok(gz) => gz,
+                Ok(gz) => Bytes::from(gz),
                 Err(e) => {
                     tracing::error!(error = %e, path = %self.path, "cannot compress an asset");
-                    Vec::new()
+                    Bytes::new()
                 }
             }
         })
@@ -173,8 +174,8 @@ impl Asset {
             .then(|| self.gzipped())
             .filter(|g| !g.is_empty());
         let body = match gz {
-            Some(g) => g.to_vec(),
-            None => self.bytes.to_vec(),
+            Some(g) => g.clone(),
+            None => self.bytes.clone(),
         };
         let mut resp = (StatusCode::OK, body).into_response();
         let h = resp.headers_mut();
@@ -228,15 +229,16 @@ struct Assets {
 static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
     let mut list: Vec<(&'static str, Asset)> = SOURCES
         .iter()
-        .map(|s| (s.name, Asset::new(s.name, s.media, Cow::Borrowed(s.bytes))))
+        .map(|s| {
+            (
+                s.name,
+                Asset::new(s.name, s.media, Bytes::from_static(s.bytes)),
+            )
+        })
         .collect();
     list.push((
         "operations.js",
-        Asset::new(
-            "operations.js",
-            JS,
-            Cow::Owned(operations_js().into_bytes()),
-        ),
+        Asset::new("operations.js", JS, Bytes::from(operations_js())),
     ));
     let licences: String = LICENSES
         .iter()
@@ -244,7 +246,7 @@ static ASSETS: LazyLock<Assets> = LazyLock::new(|| {
         .collect();
     list.push((
         "licenses.txt",
-        Asset::new("licenses.txt", TEXT, Cow::Owned(licences.into_bytes())),
+        Asset::new("licenses.txt", TEXT, Bytes::from(licences)),
     ));
     let names = list.iter().map(|(n, a)| (*n, a.path.clone())).collect();
     let by_path = list.into_iter().map(|(_, a)| (a.path.clone(), a)).collect();
@@ -289,7 +291,7 @@ fn page(name: &str, template: &str) -> Page {
     Page(Asset::new(
         name,
         "text/html; charset=utf-8",
-        Cow::Owned(html.into_bytes()),
+        Bytes::from(html),
     ))
 }
 
