@@ -965,20 +965,15 @@ async fn each_consistency_mode_behaves_as_described_when_the_node_stops() {
         caught_up(&node.store, &hub.replica()).await;
         tokio::time::sleep(Duration::from_millis(300)).await; // a heartbeat reports the node's seq
         let gql = format!("{}/graphql", hub.url());
-        let ask = |mode: &'static str| {
+        let run = |query: String| {
             let client = client.clone();
             let gql = gql.clone();
-            async move {
-                graphql(
-                    &client,
-                    &gql,
-                    &format!(
-                        "{{ city(code: \"140800\", consistency: {mode}) {{ freshness {{ answeredBy stale appliedSeq nodeSeq notice }} units {{ totalCount }} }} }}"
-                    ),
-                    json!({}),
-                )
-                .await
-            }
+            async move { graphql(&client, &gql, &query, json!({})).await }
+        };
+        let ask = |mode: &'static str| {
+            run(format!(
+                "{{ city(code: \"140800\", consistency: {mode}) {{ freshness {{ answeredBy stale appliedSeq nodeSeq notice }} units {{ totalCount }} }} }}"
+            ))
         };
         let units = |r: &Value| r["data"]["city"]["units"]["totalCount"].as_u64();
         let by = |r: &Value| r["data"]["city"]["freshness"]["answeredBy"].clone();
@@ -1036,19 +1031,9 @@ async fn each_consistency_mode_behaves_as_described_when_the_node_stops() {
         // `node(id:)` follows the same choice: LIVE fails with the city's code at its path,
         // REPLICA and AUTO answer from the replica.
         let by_id = |mode: &'static str| {
-            let client = client.clone();
-            let gql = gql.clone();
-            async move {
-                graphql(
-                    &client,
-                    &gql,
-                    &format!(
-                        "{{ n: node(id: \"Unit:140800:central-cardiology\", consistency: {mode}) {{ id ... on Unit {{ nameZh }} }} }}"
-                    ),
-                    json!({}),
-                )
-                .await
-            }
+            run(format!(
+                "{{ n: node(id: \"Unit:140800:central-cardiology\", consistency: {mode}) {{ id ... on Unit {{ nameZh }} }} }}"
+            ))
         };
         let live = by_id("LIVE").await;
         assert_eq!(live["data"]["n"], Value::Null, "{live:#}");
