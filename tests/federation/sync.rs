@@ -1198,6 +1198,7 @@ async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica
             aggregation: model::Aggregation::Sum,
             over_scopes: model::ScopeAggregation::Sum,
             description_zh: None,
+            formula: None,
         };
         hub.store.put_indicator(new, None).await.unwrap();
         let row = hub.store.indicator("beds_added").await.unwrap().unwrap();

@@ -117,6 +117,19 @@ pub enum Aggregation {
     Latest,
     /// 取最大 — Take the largest.
     Max,
+    /// 复合 — Year-on-year rates: a span compounds them, `(∏(1 + rᵢ/100) − 1) × 100`.
+    Compound,
+}
+
+/// 组合公式类型 — How a composite indicator combines its operands.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum FormulaKind {
+    /// 求和 — The terms added up.
+    Sum,
+    /// 求差 — The first less the second.
+    Difference,
+    /// 比值 — The first divided by the second, times a factor.
+    Ratio,
 }
 
 /// 组成部分类别 — What a programme component is.

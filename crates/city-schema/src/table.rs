@@ -292,6 +292,7 @@ mod tests {
             aggregation: "sum".into(),
             over_scopes: "sum".into(),
             description_zh: None,
+            formula: None,
             version: 1,
         }
     }

@@ -263,6 +263,62 @@ impl Indicator {
     async fn description_zh(&self) -> Option<&str> {
         self.0.description_zh.as_deref()
     }
+    /// 组合公式 — For a composite indicator, how it is computed from other indicators (null
+    /// for an indicator that is reported). A composite is never set or reported itself.
+    async fn formula(&self) -> GqlResult<Option<IndicatorFormula>> {
+        let formula = store::writes::formula_of(&self.0.code, self.0.formula.as_deref())
+            .map_err(crate::error::from_store)?;
+        Ok(formula.map(|f| IndicatorFormula::from(&f)))
+    }
+}
+
+/// 组合公式 — How a composite indicator is computed, evaluated after each operand has been
+/// combined by its own declaration (a ratio is the ratio of its combined parts, never an
+/// average of ratios).
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(shareable)]
+pub struct IndicatorFormula {
+    /// 类型 — SUM, DIFFERENCE or RATIO.
+    pub kind: enums::FormulaKind,
+    /// 运算项 — The indicator codes it reads: a sum's terms; a difference's minuend then
+    /// subtrahend; a ratio's numerator then denominator.
+    pub operands: Vec<String>,
+    /// 系数 — A ratio's factor (100 for a percentage); null otherwise.
+    pub scale: Option<f64>,
+    /// 表达式 — The formula written out, e.g. `a + b` or `a ÷ b × 100`.
+    pub expression: String,
+}
+
+impl From<&model::Formula> for IndicatorFormula {
+    fn from(f: &model::Formula) -> Self {
+        let operands: Vec<String> = f.operands().iter().map(|(c, _)| (*c).to_owned()).collect();
+        let (kind, scale, expression) = match f {
+            model::Formula::Sum { terms } => (enums::FormulaKind::Sum, None, terms.join(" + ")),
+            model::Formula::Difference {
+                minuend,
+                subtrahend,
+            } => (
+                enums::FormulaKind::Difference,
+                None,
+                format!("{minuend} − {subtrahend}"),
+            ),
+            model::Formula::Ratio {
+                numerator,
+                denominator,
+                scale,
+            } => (
+                enums::FormulaKind::Ratio,
+                Some(*scale),
+                format!("{numerator} ÷ {denominator} × {scale}"),
+            ),
+        };
+        Self {
+            kind,
+            operands,
+            scale,
+            expression,
+        }
+    }
 }
 
 /// 项目 — A programme issued by a document (the province's 136, a city's sub-programme).

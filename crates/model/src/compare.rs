@@ -18,6 +18,8 @@ pub enum NotCombined {
     /// Rates and percentages of several scopes are never added, and not averaged without a
     /// denominator: each scope keeps its own number.
     NotAdditive,
+    /// A ratio whose denominator is zero, or may be (a range or bound reaching zero).
+    DenominatorZero,
 }
 
 impl NotCombined {
@@ -25,6 +27,7 @@ impl NotCombined {
     pub fn code(self) -> &'static str {
         match self {
             Self::NotAdditive => "NOT_ADDITIVE",
+            Self::DenominatorZero => "DENOMINATOR_ZERO",
         }
     }
 }
@@ -351,6 +354,210 @@ pub fn achievement(actual: f64, target: &TargetSum) -> Option<(f64, f64)> {
     }
 }
 
+/// `−t`: bounds negated and swapped (`at least v` becomes `at most −v`), for a difference.
+pub fn negate_target(t: &TargetSum) -> TargetSum {
+    let (comparator, value, min, max) = match t.comparator {
+        Comparator::AtLeast => (Comparator::AtMost, t.value.map(|v| -v), None, None),
+        Comparator::AtMost => (Comparator::AtLeast, t.value.map(|v| -v), None, None),
+        Comparator::Range => (
+            Comparator::Range,
+            None,
+            t.max.map(|v| -v),
+            t.min.map(|v| -v),
+        ),
+        c => (c, t.value.map(|v| -v), None, None),
+    };
+    TargetSum {
+        comparator,
+        value,
+        min,
+        max,
+        largest: t.largest.map(|v| -v),
+        ..*t
+    }
+}
+
+impl ActualSum {
+    /// `−a`, for a difference (`largest` keeps the operand's largest single report).
+    pub fn negate(self) -> Self {
+        Self {
+            value: self.value.map(|v| -v),
+            min: self.max.map(|v| -v),
+            max: self.min.map(|v| -v),
+            ..self
+        }
+    }
+
+    fn bounds(&self) -> (Option<f64>, Option<f64>) {
+        (self.value.or(self.min), self.value.or(self.max))
+    }
+}
+
+/// Terms of a sum (each with its sign) added up, keeping their shapes: used for composite
+/// indicators, whose terms have each been combined by their own declarations first.
+pub fn add_targets(terms: &[(TargetSum, i8)]) -> Option<TargetSum> {
+    if let Some((t, _)) = terms.iter().find(|(t, _)| t.not_combined.is_some()) {
+        return Some(TargetSum {
+            terms: terms.iter().map(|(t, _)| t.terms).sum(),
+            unknown_terms: terms.iter().map(|(t, _)| t.unknown_terms).sum(),
+            ..*t
+        });
+    }
+    let groups: Vec<TargetGroup> = terms
+        .iter()
+        .flat_map(|(t, sign)| {
+            if *sign < 0 {
+                groups_of(&negate_target(t))
+            } else {
+                groups_of(t)
+            }
+        })
+        .collect();
+    combine_targets(&groups, ScopeAggregation::Sum, Across::Cities)
+}
+
+/// Actuals of a sum's terms (each with its sign) added up; a term not combined leaves the sum
+/// not combined.
+pub fn add_actuals(terms: &[(ActualSum, i8)]) -> Option<ActualSum> {
+    terms
+        .iter()
+        .map(|(a, sign)| if *sign < 0 { a.negate() } else { *a })
+        .reduce(|a, b| {
+            if a.not_combined.is_some() || b.not_combined.is_some() {
+                ActualSum {
+                    value: None,
+                    min: None,
+                    max: None,
+                    not_combined: a.not_combined.or(b.not_combined),
+                    largest: a.largest.max(b.largest),
+                    scopes: a.scopes.max(b.scopes),
+                }
+            } else {
+                ActualSum {
+                    scopes: a.scopes.max(b.scopes),
+                    ..a.add(b, ScopeAggregation::Sum, Across::Cities)
+                }
+            }
+        })
+}
+
+/// Interval quotient `[a, b] ÷ [c, d] × scale` for a non-negative numerator: `None` bounds are
+/// unbounded. `Err` when the denominator may be zero (or below).
+fn divide(
+    (a, b): (Option<f64>, Option<f64>),
+    (c, d): (Option<f64>, Option<f64>),
+    scale: f64,
+) -> Result<(Option<f64>, Option<f64>), NotCombined> {
+    let c = c.filter(|c| *c > 0.0).ok_or(NotCombined::DenominatorZero)?;
+    let lo = match (a, d) {
+        (Some(a), Some(d)) => Some(a / d * scale),
+        (Some(a), None) if a >= 0.0 => Some(0.0),
+        _ => None,
+    };
+    Ok((lo, b.map(|b| b / c * scale)))
+}
+
+/// A ratio of two combined targets (a composite ratio at one level): the interval of the
+/// quotient, read back as the narrowest comparator. Not combined when an operand was not,
+/// or the denominator may be zero.
+pub fn ratio_targets(num: &TargetSum, den: &TargetSum, scale: f64) -> TargetSum {
+    let terms = num.terms + den.terms;
+    let unknown_terms = num.unknown_terms + den.unknown_terms;
+    let refused = |why| TargetSum {
+        comparator: Comparator::Unknown,
+        value: None,
+        min: None,
+        max: None,
+        terms,
+        unknown_terms,
+        not_combined: Some(why),
+        largest: None,
+    };
+    if let Some(why) = num.not_combined.or(den.not_combined) {
+        return refused(why);
+    }
+    let (Some(n), Some(d)) = (
+        interval_of(num.comparator, num.value, num.min, num.max),
+        interval_of(den.comparator, den.value, den.min, den.max),
+    ) else {
+        return read_back(
+            Interval {
+                lo: None,
+                hi: None,
+                about: false,
+            },
+            terms,
+            unknown_terms,
+        );
+    };
+    match divide((n.lo, n.hi), (d.lo, d.hi), scale) {
+        Ok((lo, hi)) => read_back(
+            Interval {
+                lo,
+                hi,
+                about: n.about || d.about,
+            },
+            terms,
+            unknown_terms,
+        ),
+        Err(why) => refused(why),
+    }
+}
+
+/// A ratio of two combined actuals; `None` when the denominator may be zero.
+pub fn ratio_actuals(num: &ActualSum, den: &ActualSum, scale: f64) -> ActualSum {
+    let scopes = num.scopes.max(den.scopes);
+    if let Some(why) = num.not_combined.or(den.not_combined) {
+        return ActualSum {
+            not_combined: Some(why),
+            value: None,
+            min: None,
+            max: None,
+            largest: f64::NAN,
+            scopes,
+        };
+    }
+    match divide(num.bounds(), den.bounds(), scale) {
+        Ok((lo, hi)) => {
+            let r = range(lo, hi, f64::NAN, scopes);
+            ActualSum {
+                largest: r.value.or(r.max).unwrap_or(f64::NAN),
+                ..r
+            }
+        }
+        Err(why) => ActualSum {
+            not_combined: Some(why),
+            value: None,
+            min: None,
+            max: None,
+            largest: f64::NAN,
+            scopes,
+        },
+    }
+}
+
+/// `t × factor` for a positive factor (a pace: a span's target per year), keeping its shape.
+pub fn scale_target(t: &TargetSum, factor: f64) -> TargetSum {
+    let f = |v: Option<f64>| v.map(|v| v * factor);
+    TargetSum {
+        value: f(t.value),
+        min: f(t.min),
+        max: f(t.max),
+        largest: f(t.largest),
+        ..*t
+    }
+}
+
+/// Year-on-year rates compounded over the years, `(∏(1 + rᵢ/100) − 1) × 100`; `None` for none.
+pub fn compound(rates: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let mut any = false;
+    let product = rates.into_iter().fold(1.0, |p, r| {
+        any = true;
+        p * (1.0 + r / 100.0)
+    });
+    any.then(|| (product - 1.0) * 100.0)
+}
+
 /// One year of one scope's combined figures (a comparison cell).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct YearFigures {
@@ -371,7 +578,8 @@ pub struct YearFigures {
 ///   its years is only a range;
 /// - `Latest`: the last year with a target, and the last year with an actual;
 /// - `Max`: the largest (for intervals: the largest lower and the largest upper bound);
-/// - `Average`: the mean over the years that have one (bounds averaged alike).
+/// - `Average`: the mean over the years that have one (bounds averaged alike);
+/// - `Compound`: year-on-year rates compounded over the years that have one, bound by bound.
 ///
 /// A year whose figures were not combined (`NOT_ADDITIVE`) makes the span not combined too.
 /// `years` must be in ascending order.
@@ -402,7 +610,9 @@ pub fn span_total(
             }
         }
         Aggregation::Latest => targets.last().map(|t| **t),
-        Aggregation::Max | Aggregation::Average => fold_targets(&targets, over_time),
+        Aggregation::Max | Aggregation::Average | Aggregation::Compound => {
+            fold_targets(&targets, over_time)
+        }
     };
     let actual = match over_time {
         Aggregation::Sum => actuals.iter().copied().copied().reduce(|a, b| {
@@ -424,7 +634,9 @@ pub fn span_total(
             }
         }),
         Aggregation::Latest => actuals.last().map(|a| **a),
-        Aggregation::Max | Aggregation::Average => fold_actuals(&actuals, over_time),
+        Aggregation::Max | Aggregation::Average | Aggregation::Compound => {
+            fold_actuals(&actuals, over_time)
+        }
     };
     (target, actual)
 }
@@ -490,6 +702,7 @@ fn fold_targets(targets: &[&TargetSum], how: crate::Aggregation) -> Option<Targe
         let all = all?;
         match how {
             crate::Aggregation::Max => all.into_iter().reduce(f64::max),
+            crate::Aggregation::Compound => compound(all),
             _ => (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
         }
     };
@@ -520,6 +733,7 @@ fn fold_actuals(actuals: &[&ActualSum], how: crate::Aggregation) -> Option<Actua
         let all = all?;
         match how {
             crate::Aggregation::Max => all.into_iter().reduce(f64::max),
+            crate::Aggregation::Compound => compound(all),
             _ => (!all.is_empty()).then(|| all.iter().sum::<f64>() / all.len() as f64),
         }
     };

@@ -29,6 +29,9 @@ pub enum Aggregation {
     Latest,
     /// Take the largest.
     Max,
+    /// Year-on-year rates (growth over the previous year, in %): a span compounds them,
+    /// `(∏(1 + rᵢ/100) − 1) × 100`; several reports within one year are averaged.
+    Compound,
 }
 
 /// How values of an indicator combine across scopes: units, institutions, components within a
@@ -70,6 +73,187 @@ pub struct Indicator {
     /// Longer description in Chinese.
     #[serde(default)]
     pub description_zh: Option<String>,
+    /// For a composite indicator: how it is computed from other catalogue indicators. A
+    /// composite is never reported; comparisons evaluate it at every level.
+    #[serde(default)]
+    pub formula: Option<Formula>,
+}
+
+/// How a composite indicator is computed from other catalogue indicators, as DHIS2 indicators
+/// are: evaluated after each operand has been combined (over scopes and over time) by its own
+/// declaration, so a sum of ranges is a range, an at-least term makes the total at-least, and a
+/// ratio is the ratio of its combined parts (never an average of ratios).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Formula {
+    /// The terms added up (at least two; same unit of measure and over-time aggregation).
+    Sum {
+        /// Indicator codes.
+        terms: Vec<String>,
+    },
+    /// `minuend` less `subtrahend` (same unit of measure and over-time aggregation).
+    Difference {
+        /// Indicator code taken from.
+        minuend: String,
+        /// Indicator code taken away.
+        subtrahend: String,
+    },
+    /// `numerator` ÷ `denominator` × `scale` (100 for a percentage).
+    Ratio {
+        /// Indicator code above the line.
+        numerator: String,
+        /// Indicator code below the line.
+        denominator: String,
+        /// Factor applied to the quotient.
+        scale: f64,
+    },
+}
+
+impl Formula {
+    /// The indicators the formula reads, each with its sign (+1 added, −1 taken away; a ratio's
+    /// numerator is +1 and its denominator −1, as in an exponent).
+    pub fn operands(&self) -> Vec<(&str, i8)> {
+        match self {
+            Self::Sum { terms } => terms.iter().map(|t| (t.as_str(), 1)).collect(),
+            Self::Difference {
+                minuend,
+                subtrahend,
+            } => vec![(minuend, 1), (subtrahend, -1)],
+            Self::Ratio {
+                numerator,
+                denominator,
+                ..
+            } => vec![(numerator, 1), (denominator, -1)],
+        }
+    }
+
+    /// Checks the formula against the catalogue it lives in (`lookup` finds an entry by code;
+    /// `this` is the composite being defined): every operand exists, none is the composite
+    /// itself or reaches it through other composites, added operands share a unit of measure
+    /// and an over-time aggregation, no operand is a rate that must not be added or divided,
+    /// and the composite's own declarations follow from its operands.
+    pub fn validate<'a>(
+        &self,
+        this: &Indicator,
+        lookup: &dyn Fn(&str) -> Option<&'a Indicator>,
+    ) -> Violations {
+        let mut v = Violations::new();
+        let mut operands = Vec::new();
+        for (i, (code, _)) in self.operands().into_iter().enumerate() {
+            let field = format!("formula.operands[{i}]");
+            if code == this.code {
+                v.push(
+                    field,
+                    "COMPOSITE_CYCLE",
+                    format!("`{code}` cannot be its own operand"),
+                );
+                continue;
+            }
+            let Some(ind) = lookup(code) else {
+                v.push(
+                    field,
+                    "UNKNOWN_INDICATOR",
+                    format!("`{code}` is not in the province's catalogue"),
+                );
+                continue;
+            };
+            if reaches(ind, &this.code, lookup, 0) {
+                v.push(
+                    field.clone(),
+                    "COMPOSITE_CYCLE",
+                    format!("`{code}` is computed from `{}` itself", this.code),
+                );
+            }
+            if ind.over_scopes == ScopeAggregation::NotAdditive {
+                v.push(
+                    field.clone(),
+                    "NOT_ADDITIVE",
+                    format!(
+                        "`{code}` is a rate or percentage: it is never added, and a ratio of it \
+                         has no denominator"
+                    ),
+                );
+            }
+            operands.push((field, ind));
+        }
+        let Some((_, first)) = operands.first() else {
+            return v;
+        };
+        let (first_unit, first_time) = (first.unit.clone(), first.aggregation);
+        for (field, ind) in &operands[1..] {
+            if !matches!(self, Self::Ratio { .. }) && ind.unit != first_unit {
+                v.push(
+                    field.clone(),
+                    "UNIT_MISMATCH",
+                    format!(
+                        "`{}` is measured in {}, `{}` in {first_unit}: they cannot be added",
+                        ind.code, ind.unit, first.code
+                    ),
+                );
+            }
+            if ind.aggregation != first_time {
+                v.push(
+                    field.clone(),
+                    "AGGREGATION_MISMATCH",
+                    format!(
+                        "`{}` combines over time as {:?}, `{}` as {first_time:?}",
+                        ind.code, ind.aggregation, first.code
+                    ),
+                );
+            }
+        }
+        v.check(
+            this.aggregation == first_time,
+            "aggregation",
+            "AGGREGATION_MISMATCH",
+            format!("a composite combines over time as its operands do ({first_time:?})"),
+        );
+        match self {
+            Self::Ratio { .. } => v.check(
+                this.over_scopes == ScopeAggregation::NotAdditive,
+                "overScopes",
+                "NOT_ADDITIVE",
+                "a ratio is never added across scopes (it is recomputed from its parts): \
+                 declare not_additive",
+            ),
+            _ => {
+                v.check(
+                    this.unit == first_unit,
+                    "unit",
+                    "UNIT_MISMATCH",
+                    format!("a sum or difference is measured as its terms ({first_unit})"),
+                );
+                v.check(
+                    this.over_scopes == ScopeAggregation::Sum,
+                    "overScopes",
+                    "COMPOSITE_SHAPE",
+                    "a sum or difference adds up across scopes: declare sum",
+                );
+            }
+        }
+        v
+    }
+}
+
+/// True when `ind` is `target` or is computed (directly or through other composites) from it.
+fn reaches<'a>(
+    ind: &Indicator,
+    target: &str,
+    lookup: &dyn Fn(&str) -> Option<&'a Indicator>,
+    depth: u32,
+) -> bool {
+    if ind.code == target {
+        return true;
+    }
+    // The catalogue is small; the bound only guards against a cycle already stored.
+    if depth > 16 {
+        return true;
+    }
+    ind.formula.as_ref().is_some_and(|f| {
+        f.operands()
+            .into_iter()
+            .any(|(code, _)| lookup(code).is_some_and(|o| reaches(o, target, lookup, depth + 1)))
+    })
 }
 
 impl Indicator {
@@ -91,6 +275,63 @@ impl Indicator {
         v.require_name("nameEn", &self.name_en);
         v.require_name("unit", &self.unit);
         v.optional_text("descriptionZh", self.description_zh.as_deref());
+        match &self.formula {
+            Some(Formula::Sum { terms }) => {
+                v.check(
+                    (2..=20).contains(&terms.len()),
+                    "formula.terms",
+                    "COMPOSITE_SHAPE",
+                    "a sum names between 2 and 20 terms",
+                );
+                let mut seen = std::collections::BTreeSet::new();
+                for (i, t) in terms.iter().enumerate() {
+                    v.check(
+                        seen.insert(t.as_str()),
+                        &format!("formula.terms[{i}]"),
+                        "COMPOSITE_SHAPE",
+                        format!("`{t}` is named twice"),
+                    );
+                }
+            }
+            Some(Formula::Difference {
+                minuend,
+                subtrahend,
+            }) => v.check(
+                minuend != subtrahend,
+                "formula.subtrahend",
+                "COMPOSITE_SHAPE",
+                "a difference of an indicator with itself is always zero",
+            ),
+            Some(Formula::Ratio {
+                numerator,
+                denominator,
+                scale,
+            }) => {
+                v.check(
+                    numerator != denominator,
+                    "formula.denominator",
+                    "COMPOSITE_SHAPE",
+                    "a ratio of an indicator to itself is always one",
+                );
+                v.check(
+                    scale.is_finite() && *scale > 0.0 && *scale <= 1e6,
+                    "formula.scale",
+                    "COMPOSITE_SHAPE",
+                    "the scale is a positive number (100 for a percentage)",
+                );
+            }
+            None => {}
+        }
+        if let Some(f) = &self.formula {
+            for (i, (code, _)) in f.operands().into_iter().enumerate() {
+                v.check(
+                    code != self.code,
+                    &format!("formula.operands[{i}]"),
+                    "COMPOSITE_CYCLE",
+                    format!("`{code}` cannot be its own operand"),
+                );
+            }
+        }
         v.check(
             self.value_type != ValueType::Percent || self.unit == "%",
             "unit",

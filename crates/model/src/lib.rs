@@ -32,7 +32,7 @@ pub mod unit;
 
 pub use error::{ValidationError, Violations};
 pub use id::{EntityKind, GlobalId};
-pub use indicator::{Aggregation, Indicator, ScopeAggregation, ValueType};
+pub use indicator::{Aggregation, Formula, Indicator, ScopeAggregation, ValueType};
 pub use institution::Institution;
 pub use measure::{
     Actual, Comparator, Reading, Scope, ScopeKind, Target, TargetValue, YearAmount, share_of,

@@ -340,6 +340,7 @@ impl Target {
         let mut v = Violations::new();
         v.require_name("indicator", &self.indicator);
         v.require_name("scope.id", &self.scope.id);
+        check_not_composite(&mut v, indicator);
         v.extend_prefixed("value", self.value.validate(indicator));
         v.optional_name("qualifier", self.qualifier.as_deref());
         v.optional_text("note", self.note.as_deref());
@@ -401,6 +402,7 @@ impl Actual {
         let mut v = Violations::new();
         v.require_name("indicator", &self.indicator);
         v.require_name("scope.id", &self.scope.id);
+        check_not_composite(&mut v, indicator);
         match indicator {
             Some(ind) => ind.check_value("value", self.value, &mut v),
             None => v.bounded_number("value", self.value),
@@ -412,6 +414,21 @@ impl Actual {
             v.extend_prefixed("source", s.validate());
         }
         v
+    }
+}
+
+/// A composite indicator is computed from its operands, never set or reported itself.
+fn check_not_composite(v: &mut Violations, indicator: Option<&Indicator>) {
+    if let Some(ind) = indicator {
+        v.check(
+            ind.formula.is_none(),
+            "indicator",
+            "COMPOSITE_NOT_REPORTED",
+            format!(
+                "{} is computed from other indicators: set or report those instead",
+                ind.code
+            ),
+        );
     }
 }
 
@@ -453,6 +470,7 @@ mod tests {
             aggregation: Aggregation::Sum,
             over_scopes: crate::ScopeAggregation::Sum,
             description_zh: None,
+            formula: None,
         }
     }
 

@@ -29,6 +29,8 @@ pub enum AnsweredBy {
     Replica,
     /// 无 — Nothing was asked (no delegated field selected) or nothing could answer.
     None,
+    /// 省库 — The hub's own database: the province's own data, always current.
+    Province,
 }
 
 /// 新鲜度 — Which source answered this city's delegated fields, and how fresh it is.

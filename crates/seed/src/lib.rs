@@ -208,6 +208,14 @@ impl SeedFile {
         for i in &self.indicators {
             unique("indicator", &i.code, &mut p);
             report(format!("indicator {}", i.code), i.validate(), &mut p);
+            if let Some(f) = &i.formula {
+                let lookup = |code: &str| indicators.get(code).copied();
+                report(
+                    format!("composite {}", i.code),
+                    f.validate(i, &lookup),
+                    &mut p,
+                );
+            }
         }
         for x in &self.programmes {
             unique("programme", &x.id, &mut p);

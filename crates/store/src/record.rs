@@ -234,6 +234,12 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 aggregation: closed("aggregation", &m.aggregation)?,
                 over_scopes: closed("over_scopes", &m.over_scopes)?,
                 description_zh: m.description_zh.clone(),
+                formula: m
+                    .formula
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|e| violation("formula", "UNKNOWN_VALUE", format!("{e}")))?,
             };
             valid(i.validate())?;
             let canonical =

@@ -5,6 +5,8 @@
 //!
 //! [`Store::import`] bulk-loads already-checked records (the seed) in one transaction.
 
+use std::collections::BTreeMap;
+
 use model::{
     Actual, Comparator, Component, Document, Indicator, Institution, PlanCategory, PlanItem,
     Programme, ScopeKind, Target, Unit, UnitKind, Violations,
@@ -210,6 +212,10 @@ pub(crate) fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveMod
         aggregation: Set(enum_str(&i.aggregation)),
         over_scopes: Set(enum_str(&i.over_scopes)),
         description_zh: Set(i.description_zh.clone()),
+        formula: Set(i
+            .formula
+            .as_ref()
+            .and_then(|f| serde_json::to_string(f).ok())),
         version: Set(version),
     }
 }
@@ -374,7 +380,20 @@ pub fn indicator_model(m: &indicator::Model) -> Result<Indicator> {
         aggregation: parse(m, "aggregation", &m.aggregation)?,
         over_scopes: parse(m, "over_scopes", &m.over_scopes)?,
         description_zh: m.description_zh.clone(),
+        formula: formula_of(&m.code, m.formula.as_deref())?,
     })
+}
+
+/// A stored formula read back (`None` for a reported indicator).
+pub fn formula_of(code: &str, json: Option<&str>) -> Result<Option<model::Formula>> {
+    json.map(|j| {
+        serde_json::from_str(j).map_err(|e| Error::Corrupt {
+            kind: "indicator",
+            id: code.to_owned(),
+            detail: format!("formula: {e}"),
+        })
+    })
+    .transpose()
 }
 
 pub(crate) async fn set_meta(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<()> {
@@ -602,6 +621,37 @@ async fn check_target(txn: &DatabaseTransaction, t: &Target) -> Result<()> {
     v.into_result().map_err(Error::Invalid)
 }
 
+/// Checks an entry against the catalogue it joins: a composite's operands exist and fit it,
+/// and no composite already computed from this indicator is broken by the change (its operands
+/// must keep their unit of measure, aggregation and additivity, and never come to include it).
+async fn check_catalogue_entry(txn: &DatabaseTransaction, i: &Indicator) -> Result<()> {
+    let rows = indicator::Entity::find()
+        .all(txn)
+        .await
+        .ctx("reading the catalogue")?;
+    let mut catalogue = BTreeMap::new();
+    for m in &rows {
+        catalogue.insert(m.code.clone(), indicator_model(m)?);
+    }
+    catalogue.insert(i.code.clone(), i.clone());
+    let lookup = |code: &str| catalogue.get(code);
+    let mut v = Violations::new();
+    for entry in catalogue.values() {
+        let Some(f) = &entry.formula else { continue };
+        let touches = entry.code == i.code || f.operands().iter().any(|(c, _)| *c == i.code);
+        if !touches {
+            continue;
+        }
+        for mut e in f.validate(entry, &lookup).0 {
+            if entry.code != i.code {
+                e.message = format!("composite `{}` would break: {}", entry.code, e.message);
+            }
+            v.0.push(e);
+        }
+    }
+    v.into_result().map_err(Error::Invalid)
+}
+
 async fn check_actual(txn: &DatabaseTransaction, a: &Actual) -> Result<()> {
     let mut v = Violations::new();
     let (ind, period) = check_measure_refs(txn, &a.indicator, &a.scope, &mut v).await?;
@@ -823,6 +873,7 @@ impl Store {
             return Err(Error::Invalid(v));
         }
         let txn = self.begin().await?;
+        check_catalogue_entry(&txn, &i).await?;
         let current = indicator::Entity::find_by_id(i.code.clone())
             .one(&txn)
             .await

@@ -27,6 +27,7 @@ fn indicator(code: &str, aggregation: Aggregation) -> Indicator {
         aggregation,
         over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
+        formula: None,
     }
 }
 

@@ -29,6 +29,7 @@ fn indicator(code: &str, unit: &str, value_type: ValueType) -> Indicator {
         aggregation: Aggregation::Sum,
         over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
+        formula: None,
     }
 }
 

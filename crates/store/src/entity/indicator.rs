@@ -22,6 +22,8 @@ pub struct Model {
     pub over_scopes: String,
     /// Description.
     pub description_zh: Option<String>,
+    /// A composite's formula (JSON of `model::Formula`); null for a reported indicator.
+    pub formula: Option<String>,
     /// Bumped on every write.
     pub version: i32,
 }

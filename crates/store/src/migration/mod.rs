@@ -13,6 +13,7 @@ mod m20261126_000006_rollups;
 mod m20261126_000007_refusals;
 mod m20261202_000008_indicator_over_scopes;
 mod m20261203_000009_target_readings;
+mod m20261206_000010_indicator_formula;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_refusals::Migration),
             Box::new(m20261202_000008_indicator_over_scopes::Migration),
             Box::new(m20261203_000009_target_readings::Migration),
+            Box::new(m20261206_000010_indicator_formula::Migration),
         ]
     }
 }

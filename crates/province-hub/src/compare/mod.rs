@@ -1,0 +1,253 @@
+//! `compare`: the province leaders' question — how do the cities (and the province's own
+//! scope) compare on X, by year and over the span, against their targets — answered from the
+//! hub's replicas and its own database with SQL (one grouped query per region, all in
+//! parallel). Every region's numbers come with their freshness.
+//!
+//! # Layout
+//! - [`plan`]: the question checked against the catalogue (composites expanded) — pure;
+//! - [`engine`]: folding, combining, composites, spans, shares, paces, rankings — pure;
+//! - [`types`]: the answer's types;
+//! - this file: the GraphQL layer — access, cache, reading the facts.
+
+pub mod engine;
+pub mod plan;
+pub mod types;
+
+use std::collections::BTreeMap;
+
+use async_graphql::{Context, Object};
+use futures_util::future::join_all;
+use model::RegionCode;
+use store::compare::{Facts, FactsQuery, GroupLevel};
+
+pub use types::*;
+
+use crate::{
+    cities::Cities,
+    status::{AnsweredBy, freshness},
+};
+
+/// Recent comparisons, keyed by the question and the generation (changes applied, snapshots
+/// taken) of every city asked about, and the province's own change sequence: a database that
+/// changes changes the key, so a hit is exactly as fresh as a recomputation. Each city's
+/// `freshness` is refreshed on every hit.
+pub type CompareCache = crate::kept::Kept<String, Comparison>;
+
+/// The hub's comparison queries.
+#[derive(Debug, Default)]
+pub struct CompareQuery;
+
+#[Object]
+impl CompareQuery {
+    /// 城市对比 — How the cities compare on `indicators` (composites included), by year and
+    /// over the span, against their targets: answered from the hub's replicas with SQL
+    /// (`cities`: default every replicated city; `140000` adds the province's own scope —
+    /// its programmes, institutions and units, from the hub's database; `years`: default all;
+    /// `programmes`: global ids, default all; `level`: drill-down). City staff compare their
+    /// own city only (`FORBIDDEN` for another or the province).
+    #[graphql(guard = "city_schema::access::Private")]
+    async fn compare(
+        &self,
+        ctx: &Context<'_>,
+        indicators: Vec<String>,
+        cities: Option<Vec<String>>,
+        years: Option<YearRange>,
+        programmes: Option<Vec<async_graphql::ID>>,
+        level: Option<CompareLevel>,
+    ) -> async_graphql::Result<Comparison> {
+        let d = ctx.data::<Cities>()?;
+        let province = ctx.data::<store::Store>()?;
+        let own = city_schema::access::access(ctx).principal.city();
+        let cities = match (cities, own) {
+            (None, Some(own)) => Some(vec![own.to_string()]),
+            (Some(asked), Some(own)) if asked.iter().any(|c| *c != own.to_string()) => {
+                return Err(city_schema::access::refused(&auth::Refusal {
+                    code: codes::Code::Forbidden,
+                    message: format!("city staff of {own} compare their own city only"),
+                }));
+            }
+            (cities, _) => cities,
+        };
+        let question = plan::Question {
+            indicators,
+            cities,
+            years: years.map(|y| (y.from, y.to)),
+            programmes: programmes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| p.0)
+                .collect(),
+            level: level.unwrap_or_default(),
+        };
+        let catalogue: BTreeMap<String, model::Indicator> = province
+            .indicators()
+            .await
+            .map_err(city_schema::error::from_store)?
+            .iter()
+            .map(|m| store::writes::indicator_model(m).map(|i| (i.code.clone(), i)))
+            .collect::<Result<_, _>>()
+            .map_err(city_schema::error::from_store)?;
+        let replicated: Vec<RegionCode> = d.replicas.keys().copied().collect();
+        let plan = plan::plan(&question, &catalogue, &replicated)
+            .map_err(|e| city_schema::error::invalid(&e.field, e.rule, e.message))?;
+
+        let fresh_now = |code: RegionCode| {
+            if code == model::region::SHANXI {
+                return freshness(AnsweredBy::Province, None, false, None);
+            }
+            match d.replicas.get(&code) {
+                Some(v) => freshness(
+                    AnsweredBy::Replica,
+                    Some(&v.replica),
+                    !v.replica.is_current(d.fresh),
+                    None,
+                ),
+                None => freshness(
+                    AnsweredBy::None,
+                    None,
+                    false,
+                    Some(format!("the hub keeps no replica of {code}")),
+                ),
+            }
+        };
+        let mut generations = Vec::new();
+        for r in &plan.regions {
+            let (applied, snapshots) = if r.code == model::region::SHANXI {
+                let seq = province
+                    .last_seq()
+                    .await
+                    .map_err(city_schema::error::from_store)?;
+                (seq, 0)
+            } else {
+                d.replicas
+                    .get(&r.code)
+                    .map_or((-1, 0), |v| v.replica.generation())
+            };
+            generations.push(format!("{}={applied}/{snapshots}", r.code));
+        }
+        let key = format!("{}|{}", plan.key(), generations.join(","));
+        let cached = d.compare_cache.get(&key);
+        metrics::counter!("xingyi_compare_cache_total", "result" => if cached.is_some() { "hit" } else { "miss" })
+            .increment(1);
+        if let Some(mut hit) = cached {
+            for c in &mut hit.cities {
+                if let Ok(code) = c.code.parse::<RegionCode>() {
+                    c.freshness = fresh_now(code);
+                }
+            }
+            return Ok(hit);
+        }
+
+        let store_level = match plan.level {
+            CompareLevel::City => GroupLevel::City,
+            CompareLevel::Institution => GroupLevel::Institution,
+            CompareLevel::Unit => GroupLevel::Unit,
+        };
+        let named = plan.level != CompareLevel::City;
+        let reads = join_all(plan.regions.iter().map(|r| {
+            let query = FactsQuery {
+                indicators: plan.fetch.clone(),
+                years: plan.years,
+                programmes: plan.wanted.get(&r.code).cloned().unwrap_or_default(),
+                latest: plan.latest.clone(),
+                level: store_level,
+            };
+            let skip = plan.filtered && query.programmes.is_empty();
+            let (store, replica): (Option<&store::Store>, bool) = if r.code == model::region::SHANXI
+            {
+                (Some(province), false)
+            } else {
+                (d.replicas.get(&r.code).map(|v| &v.replica.store), true)
+            };
+            async move {
+                let Some(store) = store else {
+                    return Ok((None, BTreeMap::new()));
+                };
+                let facts = if skip {
+                    Facts::default()
+                } else if replica {
+                    store.rollup_facts(&query).await?
+                } else {
+                    // The province's own rows: few, and its writes keep no roll-ups.
+                    store.comparison_facts(&query).await?
+                };
+                let names = if named {
+                    store.scope_names().await?
+                } else {
+                    BTreeMap::new()
+                };
+                Ok::<_, store::Error>((Some(facts), names))
+            }
+        }))
+        .await;
+        let mut regions = Vec::new();
+        for (region, read) in plan.regions.iter().zip(reads) {
+            let (facts, names) = read.map_err(|e| {
+                tracing::error!(region = %region.code, error = %e, "comparison query failed");
+                city_schema::error::from_store(e)
+            })?;
+            regions.push(engine::RegionFacts {
+                region,
+                facts,
+                names,
+                freshness: fresh_now(region.code),
+            });
+        }
+        let comparison = engine::compare(&plan, regions);
+        d.compare_cache.put(key, comparison.clone());
+        Ok(comparison)
+    }
+
+    /// 派生指标 — Figures derived on every comparison cell or span, with their formulas.
+    async fn derived_indicators(&self) -> Vec<DerivedIndicator> {
+        derived()
+    }
+}
+
+/// The derived figures, as `derivedIndicators` lists them.
+fn derived() -> Vec<DerivedIndicator> {
+    let d = |code: &str, zh: &str, en: &str, formula: &str| DerivedIndicator {
+        code: code.to_owned(),
+        name_zh: zh.to_owned(),
+        name_en: en.to_owned(),
+        formula: formula.to_owned(),
+    };
+    vec![
+        d(
+            "achievement_rate",
+            "完成率",
+            "Achievement rate",
+            "actual ÷ target; for a target range, actual ÷ max (low) and actual ÷ min (high); none for unknown targets",
+        ),
+        d(
+            "share_of_total",
+            "实绩占比",
+            "Share of the total",
+            "row actual ÷ its total's actual (breakdown row ÷ its city, city ÷ the compared total); only for indicators added up across scopes, when both are one number",
+        ),
+        d(
+            "target_share_of_total",
+            "目标占比",
+            "Target's share of the total",
+            "row target ÷ its total's target, when both are exact numbers; same conditions as share_of_total",
+        ),
+        d(
+            "target_per_year",
+            "年均目标",
+            "Pace of the target",
+            "span target ÷ years in the span (to − from + 1), for indicators added up over time; a range stays a range",
+        ),
+        d(
+            "actual_per_year",
+            "年均实绩",
+            "Pace of the actual",
+            "span actual ÷ years in the span, for indicators added up over time",
+        ),
+        d(
+            "compounded_actual",
+            "复合增长",
+            "Compounded growth",
+            "(∏(1 + rᵢ/100) − 1) × 100 over the span's years, for year-on-year rates (overTime COMPOUND)",
+        ),
+    ]
+}
