@@ -403,6 +403,7 @@ async fn the_comparison_sql_gives_the_same_groups_on_sqlite_and_postgres() {
                     programmes: vec!["yc-lead-specialties".into()],
                     latest: vec!["beds_total".into()],
                     level,
+                    kinds: Vec::new(),
                 })
                 .await
                 .unwrap();

@@ -33,6 +33,9 @@ pub struct FactsQuery {
     pub latest: Vec<String>,
     /// Grouping.
     pub level: GroupLevel,
+    /// Only rows whose scope is of these kinds (`programme`, `component`, `institution`,
+    /// `unit`, `region`); empty = all.
+    pub kinds: Vec<String>,
 }
 
 /// Targets of one comparator in one group.
@@ -175,6 +178,7 @@ fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
         "FROM {table} a {join}\
          WHERE a.indicator IN ({indicators}) AND a.period_end >= {from} AND a.period_end <= {to}"
     );
+    out.push_str(&kinds(sql, q));
     if !q.programmes.is_empty() {
         let p1 = sql.list(&q.programmes);
         let p2 = sql.list(&q.programmes);
@@ -183,6 +187,15 @@ fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
         ));
     }
     out
+}
+
+/// The scope-kind filter of a query (empty when it keeps every kind).
+fn kinds(sql: &mut Sql, q: &FactsQuery) -> String {
+    if q.kinds.is_empty() {
+        String::new()
+    } else {
+        format!(" AND a.scope_kind IN ({})", sql.list(&q.kinds))
+    }
 }
 
 impl Store {
@@ -209,6 +222,7 @@ impl Store {
              AND a.period_end >= {from} \
              AND (a.period_end <= {to} OR (a.readings IS NOT NULL AND a.period_start <= {to_again}))"
         );
+        text.push_str(&kinds(&mut sql, q));
         if !q.programmes.is_empty() {
             let p1 = sql.list(&q.programmes);
             let p2 = sql.list(&q.programmes);

@@ -330,7 +330,8 @@ impl Store {
     /// institution level; the unit level reads the rows themselves). Only meaningful on a
     /// store whose roll-ups are maintained — a replica.
     pub async fn rollup_facts(&self, q: &FactsQuery) -> Result<Facts> {
-        if q.level == GroupLevel::Unit {
+        // The roll-ups keep no scope kinds: a query by kind reads the rows themselves.
+        if q.level == GroupLevel::Unit || !q.kinds.is_empty() {
             return self.comparison_facts(q).await;
         }
         if q.indicators.is_empty() {

@@ -173,6 +173,7 @@ fn questions() -> Vec<FactsQuery> {
                         programmes: programmes.clone(),
                         latest: latest.clone(),
                         level,
+                        kinds: Vec::new(),
                     });
                 }
             }

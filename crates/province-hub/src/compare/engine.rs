@@ -36,6 +36,12 @@ pub struct RegionFacts {
     pub region: &'static Region,
     /// Its grouped facts; `None` when the hub keeps no data for it.
     pub facts: Option<Facts>,
+    /// For the province: its programme-wide facts (programme and component scopes, grouped at
+    /// city level) — goals for the whole province, never added to the total.
+    pub goals: Option<Facts>,
+    /// For the province: the rest of its facts (institutions, units, regions, grouped at city
+    /// level) — what it adds to the total. `None` for a city, whose whole facts count.
+    pub contribution: Option<Facts>,
     /// Names of its scopes (`unit:…` → name), for breakdown rows.
     pub names: BTreeMap<String, String>,
     /// How fresh its data is.
@@ -204,7 +210,7 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
 
 /// Folds one region's facts into cells keyed by scope, indicator and year (`years`: the asked
 /// ones, which an amount with open years is spread over).
-fn fold(facts: &Facts, plan: &Plan, region: RegionCode) -> Folded {
+fn fold(facts: &Facts, plan: &Plan, level: CompareLevel, region: RegionCode) -> Folded {
     let across = within(region);
     let years = plan.years;
     let mut folded = Folded::default();
@@ -289,7 +295,7 @@ fn fold(facts: &Facts, plan: &Plan, region: RegionCode) -> Folded {
     }
     // At a drill-down level the SQL groups by scope: the region's own cells are its rows
     // combined.
-    if plan.level != CompareLevel::City {
+    if level != CompareLevel::City {
         let mut region_cells: BTreeMap<(String, String, i32), CellAcc> = BTreeMap::new();
         for ((_, indicator, year), acc) in &folded.cells {
             region_cells
@@ -629,6 +635,10 @@ struct RegionAnswer {
     own: Level<i32>,
     /// (indicator) → the region's own span.
     own_span: Level<()>,
+    /// What it adds to the total, by year and over the span (its own figures for a city).
+    contribution: (Level<i32>, Level<()>),
+    /// The province's goals, by year and over the span (empty for a city).
+    goals: (Level<i32>, Level<()>),
     breakdown: Vec<Breakdown>,
     subtotals: Vec<Subtotal>,
 }
@@ -643,8 +653,12 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
         let f = r
             .facts
             .as_ref()
-            .map(|facts| fold(facts, plan, r.region.code))
+            .map(|facts| fold(facts, plan, plan.level, r.region.code))
             .unwrap_or_default();
+        for extra in [&r.goals, &r.contribution].into_iter().flatten() {
+            all_years.extend(extra.targets.iter().map(|t| t.year));
+            all_years.extend(extra.actuals.iter().map(|a| a.year));
+        }
         all_years.extend(f.cells.keys().map(|(_, _, y)| *y));
         folded.push((r, f));
     }
@@ -658,19 +672,34 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
         .map(|(r, f)| region_answer(plan, r, &f, span))
         .collect();
 
-    // The total of the compared regions, from each region's own figures.
+    // The total of the compared regions, from what each adds to it.
     let by_region: Vec<(RegionCode, Level<i32>)> = answers
         .iter()
-        .map(|a| (a.region.code, strip(&a.own, plan)))
+        .map(|a| (a.region.code, strip(&a.contribution.0, plan)))
         .collect();
     let mut total = total_of(&by_region, plan);
     compose(&mut total, plan);
     let span_parts: Vec<(RegionCode, Level<()>)> = answers
         .iter()
-        .map(|a| (a.region.code, strip(&a.own_span, plan)))
+        .map(|a| (a.region.code, strip(&a.contribution.1, plan)))
         .collect();
     let mut total_span = total_of(&span_parts, plan);
     compose(&mut total_span, plan);
+    // The province's goals, each set against the total's actual.
+    let mut province_goals = Vec::new();
+    let mut province_goal_spans = Vec::new();
+    for a in &answers {
+        for ((year, ind), goal) in shown(&a.goals.0, plan) {
+            let c = against(goal, total.get(&(*year, ind.clone())));
+            province_goals.push(cell(ind, *year, &c, None));
+        }
+        if let Some(span) = span {
+            for (((), ind), goal) in shown(&a.goals.1, plan) {
+                let c = against(goal, total_span.get(&((), ind.clone())));
+                province_goal_spans.push(span_cell(ind, span, &c, None, plan));
+            }
+        }
+    }
 
     let mut cities = Vec::new();
     for a in answers {
@@ -733,11 +762,53 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
             .collect(),
         years: all_years.into_iter().collect(),
         totals_include: cities.iter().map(|c| c.code.clone()).collect(),
+        province_goals,
+        province_goal_spans,
         cities,
         province_totals,
         province_spans,
         rankings,
     }
+}
+
+/// A goal's targets with the total's actual (and both's caveats).
+fn against(goal: &Combined, total: Option<&Combined>) -> Combined {
+    let mut out = Combined {
+        target: goal.target,
+        actual: total.and_then(|t| t.actual),
+        reports: total.map_or(0, |t| t.reports),
+        caveats: goal.caveats.clone(),
+    };
+    if let Some(t) = total {
+        out.add_caveats(&t.caveats);
+    }
+    out
+}
+
+/// A region's facts grouped at city level, by year and over the span, composites evaluated.
+fn region_level(
+    facts: Option<&Facts>,
+    plan: &Plan,
+    region: RegionCode,
+    span: Option<(i32, i32)>,
+) -> (Level<i32>, Level<()>) {
+    let Some(facts) = facts else {
+        return (BTreeMap::new(), BTreeMap::new());
+    };
+    let across = within(region);
+    let folded = fold(facts, plan, CompareLevel::City, region);
+    let mut years: Level<i32> = yearly(&folded, plan, across)
+        .into_iter()
+        .map(|(((_, year), ind), c)| ((year, ind), c))
+        .collect();
+    compose(&mut years, plan);
+    let mut spans_: Level<()> = span
+        .map_or_else(BTreeMap::new, |s| spans(&folded, s, plan, across))
+        .into_iter()
+        .map(|((_, ind), c)| (((), ind), c))
+        .collect();
+    compose(&mut spans_, plan);
+    (years, spans_)
 }
 
 /// A level without its composites (the total recomputes them from its operands).
@@ -842,11 +913,18 @@ fn region_answer(
         })
         .collect();
 
+    let contribution = match &r.contribution {
+        Some(facts) => region_level(Some(facts), plan, code, span),
+        None => (own.clone(), own_span.clone()),
+    };
+    let goals = region_level(r.goals.as_ref(), plan, code, span);
     RegionAnswer {
         region: r.region,
         freshness: r.freshness,
         own,
         own_span,
+        contribution,
+        goals,
         breakdown: breakdown
             .into_iter()
             .map(|(scope, (cells, spans))| {

@@ -151,45 +151,30 @@ impl CompareQuery {
                 programmes: plan.wanted.get(&r.code).cloned().unwrap_or_default(),
                 latest: plan.latest.clone(),
                 level: store_level,
+                kinds: Vec::new(),
             };
             let skip = plan.filtered && query.programmes.is_empty();
-            let (store, replica): (Option<&store::Store>, bool) = if r.code == model::region::SHANXI
-            {
-                (Some(province), false)
+            let province_own = r.code == model::region::SHANXI;
+            let store: Option<&store::Store> = if province_own {
+                Some(province)
             } else {
-                (d.replicas.get(&r.code).map(|v| &v.replica.store), true)
+                d.replicas.get(&r.code).map(|v| &v.replica.store)
             };
-            async move {
-                let Some(store) = store else {
-                    return Ok((None, BTreeMap::new()));
-                };
-                let facts = if skip {
-                    Facts::default()
-                } else if replica {
-                    store.rollup_facts(&query).await?
-                } else {
-                    // The province's own rows: few, and its writes keep no roll-ups.
-                    store.comparison_facts(&query).await?
-                };
-                let names = if named {
-                    store.scope_names().await?
-                } else {
-                    BTreeMap::new()
-                };
-                Ok::<_, store::Error>((Some(facts), names))
-            }
+            async move { read_region(store, query, skip, province_own, named).await }
         }))
         .await;
         let mut regions = Vec::new();
         for (region, read) in plan.regions.iter().zip(reads) {
-            let (facts, names) = read.map_err(|e| {
+            let read = read.map_err(|e| {
                 tracing::error!(region = %region.code, error = %e, "comparison query failed");
                 city_schema::error::from_store(e)
             })?;
             regions.push(engine::RegionFacts {
                 region,
-                facts,
-                names,
+                facts: read.facts,
+                goals: read.goals,
+                contribution: read.contribution,
+                names: read.names,
                 freshness: fresh_now(region.code),
             });
         }
@@ -202,6 +187,65 @@ impl CompareQuery {
     async fn derived_indicators(&self) -> Vec<DerivedIndicator> {
         derived()
     }
+}
+
+/// What one region's databases answered.
+#[derive(Default)]
+struct RegionRead {
+    facts: Option<Facts>,
+    goals: Option<Facts>,
+    contribution: Option<Facts>,
+    names: BTreeMap<String, String>,
+}
+
+/// Reads one region's facts: a city's from its replica's roll-ups; the province's own from the
+/// hub's database — all of it, its programme-wide goals, and the rest (what it adds to the
+/// total). `store` is `None` when the hub keeps no data for the region.
+async fn read_region(
+    store: Option<&store::Store>,
+    query: FactsQuery,
+    skip: bool,
+    province_own: bool,
+    named: bool,
+) -> Result<RegionRead, store::Error> {
+    let Some(store) = store else {
+        return Ok(RegionRead::default());
+    };
+    let names = if named {
+        store.scope_names().await?
+    } else {
+        BTreeMap::new()
+    };
+    if skip {
+        return Ok(RegionRead {
+            facts: Some(Facts::default()),
+            names,
+            ..RegionRead::default()
+        });
+    }
+    if !province_own {
+        return Ok(RegionRead {
+            facts: Some(store.rollup_facts(&query).await?),
+            names,
+            ..RegionRead::default()
+        });
+    }
+    // The province's rows are few, and its own writes keep no roll-ups: read the rows.
+    let by_kinds = |kinds: &[&str]| FactsQuery {
+        level: GroupLevel::City,
+        kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        ..query.clone()
+    };
+    Ok(RegionRead {
+        facts: Some(store.comparison_facts(&query).await?),
+        goals: Some(store.comparison_facts(&by_kinds(&["programme", "component"])).await?),
+        contribution: Some(
+            store
+                .comparison_facts(&by_kinds(&["institution", "unit", "region"]))
+                .await?,
+        ),
+        names,
+    })
 }
 
 /// The derived figures, as `derivedIndicators` lists them.

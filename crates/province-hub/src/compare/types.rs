@@ -274,15 +274,24 @@ pub struct Comparison {
     pub years: Vec<i32>,
     /// 城市 — Each city's cells.
     pub cities: Vec<CityComparison>,
-    /// 全省合计 — The compared scopes combined per indicator and year (by each indicator's
-    /// aggregation across scopes): the cities, plus the province's own scope when it is
-    /// compared (see `totalsInclude`).
+    /// 全省合计 — The compared regions combined per indicator and year (by each indicator's
+    /// aggregation across scopes): the cities, plus — when 140000 is compared — the
+    /// province's own institutions and units (see `totalsInclude`). The province's
+    /// programme-wide targets are goals for all of these together, so they are never added
+    /// in: see `provinceGoals`.
     pub province_totals: Vec<Cell>,
     /// 全省区间合计 — The same scopes combined per indicator over the span of years.
     pub province_spans: Vec<SpanCell>,
     /// 合计范围 — The region codes combined into `provinceTotals` and `provinceSpans`, in
     /// order (140000 when the province's own scope takes part).
     pub totals_include: Vec<String>,
+    /// 全省目标 — When 140000 is compared: the targets the province sets on its own
+    /// programmes and their components (such as the 136 programme's), which are goals for the
+    /// whole province, set against `provinceTotals`' actual (each cell's `actual` and
+    /// achievement are the total's). Empty otherwise.
+    pub province_goals: Vec<Cell>,
+    /// 全省目标区间 — The same goals over the span, against `provinceSpans`' actual.
+    pub province_goal_spans: Vec<SpanCell>,
     /// 排名 — Per indicator and year (cities only: the province's own scope is not ranked).
     pub rankings: Vec<Ranking>,
 }
