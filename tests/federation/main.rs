@@ -5,6 +5,7 @@
 mod breaker;
 mod compare;
 mod compose;
+mod composites;
 mod delegation;
 mod graphql_http;
 mod hostile;

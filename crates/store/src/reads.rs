@@ -170,6 +170,16 @@ impl Store {
         .await
     }
 
+    /// How many programmes run in some month of the years `from..=to`.
+    pub async fn programmes_overlapping(&self, from: i32, to: i32) -> Result<u64> {
+        programme::Entity::find()
+            .filter(programme::Column::PeriodStart.lte(to * 100 + 12))
+            .filter(programme::Column::PeriodEnd.gte(from * 100 + 1))
+            .count(&self.db)
+            .await
+            .ctx("counting programmes in a span")
+    }
+
     /// One programme.
     pub async fn programme(&self, id: &str) -> Result<Option<programme::Model>> {
         programme::Entity::find_by_id(id.to_owned())

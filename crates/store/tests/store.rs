@@ -770,3 +770,120 @@ async fn an_unreachable_database_is_named_with_its_cause() {
     assert!(text.to_lowercase().contains("refused"), "{text}");
     assert!(!text.contains("secret"), "the password stays out: {text}");
 }
+
+fn composite(code: &str, unit: &str, formula: model::Formula) -> Indicator {
+    Indicator {
+        formula: Some(formula),
+        ..indicator(code, unit, ValueType::Integer)
+    }
+}
+
+fn sum(terms: &[&str]) -> model::Formula {
+    model::Formula::Sum {
+        terms: terms.iter().map(|t| (*t).to_owned()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_composite_is_checked_against_the_catalogue_and_never_reported() {
+    for db in test_support::databases("composite").await {
+        let store = db.store(YUNCHENG).await;
+        fixture(&store).await;
+        let b = db.backend;
+        store
+            .put_indicator(indicator("icu_beds_added", "张", ValueType::Integer), None)
+            .await
+            .unwrap();
+        store
+            .put_indicator(
+                composite("beds_all", "张", sum(&["beds_added", "icu_beds_added"])),
+                None,
+            )
+            .await
+            .unwrap();
+        let seq = store.last_seq().await.unwrap();
+        let refused = |e: Error| rules(&e).into_iter().map(|(_, r)| r).collect::<Vec<_>>();
+
+        // Its own operand, an unknown operand, another unit of measure, a percentage.
+        let own = store
+            .put_indicator(composite("loop", "张", sum(&["loop", "beds_added"])), None)
+            .await
+            .unwrap_err();
+        assert!(refused(own).contains(&"COMPOSITE_CYCLE"), "{b}");
+        let unknown = store
+            .put_indicator(composite("x", "张", sum(&["beds_added", "nope"])), None)
+            .await
+            .unwrap_err();
+        assert!(refused(unknown).contains(&"UNKNOWN_INDICATOR"), "{b}");
+        let money = store
+            .put_indicator(composite("y", "张", sum(&["beds_added", "funding"])), None)
+            .await
+            .unwrap_err();
+        assert!(refused(money).contains(&"UNIT_MISMATCH"), "{b}");
+        store
+            .put_indicator(
+                Indicator {
+                    over_scopes: model::ScopeAggregation::NotAdditive,
+                    aggregation: model::Aggregation::Sum,
+                    ..indicator("rate", "%", ValueType::Percent)
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let rate = store
+            .put_indicator(
+                Indicator {
+                    value_type: ValueType::Percent,
+                    over_scopes: model::ScopeAggregation::NotAdditive,
+                    ..composite(
+                        "z",
+                        "%",
+                        model::Formula::Ratio {
+                            numerator: "rate".into(),
+                            denominator: "beds_added".into(),
+                            scale: 100.0,
+                        },
+                    )
+                },
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(refused(rate).contains(&"NOT_ADDITIVE"), "{b}");
+        // A cycle through another composite: redefining an operand to read the composite.
+        let cycle = store
+            .put_indicator(
+                composite("icu_beds_added", "张", sum(&["beds_all", "beds_added"])),
+                None,
+            )
+            .await
+            .unwrap_err();
+        assert!(refused(cycle).contains(&"COMPOSITE_CYCLE"), "{b}");
+        // Changing an operand's unit breaks the composite that reads it.
+        let breaks = store
+            .put_indicator(indicator("icu_beds_added", "床", ValueType::Integer), None)
+            .await
+            .unwrap_err();
+        assert!(refused(breaks).contains(&"UNIT_MISMATCH"), "{b}");
+        // Only the rate indicator was written: every refusal wrote nothing.
+        assert_eq!(store.last_seq().await.unwrap(), seq + 1, "{b}");
+
+        // A composite is computed, never set or reported.
+        let t = store
+            .create_target(Target {
+                indicator: "beds_all".into(),
+                ..target("cardio", "beds_added", 2021, 10.0)
+            })
+            .await
+            .unwrap_err();
+        assert!(refused(t).contains(&"COMPOSITE_NOT_REPORTED"), "{b}");
+        let m = store.indicator("beds_all").await.unwrap().unwrap();
+        let back = store::writes::indicator_model(&m).unwrap();
+        assert_eq!(
+            back.formula,
+            Some(sum(&["beds_added", "icu_beds_added"])),
+            "{b}: the formula reads back"
+        );
+    }
+}

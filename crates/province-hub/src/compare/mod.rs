@@ -91,6 +91,9 @@ impl CompareQuery {
         let plan = plan::plan(&question, &catalogue, &replicated)
             .map_err(|e| city_schema::error::invalid(&e.field, e.rule, e.message))?;
 
+        if let Some((from, to)) = question.years {
+            check_span(province, d, &plan, from, to).await?;
+        }
         let fresh_now = |code: RegionCode| {
             if code == model::region::SHANXI {
                 return freshness(AnsweredBy::Province, None, false, None);
@@ -189,6 +192,37 @@ impl CompareQuery {
     }
 }
 
+/// Refuses a span of years in which no programme runs — not the province's, nor any compared
+/// city's (`SPAN_OUTSIDE_PROGRAMMES`): such a question can only answer nothing.
+async fn check_span(
+    province: &store::Store,
+    d: &Cities,
+    plan: &plan::Plan,
+    from: i32,
+    to: i32,
+) -> async_graphql::Result<()> {
+    let mut stores = vec![province];
+    stores.extend(
+        plan.regions
+            .iter()
+            .filter_map(|r| d.replicas.get(&r.code).map(|v| &v.replica.store)),
+    );
+    for store in stores {
+        let n = store
+            .programmes_overlapping(from, to)
+            .await
+            .map_err(city_schema::error::from_store)?;
+        if n > 0 {
+            return Ok(());
+        }
+    }
+    Err(city_schema::error::invalid(
+        "years",
+        "SPAN_OUTSIDE_PROGRAMMES",
+        format!("no programme of the compared regions runs in {from}..{to}"),
+    ))
+}
+
 /// What one region's databases answered.
 #[derive(Default)]
 struct RegionRead {
@@ -238,7 +272,11 @@ async fn read_region(
     };
     Ok(RegionRead {
         facts: Some(store.comparison_facts(&query).await?),
-        goals: Some(store.comparison_facts(&by_kinds(&["programme", "component"])).await?),
+        goals: Some(
+            store
+                .comparison_facts(&by_kinds(&["programme", "component"]))
+                .await?,
+        ),
         contribution: Some(
             store
                 .comparison_facts(&by_kinds(&["institution", "unit", "region"]))
