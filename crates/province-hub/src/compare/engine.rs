@@ -1015,3 +1015,256 @@ fn rankings(plan: &Plan, cities: &[CityComparison], years: &BTreeSet<i32>) -> Ve
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use model::{Aggregation, Formula, Indicator, ScopeAggregation, ValueType};
+    use proptest::prelude::*;
+    use store::compare::{ActualGroupRow, Facts, TargetGroupRow};
+
+    use super::*;
+    use crate::{
+        compare::plan::{Question, plan},
+        status::{AnsweredBy, freshness},
+    };
+
+    fn indicator(code: &str, over_scopes: ScopeAggregation, formula: Option<Formula>) -> Indicator {
+        let percent = over_scopes == ScopeAggregation::NotAdditive && formula.is_none();
+        Indicator {
+            code: code.into(),
+            name_zh: code.into(),
+            name_en: code.into(),
+            unit: if percent { "%" } else { "张" }.into(),
+            value_type: if percent {
+                ValueType::Percent
+            } else {
+                ValueType::Integer
+            },
+            aggregation: Aggregation::Sum,
+            over_scopes,
+            description_zh: None,
+            formula,
+        }
+    }
+
+    fn catalogue() -> BTreeMap<String, Indicator> {
+        [
+            indicator("a", ScopeAggregation::Sum, None),
+            indicator("b", ScopeAggregation::Sum, None),
+            indicator("rate", ScopeAggregation::NotAdditive, None),
+            indicator(
+                "ab",
+                ScopeAggregation::Sum,
+                Some(Formula::Sum {
+                    terms: vec!["a".into(), "b".into()],
+                }),
+            ),
+            indicator(
+                "a_per_b",
+                ScopeAggregation::NotAdditive,
+                Some(Formula::Ratio {
+                    numerator: "a".into(),
+                    denominator: "b".into(),
+                    scale: 100.0,
+                }),
+            ),
+        ]
+        .into_iter()
+        .map(|i| (i.code.clone(), i))
+        .collect()
+    }
+
+    /// One row of facts: (indicator, unit index, year, target, actual).
+    type Row = (usize, usize, i32, Option<u32>, Option<u32>);
+
+    fn rows() -> impl Strategy<Value = Vec<Row>> {
+        prop::collection::vec(
+            (
+                0usize..3,
+                0usize..4,
+                2020i32..2023,
+                prop::option::of(0u32..500),
+                prop::option::of(1u32..500),
+            ),
+            1..40,
+        )
+    }
+
+    /// The rows as the unit-level SQL would group them (one group per unit, indicator and year).
+    fn facts(rows: &[Row]) -> Facts {
+        let codes = ["a", "b", "rate"];
+        let mut targets: BTreeMap<(String, i32, String), (f64, f64, i64)> = BTreeMap::new();
+        let mut actuals: BTreeMap<(String, i32, String), (f64, f64, i64)> = BTreeMap::new();
+        for (i, unit, year, target, actual) in rows {
+            let key = (codes[*i].to_owned(), *year, format!("unit:u{unit}"));
+            if let Some(t) = target {
+                let e = targets.entry(key.clone()).or_insert((0.0, 0.0, 0));
+                e.0 += f64::from(*t);
+                e.1 = e.1.max(f64::from(*t));
+                e.2 += 1;
+            }
+            if let Some(a) = actual {
+                let e = actuals.entry(key).or_insert((0.0, 0.0, 0));
+                e.0 += f64::from(*a);
+                e.1 = e.1.max(f64::from(*a));
+                e.2 += 1;
+            }
+        }
+        Facts {
+            targets: targets
+                .into_iter()
+                .map(|((indicator, year, scope), (sum, max, n))| TargetGroupRow {
+                    indicator,
+                    year,
+                    scope,
+                    comparator: "exact".into(),
+                    sum_value: Some(sum),
+                    max_value: Some(max),
+                    sum_min: None,
+                    max_min: None,
+                    sum_max: None,
+                    max_max: None,
+                    n,
+                })
+                .collect(),
+            actuals: actuals
+                .into_iter()
+                .map(|((indicator, year, scope), (sum, max, n))| ActualGroupRow {
+                    indicator,
+                    year,
+                    scope,
+                    sum_value: sum,
+                    max_value: max,
+                    n,
+                })
+                .collect(),
+            caveats: Vec::new(),
+        }
+    }
+
+    fn answer(rows: &[Row]) -> Comparison {
+        let q = Question {
+            indicators: ["a", "b", "rate", "ab", "a_per_b"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            cities: Some(vec!["140800".into()]),
+            years: None,
+            programmes: Vec::new(),
+            level: CompareLevel::Unit,
+        };
+        let p = plan(&q, &catalogue(), &[]).unwrap();
+        let region = model::region::region(model::region::YUNCHENG).unwrap();
+        compare(
+            &p,
+            vec![RegionFacts {
+                region,
+                facts: Some(facts(rows)),
+                goals: None,
+                contribution: None,
+                names: BTreeMap::new(),
+                freshness: freshness(AnsweredBy::Replica, None, false, None),
+            }],
+        )
+    }
+
+    proptest! {
+        /// For an additive indicator the city's cell is the sum of its breakdown rows, and the
+        /// province total (one city) is the city's; a rate of several units is never summed;
+        /// a composite sum is its operands' sum and a ratio the ratio of its parts' sums.
+        #[test]
+        fn totals_are_their_breakdowns_and_rates_are_never_summed(rows in rows()) {
+            let cmp = answer(&rows);
+            let city = &cmp.cities[0];
+            let find = |cells: &[Cell], code: &str, year: i32| {
+                cells.iter().find(|c| c.indicator == code && c.year == year).cloned()
+            };
+            for c in &city.cells {
+                let rows_of: Vec<&Cell> = city
+                    .breakdown
+                    .iter()
+                    .flat_map(|b| b.cells.iter())
+                    .filter(|r| r.indicator == c.indicator && r.year == c.year)
+                    .collect();
+                match c.indicator.as_str() {
+                    "a" | "b" => {
+                        let t: f64 = rows_of
+                            .iter()
+                            .filter_map(|r| r.figures.target.as_ref().and_then(|t| t.value))
+                            .sum();
+                        let a: Option<f64> = rows_of
+                            .iter()
+                            .filter_map(|r| r.figures.actual)
+                            .reduce(|x, y| x + y);
+                        if c.figures.target.is_some() {
+                            prop_assert_eq!(c.figures.target.as_ref().and_then(|t| t.value), Some(t));
+                        }
+                        prop_assert_eq!(c.figures.actual, a);
+                        if let (Some(part), Some(whole)) = (rows_of.first(), c.figures.actual) {
+                            if let Some(p) = part.figures.actual {
+                                prop_assert_eq!(part.figures.share_of_total, Some(p / whole));
+                            }
+                        }
+                    }
+                    "rate" => {
+                        let reporting = rows_of.iter().filter(|r| r.figures.actual.is_some()).count();
+                        if reporting > 1 {
+                            prop_assert_eq!(c.figures.actual, None);
+                            prop_assert_eq!(c.figures.not_combined.as_deref(), Some("NOT_ADDITIVE"));
+                            prop_assert_eq!(c.figures.share_of_total, None);
+                        }
+                    }
+                    "ab" => {
+                        let a = find(&city.cells, "a", c.year).and_then(|x| x.figures.actual);
+                        let b = find(&city.cells, "b", c.year).and_then(|x| x.figures.actual);
+                        let sum = match (a, b) {
+                            (Some(x), Some(y)) => Some(x + y),
+                            (x, y) => x.or(y),
+                        };
+                        prop_assert_eq!(c.figures.actual, sum);
+                    }
+                    "a_per_b" => {
+                        let a = find(&city.cells, "a", c.year).and_then(|x| x.figures.actual);
+                        let b = find(&city.cells, "b", c.year).and_then(|x| x.figures.actual);
+                        if let (Some(x), Some(y)) = (a, b) {
+                            let r = c.figures.actual.unwrap();
+                            prop_assert!((r - x / y * 100.0).abs() < 1e-9);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // One city: the province's cells are the city's.
+            for t in &cmp.province_totals {
+                let c = find(&city.cells, &t.indicator, t.year);
+                prop_assert_eq!(t.figures.actual, c.and_then(|c| c.figures.actual));
+            }
+        }
+
+        /// The interval a year of an open amount shows contains what every reading puts there.
+        #[test]
+        fn an_interval_contains_every_reading(
+            splits in prop::collection::vec(prop::collection::vec(0u32..1000, 3), 1..6),
+        ) {
+            let readings: Vec<model::Reading> = splits
+                .iter()
+                .map(|s| model::Reading {
+                    years: s
+                        .iter()
+                        .zip(2020..)
+                        .map(|(v, year)| model::measure::YearAmount { year, value: f64::from(*v) })
+                        .collect(),
+                })
+                .collect();
+            for year in 2020..2023 {
+                let (lo, hi) = model::share_of(&readings, year, year).unwrap();
+                for r in &readings {
+                    let x = r.within(year, year);
+                    prop_assert!(lo <= x && x <= hi);
+                }
+            }
+        }
+    }
+}
