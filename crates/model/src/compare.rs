@@ -555,7 +555,7 @@ pub fn compound(rates: impl IntoIterator<Item = f64>) -> Option<f64> {
         any = true;
         p * (1.0 + r / 100.0)
     });
-    any.then(|| (product - 1.0) * 100.0)
+    any.then_some((product - 1.0) * 100.0)
 }
 
 /// One year of one scope's combined figures (a comparison cell).

@@ -1202,10 +1202,10 @@ mod tests {
                             prop_assert_eq!(c.figures.target.as_ref().and_then(|t| t.value), Some(t));
                         }
                         prop_assert_eq!(c.figures.actual, a);
-                        if let (Some(part), Some(whole)) = (rows_of.first(), c.figures.actual) {
-                            if let Some(p) = part.figures.actual {
-                                prop_assert_eq!(part.figures.share_of_total, Some(p / whole));
-                            }
+                        if let (Some(part), Some(whole)) = (rows_of.first(), c.figures.actual)
+                            && let Some(p) = part.figures.actual
+                        {
+                            prop_assert_eq!(part.figures.share_of_total, Some(p / whole));
                         }
                     }
                     "rate" => {
