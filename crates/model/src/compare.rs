@@ -504,20 +504,16 @@ pub fn ratio_targets(num: &TargetSum, den: &TargetSum, scale: f64) -> TargetSum 
     }
 }
 
-/// A ratio of two combined actuals; `None` when the denominator may be zero.
+/// A ratio of two combined actuals: not combined when an operand was not, or when the
+/// denominator may be zero (`DENOMINATOR_ZERO`). A ratio has no single largest report: its
+/// `largest` is the ratio's own upper bound (NaN when not combined).
 pub fn ratio_actuals(num: &ActualSum, den: &ActualSum, scale: f64) -> ActualSum {
     let scopes = num.scopes.max(den.scopes);
-    if let Some(why) = num.not_combined.or(den.not_combined) {
-        return ActualSum {
-            not_combined: Some(why),
-            value: None,
-            min: None,
-            max: None,
-            largest: f64::NAN,
-            scopes,
-        };
-    }
-    match divide(num.bounds(), den.bounds(), scale) {
+    let quotient = match num.not_combined.or(den.not_combined) {
+        Some(why) => Err(why),
+        None => divide(num.bounds(), den.bounds(), scale),
+    };
+    match quotient {
         Ok((lo, hi)) => {
             let r = range(lo, hi, f64::NAN, scopes);
             ActualSum {
@@ -763,6 +759,64 @@ mod tests {
             largest: Bounds { value, min, max },
             count: 1,
         }
+    }
+
+    #[test]
+    fn composites_keep_shapes_and_refuse_a_zero_denominator() {
+        let one = |c, v, lo, hi| sum_of(&[g(c, v, lo, hi)]);
+        // 136: at least 5 of about 10 leading specialties → at least 50 %.
+        let share = ratio_targets(
+            &one(Comparator::AtLeast, Some(5.0), None, None),
+            &one(Comparator::About, Some(10.0), None, None),
+            100.0,
+        );
+        assert_eq!(
+            (share.comparator, share.value),
+            (Comparator::AtLeast, Some(50.0))
+        );
+        let zero = ratio_targets(
+            &one(Comparator::Exact, Some(5.0), None, None),
+            &one(Comparator::Range, None, Some(0.0), Some(3.0)),
+            1.0,
+        );
+        assert_eq!(zero.not_combined, Some(NotCombined::DenominatorZero));
+        let a = ratio_actuals(&ActualSum::one(3.0), &ActualSum::one(0.0), 1.0);
+        assert_eq!(
+            (a.value, a.not_combined),
+            (None, Some(NotCombined::DenominatorZero))
+        );
+        assert_eq!(
+            ratio_actuals(&ActualSum::one(3.0), &ActualSum::one(4.0), 100.0).value,
+            Some(75.0)
+        );
+        // A difference: 10 less a range 2–3 is the range 7–8; less an at-least is an at-most.
+        let ten = one(Comparator::Exact, Some(10.0), None, None);
+        let d = add_targets(&[
+            (ten, 1),
+            (one(Comparator::Range, None, Some(2.0), Some(3.0)), -1),
+        ])
+        .unwrap();
+        assert_eq!(
+            (d.comparator, d.min, d.max),
+            (Comparator::Range, Some(7.0), Some(8.0))
+        );
+        let d = add_targets(&[
+            (ten, 1),
+            (one(Comparator::AtLeast, Some(4.0), None, None), -1),
+        ])
+        .unwrap();
+        assert_eq!((d.comparator, d.value), (Comparator::AtMost, Some(6.0)));
+        let a = add_actuals(&[(ActualSum::one(10.0), 1), (ActualSum::one(4.0), -1)]).unwrap();
+        assert_eq!(a.value, Some(6.0));
+        // Two years of 10 % growth compound to 21 %.
+        assert!((compound([10.0, 10.0]).unwrap() - 21.0).abs() < 1e-9);
+        assert_eq!(compound([]), None);
+        // A pace keeps the shape.
+        let r = scale_target(
+            &one(Comparator::Range, None, Some(3.0), Some(6.0)),
+            1.0 / 3.0,
+        );
+        assert_eq!((r.min, r.max), (Some(1.0), Some(2.0)));
     }
 
     #[test]
