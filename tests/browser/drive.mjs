@@ -59,6 +59,10 @@ try {
       badges: [...c.querySelectorAll('.badge')].map((b) => b.textContent),
     })),
     targets: document.querySelectorAll('#p136-targets tbody tr').length,
+    goals: [...document.querySelectorAll('#p136-goals tbody tr')].map((r) => ({
+      key: r.getAttribute('data-goal'),
+      reported: r.children[3]?.textContent,
+    })),
     canvases: document.querySelectorAll('#units-chart canvas').length,
     tokenInAddress: location.href.includes('token='),
   }));
@@ -162,6 +166,7 @@ try {
         units: c.querySelector('[data-units]')?.textContent,
         error: c.querySelector('[data-error]')?.textContent || null,
       })),
+      goalsShown: !!document.querySelector('#p136-goals'),
     }));
     await staff.close();
   }

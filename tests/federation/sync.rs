@@ -240,6 +240,7 @@ pub(crate) fn unit(n: usize) -> model::Unit {
         name_en: format!("Sync test unit {n}"),
         target_level: None,
         target_year: Some(2022),
+        note: None,
         source: None,
     }
 }

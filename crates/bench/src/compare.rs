@@ -89,6 +89,7 @@ async fn fill(
         parent: None,
         summary_zh: None,
         summary_en: Some("Synthetic data for benchmarks only; not from any document.".into()),
+        note: None,
         source: src(),
     };
     let institutions: Vec<Institution> = (0..10)
@@ -112,6 +113,7 @@ async fn fill(
             name_en: format!("SYNTHETIC unit {u}"),
             target_level: None,
             target_year: Some(2025),
+            note: None,
             source: None,
         })
         .collect();
@@ -212,7 +214,11 @@ async fn main() -> anyhow::Result<()> {
         args.indicators,
         args.years,
         std::thread::available_parallelism().map_or(0, usize::from),
-        chosen,
+        chosen
+            .iter()
+            .map(String::as_str)
+            .chain(["beds_added_total"])
+            .collect::<Vec<_>>(),
         2026 - args.years
     );
     println!(
@@ -308,14 +314,18 @@ async fn main() -> anyhow::Result<()> {
             });
             urls.push(format!("http://{hub_addr}/graphql"));
         }
+        // The first two indicators and their composite (beds_added_total = beds_added +
+        // icu_beds_added), evaluated at every level from its operands.
         let list = chosen
             .iter()
+            .map(String::as_str)
+            .chain(["beds_added_total"])
             .map(|c| format!("\"{c}\""))
             .collect::<Vec<_>>()
             .join(", ");
         let years = format!("{{ from: {}, to: 2025 }}", 2026 - args.years);
         let city_q = format!(
-            "{{ compare(indicators: [{list}], years: {years}) {{ years cities {{ code freshness {{ stale }} cells {{ indicator year actual achievementRate target {{ comparator value }} }} }} provinceTotals {{ indicator year actual }} rankings {{ indicator year entries {{ rank code }} }} }} }}"
+            "{{ compare(indicators: [{list}], years: {years}) {{ years cities {{ code freshness {{ stale }} cells {{ indicator year actual achievementRate target {{ comparator value }} }} spans {{ indicator actual targetPerYear {{ value }} target {{ comparator value }} }} }} provinceTotals {{ indicator year actual shareOfTotal }} provinceSpans {{ indicator actual target {{ comparator value }} }} rankings {{ indicator year entries {{ rank code }} }} }} }}"
         );
         let inst_q = format!(
             "{{ compare(indicators: [{list}], years: {years}, level: INSTITUTION) {{ cities {{ code cells {{ actual }} breakdown {{ id nameZh cells {{ indicator year actual achievementRate }} }} }} }} }}"

@@ -61,6 +61,7 @@ fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
         parent: None,
         summary_zh: None,
         summary_en: Some("Synthetic data for benchmarks only; not from any document.".into()),
+        note: None,
         source: src,
     };
     let mut units = Vec::new();
@@ -77,6 +78,7 @@ fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
             name_en: format!("SYNTHETIC unit {u}"),
             target_level: None,
             target_year: Some(2022),
+            note: None,
             source: None,
         });
         for year in 2020..=2022 {

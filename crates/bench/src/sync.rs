@@ -282,6 +282,7 @@ async fn lag_series(
                 name_en: format!("SYNTHETIC lag unit {i}"),
                 target_level: None,
                 target_year: Some(2022),
+                note: None,
                 source: None,
             })
             .await?;

@@ -212,6 +212,8 @@ pub struct UnitInput {
     pub target_level: Option<String>,
     /// 目标年份 — By when.
     pub target_year: Option<i32>,
+    /// 备注 — A note on the document's wording or an open question.
+    pub note: Option<String>,
 }
 
 impl UnitInput {
@@ -241,6 +243,7 @@ impl UnitInput {
             name_en: self.name_en,
             target_level: self.target_level,
             target_year: self.target_year,
+            note: self.note,
             source: None,
         })
     }

@@ -388,6 +388,11 @@ impl Programme {
     async fn summary_en(&self) -> Option<&str> {
         self.0.summary_en.as_deref()
     }
+    /// 备注 — A note on the document's wording or a question it leaves open (e.g. an end
+    /// year the document does not state).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
     /// 出处 — Where it is stated.
     async fn source(&self) -> Option<Source> {
         source(&self.0.source_document, &self.0.source_quote)
@@ -793,6 +798,10 @@ impl Unit {
     /// 目标年份 — The year by which it should reach that level.
     async fn target_year(&self) -> Option<i32> {
         self.0.target_year
+    }
+    /// 备注 — A note on the document's wording or a question it leaves open.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
     }
     /// 出处 — Where it is stated.
     async fn source(&self) -> Option<Source> {

@@ -114,6 +114,9 @@ async fn the_dashboards_operations_fit_the_hubs_schema() {
             "Compare" => compare.clone(),
             "CompareExport" => export.clone(),
             "City" => json!({ "code": "140800" }),
+            "Goals" => {
+                json!({ "indicators": ["leading_specialties"], "cities": ["140000", "140800"] })
+            }
             _ => json!({}),
         };
         let data = api(&l, name, vars).await;
@@ -269,6 +272,51 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
         "the programme's targets and its components'"
     );
     assert!(component_targets > 0);
+    // Progress against 136's goals: the hub's provinceGoalSpans, row for row, with the reported
+    // total the hub computed (the page adds nothing up itself).
+    let mut codes: Vec<Value> = Vec::new();
+    let all_targets = overview["programme"]["targets"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(
+            overview["programme"]["allComponents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|c| c["targets"]["nodes"].as_array().unwrap()),
+        );
+    for t in all_targets {
+        if !codes.contains(&t["indicatorCode"]) {
+            codes.push(t["indicatorCode"].clone());
+        }
+    }
+    let goals = api(
+        &l,
+        "Goals",
+        json!({ "indicators": codes, "cities": ["140000", "140800", "141000"] }),
+    )
+    .await;
+    let want: Vec<Value> = goals["compare"]["provinceGoalSpans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let reported = match g["actual"].as_f64() {
+                Some(x) if x.fract() == 0.0 => format!("{x:.0}"),
+                Some(x) => format!("{}", (x * 100.0).round() / 100.0),
+                None => "—".to_owned(),
+            };
+            json!({ "key": g["indicator"], "reported": reported })
+        })
+        .collect();
+    assert!(want.len() >= 10, "136's goals: {goals}");
+    // 山医大二院 reported its three 136 leading specialties (三大领军临床专科): 3 of ≈10.
+    assert!(
+        want.contains(&json!({ "key": "leading_specialties", "reported": "3" })),
+        "{want:?}"
+    );
+    assert_eq!(shown["goals"], json!(want));
 
     // Compare: every row of the table is the API's cell, ranges and caveats included.
     let cmp_view = &report["views"]["compare"];
@@ -437,7 +485,11 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
     // A 运城 editor: 运城's card whole, 临汾's refused by the API's rule and said so.
     let staff_cards = report["views"]["staff"]["cities"].as_array().unwrap();
     let card = |code: &str| staff_cards.iter().find(|c| c["code"] == code).unwrap();
-    assert_eq!(card("140800")["units"], "5", "{staff_cards:?}");
+    assert_eq!(
+        report["views"]["staff"]["goalsShown"], false,
+        "city staff may not compare the province's own scope: no goals table"
+    );
+    assert_eq!(card("140800")["units"], "6", "{staff_cards:?}");
     assert_eq!(card("140800")["error"], Value::Null);
     assert_eq!(card("141000")["units"], "—", "{staff_cards:?}");
     assert!(

@@ -44,6 +44,10 @@ pub struct Programme {
     /// Short summary in English.
     #[serde(default)]
     pub summary_en: Option<String>,
+    /// A note on the document's wording or a question it leaves open (e.g. a period the
+    /// document does not state), kept next to the facts.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Where it is stated.
     pub source: Source,
 }
@@ -63,6 +67,7 @@ impl Programme {
         v.require_name("issuer", &self.issuer);
         v.require_name("docNumber", &self.doc_number);
         v.optional_text("summaryZh", self.summary_zh.as_deref());
+        v.optional_text("note", self.note.as_deref());
         v.optional_text("summaryEn", self.summary_en.as_deref());
         v.check(
             crate::source::valid_date(&self.issued_on),

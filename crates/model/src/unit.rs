@@ -47,6 +47,10 @@ pub struct Unit {
     /// The year by which it should reach `target_level`.
     #[serde(default)]
     pub target_year: Option<i32>,
+    /// A note on the document's wording or a question it leaves open (e.g. a period the
+    /// document does not state), kept next to the facts.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Where it is stated.
     #[serde(default)]
     pub source: Option<Source>,
@@ -65,6 +69,7 @@ impl Unit {
         v.require_name("programme", &self.programme);
         v.optional_name("component", self.component.as_deref());
         v.optional_name("institution", self.institution.as_deref());
+        v.optional_text("note", self.note.as_deref());
         v.require_name("nameZh", &self.name_zh);
         v.require_name("nameEn", &self.name_en);
         v.optional_name("targetLevel", self.target_level.as_deref());

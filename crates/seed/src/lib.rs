@@ -12,8 +12,11 @@
 //! - [`check`](SeedFile::check): the fidelity rules above.
 //! - [`province`], [`for_region`]: the embedded files.
 //! - [`load`]: loading a server's seed into its store on first start.
+//! - [`numerals`]: numbers written in Chinese numerals (百名, 一个, 百分之八十), which the
+//!   fidelity check reads as well as digits.
 
 pub mod load;
+pub mod numerals;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -156,6 +159,16 @@ fn number_forms(x: f64) -> Vec<String> {
         forms.push(format!("{}", x as i64));
     }
     forms
+}
+
+/// True when `quote` writes `x`: in digits, or in Chinese numerals as a count (百名, 一个,
+/// 百分之八十 — see [`numerals`]).
+fn appears(x: f64, quote: &str) -> bool {
+    let q = normalise(quote);
+    number_forms(x).iter().any(|f| q.contains(f.as_str()))
+        || numerals::chinese_numbers(&q)
+            .iter()
+            .any(|n| (n - x).abs() < 1e-9)
 }
 
 impl SeedFile {
@@ -371,8 +384,7 @@ impl SeedFile {
                             .collect()
                     };
                     for n in numbers {
-                        let q = normalise(&s.quote);
-                        if !number_forms(n).iter().any(|f| q.contains(f.as_str())) {
+                        if !appears(n, &s.quote) {
                             p.push(format!(
                                 "{what}: number {n} does not appear in its quote «{}»",
                                 s.quote
@@ -398,8 +410,7 @@ impl SeedFile {
                 None => p.push(format!("{what}: a seeded actual needs a source")),
                 Some(s) => {
                     cite(&what, &s.document, &s.quote, &mut p);
-                    let q = normalise(&s.quote);
-                    if !number_forms(x.value).iter().any(|f| q.contains(f.as_str())) {
+                    if !appears(x.value, &s.quote) {
                         p.push(format!(
                             "{what}: number {} does not appear in its quote «{}»",
                             x.value, s.quote
@@ -459,6 +470,21 @@ mod tests {
         target.value.value = Some(987_654.0);
         let err = seed.check(&province.indicators).unwrap_err().to_string();
         assert!(err.contains("does not appear in its quote"), "{err}");
+    }
+
+    #[test]
+    fn a_number_in_chinese_numerals_is_read_and_a_changed_one_is_caught() {
+        let province = province().unwrap();
+        let mut seed = for_region(model::region::LINFEN).unwrap().unwrap();
+        let hundred = seed
+            .targets
+            .iter_mut()
+            .find(|t| t.id.as_deref() == Some("lf-hundred-leaders-count"))
+            .expect("百名 is stored as a number");
+        assert_eq!(hundred.value.value, Some(100.0));
+        hundred.value.value = Some(200.0);
+        let err = seed.check(&province.indicators).unwrap_err().to_string();
+        assert!(err.contains("number 200 does not appear"), "{err}");
     }
 
     #[test]

@@ -267,6 +267,7 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 parent: m.parent.clone(),
                 summary_zh: m.summary_zh.clone(),
                 summary_en: m.summary_en.clone(),
+                note: m.note.clone(),
                 source: source(&m.source_document, &m.source_quote)?.ok_or_else(|| {
                     violation(
                         "source_document",
@@ -337,6 +338,7 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 name_en: m.name_en.clone(),
                 target_level: m.target_level.clone(),
                 target_year: m.target_year,
+                note: m.note.clone(),
                 source: source(&m.source_document, &m.source_quote)?,
             };
             valid(u.validate(None))?;

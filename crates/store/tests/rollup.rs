@@ -44,6 +44,7 @@ fn programme(id: &str) -> Programme {
         parent: None,
         summary_zh: None,
         summary_en: None,
+        note: None,
         source: Source {
             document: "doc".into(),
             quote: "quote".into(),
@@ -73,6 +74,7 @@ fn unit(id: &str, programme: &str, institution: Option<&str>) -> Unit {
         name_en: id.into(),
         target_level: None,
         target_year: None,
+        note: None,
         source: None,
     }
 }

@@ -44,6 +44,7 @@ fn unit(id: &str) -> Unit {
         name_en: "Cardiology".into(),
         target_level: None,
         target_year: Some(2022),
+        note: None,
         source: None,
     }
 }
@@ -111,6 +112,7 @@ async fn fixture(store: &Store) {
         parent: None,
         summary_zh: None,
         summary_en: None,
+        note: None,
         source: source(),
     }];
     let institutions = [Institution {

@@ -26,7 +26,8 @@
       actor: '操作人', op: '操作', at: '时间', entity: '对象', cursor: '游标', errors: '错误', calls: '调用',
       failures: '失败', snapshots: '快照', repairs: '修复', diverged: '不一致', lagChart: '同步滞后（变更条数）',
       unitsPerCity: '各市已列入的单位数', ambiguousNote: '存疑：文件未写明，按区间显示', noData: '没有数据',
-      nodeDown: '节点不可用', exported: '已导出', notCombined: '不可合计', forbidden: '无权查看'
+      nodeDown: '节点不可用', exported: '已导出', notCombined: '不可合计', forbidden: '无权查看',
+      goals: '全省目标进展', 'goals.help': '“136”工程的全省目标，对照省直机构与各市上报的实绩（由枢纽计算，不在浏览器中相加）', reported: '已报实绩'
     },
     en: {
       title: 'xingyi · Province dashboard', 'nav.overview': 'Overview', 'nav.compare': 'Compare', 'nav.sync': 'Sync & health',
@@ -45,7 +46,8 @@
       failures: 'Failures', snapshots: 'Snapshots', repairs: 'Repairs', diverged: 'Diverged',
       lagChart: 'Replication lag (changes)', unitsPerCity: 'Units named per city', noData: 'No data',
       ambiguousNote: 'Ambiguous: the document leaves it open; shown as a range', nodeDown: 'node unavailable',
-      exported: 'Exported', notCombined: 'not combined', forbidden: 'not yours to see'
+      exported: 'Exported', notCombined: 'not combined', forbidden: 'not yours to see',
+      goals: 'Progress against the province goals', 'goals.help': "The 136 programme's province-wide targets against what the province's institutions and the cities reported (computed by the hub, never added up in the browser)", reported: 'Reported'
     }
   };
   var lang = localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'zh';
@@ -210,8 +212,44 @@
       } }, t('signin.go')))));
   }
 
+  // 136's goals set against what was reported, as the hub computes them (`provinceGoals`);
+  // null when the viewer may not compare the province (city staff).
+  function goals(codes, cities) {
+    if (!codes.length) return Promise.resolve(null);
+    return gql('Goals', { indicators: codes, cities: ['140000'].concat(cities) })
+      .then(function (r) { return r.data.compare; })
+      .catch(function (e) { if (e.code === 'FORBIDDEN') return null; throw e; });
+  }
+
+  function goalsTable(cmp) {
+    var names = {};
+    cmp.indicators.forEach(function (i) { names[i.code] = i; });
+    return table([t('indicator'), t('period'), t('target'), t('reported'), t('rate')],
+      cmp.provinceGoalSpans.map(function (g) {
+        var i = names[g.indicator];
+        var rate = g.achievementRate !== null ? num(g.achievementRate * 100) + '%'
+          : (g.achievementRateLow !== null ? num(g.achievementRateLow * 100) + '–' + num(g.achievementRateHigh * 100) + '%' : '—');
+        return h('tr', { 'data-goal': g.indicator, 'class': g.ambiguousTerms ? 'ambiguous' : null },
+          h('td', {}, i ? nm(i) : g.indicator),
+          h('td', { 'class': 'num' }, g.from + '–' + g.to),
+          h('td', { 'class': 'num' }, targetText(g.target), i ? ' ' + i.unit : ''),
+          h('td', { 'class': 'num' }, g.actual === null ? '—' : num(g.actual)),
+          h('td', { 'class': 'num' }, rate));
+      }), { id: 'p136-goals' });
+  }
+
   function overview() {
     return gql('Overview', { programme: P136 }).then(function (r) {
+      var p = r.data.programme;
+      var all = p.targets.nodes.slice();
+      (p.allComponents || []).forEach(function (c) { all = all.concat(c.targets.nodes); });
+      var codes = [];
+      all.forEach(function (x) { if (codes.indexOf(x.indicatorCode) < 0) codes.push(x.indicatorCode); });
+      var registered = (r.data.cities || []).filter(function (c) { return c.status.registered; })
+        .map(function (c) { return c.code; });
+      return goals(codes, registered).then(function (g) { return { r: r, goals: g }; });
+    }).then(function (both) {
+      var r = both.r;
       var p = r.data.programme;
       var cities = (r.data.cities || []).filter(function (c) { return c.status.registered; });
       var errs = cityErrors(r.errors);
@@ -257,6 +295,9 @@
       show(h('h1', {}, nm(p)),
         h('p', { 'class': 'muted' }, t('doc') + ' ' + p.docNumber + ' · ' + t('period') + ' ' + p.period),
         p.summaryZh || p.summaryEn ? h('p', {}, lang === 'en' ? (p.summaryEn || p.summaryZh) : (p.summaryZh || p.summaryEn)) : null,
+        both.goals ? h('h2', { text: t('goals') }) : null,
+        both.goals ? h('p', { 'class': 'muted', text: t('goals.help') }) : null,
+        both.goals ? goalsTable(both.goals) : null,
         h('h2', { text: t('cities') }), cards,
         h('h2', { text: t('unitsPerCity') }), chartEl,
         h('h2', { text: t('components') }), comps,

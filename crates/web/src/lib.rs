@@ -50,6 +50,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ),
     ("City", include_str!("../operations/City.graphql")),
     ("Sync", include_str!("../operations/Sync.graphql")),
+    ("Goals", include_str!("../operations/Goals.graphql")),
 ];
 
 struct Source {

@@ -635,8 +635,6 @@ struct RegionAnswer {
     own: Level<i32>,
     /// (indicator) → the region's own span.
     own_span: Level<()>,
-    /// What it adds to the total, by year and over the span (its own figures for a city).
-    contribution: (Level<i32>, Level<()>),
     /// The province's goals, by year and over the span (empty for a city).
     goals: (Level<i32>, Level<()>),
     breakdown: Vec<Breakdown>,
@@ -675,13 +673,13 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
     // The total of the compared regions, from what each adds to it.
     let by_region: Vec<(RegionCode, Level<i32>)> = answers
         .iter()
-        .map(|a| (a.region.code, strip(&a.contribution.0, plan)))
+        .map(|a| (a.region.code, strip(&a.own, plan)))
         .collect();
     let mut total = total_of(&by_region, plan);
     compose(&mut total, plan);
     let span_parts: Vec<(RegionCode, Level<()>)> = answers
         .iter()
-        .map(|a| (a.region.code, strip(&a.contribution.1, plan)))
+        .map(|a| (a.region.code, strip(&a.own_span, plan)))
         .collect();
     let mut total_span = total_of(&span_parts, plan);
     compose(&mut total_span, plan);
@@ -847,16 +845,22 @@ fn region_answer(
     compose(&mut rows, plan);
     let mut row_spans = span.map_or_else(BTreeMap::new, |s| spans(folded, s, plan, across));
     compose(&mut row_spans, plan);
-    let own: Level<i32> = rows
-        .iter()
-        .filter(|(((scope, _), _), _)| scope.is_empty())
-        .map(|(((_, year), ind), c)| ((*year, ind.clone()), c.clone()))
-        .collect();
-    let own_span: Level<()> = row_spans
-        .iter()
-        .filter(|((scope, _), _)| scope.is_empty())
-        .map(|((_, ind), c)| (((), ind.clone()), c.clone()))
-        .collect();
+    // A region's own figures: a city's rows combined; the province's, what it adds to the
+    // total (its programme-wide goals are apart, in `goals`, never added to anything).
+    let (own, own_span): (Level<i32>, Level<()>) = match &r.contribution {
+        Some(facts) => region_level(Some(facts), plan, code, span),
+        None => (
+            rows.iter()
+                .filter(|(((scope, _), _), _)| scope.is_empty())
+                .map(|(((_, year), ind), c)| ((*year, ind.clone()), c.clone()))
+                .collect(),
+            row_spans
+                .iter()
+                .filter(|((scope, _), _)| scope.is_empty())
+                .map(|((_, ind), c)| (((), ind.clone()), c.clone()))
+                .collect(),
+        ),
+    };
 
     // Breakdown rows, each with its share of the region.
     let mut breakdown: BTreeMap<String, (Vec<Cell>, Vec<SpanCell>)> = BTreeMap::new();
@@ -913,17 +917,12 @@ fn region_answer(
         })
         .collect();
 
-    let contribution = match &r.contribution {
-        Some(facts) => region_level(Some(facts), plan, code, span),
-        None => (own.clone(), own_span.clone()),
-    };
     let goals = region_level(r.goals.as_ref(), plan, code, span);
     RegionAnswer {
         region: r.region,
         freshness: r.freshness,
         own,
         own_span,
-        contribution,
         goals,
         breakdown: breakdown
             .into_iter()

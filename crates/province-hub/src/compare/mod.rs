@@ -141,45 +141,21 @@ impl CompareQuery {
             return Ok(hit);
         }
 
-        let store_level = match plan.level {
-            CompareLevel::City => GroupLevel::City,
-            CompareLevel::Institution => GroupLevel::Institution,
-            CompareLevel::Unit => GroupLevel::Unit,
-        };
-        let named = plan.level != CompareLevel::City;
         let reads = join_all(plan.regions.iter().map(|r| {
-            let query = FactsQuery {
-                indicators: plan.fetch.clone(),
-                years: plan.years,
-                programmes: plan.wanted.get(&r.code).cloned().unwrap_or_default(),
-                latest: plan.latest.clone(),
-                level: store_level,
-                kinds: Vec::new(),
-            };
-            let skip = plan.filtered && query.programmes.is_empty();
-            let province_own = r.code == model::region::SHANXI;
-            let store: Option<&store::Store> = if province_own {
+            let store: Option<&store::Store> = if r.code == model::region::SHANXI {
                 Some(province)
             } else {
                 d.replicas.get(&r.code).map(|v| &v.replica.store)
             };
-            async move { read_region(store, query, skip, province_own, named).await }
+            read_region(&plan, r, store, fresh_now(r.code))
         }))
         .await;
         let mut regions = Vec::new();
         for (region, read) in plan.regions.iter().zip(reads) {
-            let read = read.map_err(|e| {
+            regions.push(read.map_err(|e| {
                 tracing::error!(region = %region.code, error = %e, "comparison query failed");
                 city_schema::error::from_store(e)
-            })?;
-            regions.push(engine::RegionFacts {
-                region,
-                facts: read.facts,
-                goals: read.goals,
-                contribution: read.contribution,
-                names: read.names,
-                freshness: fresh_now(region.code),
-            });
+            })?);
         }
         let comparison = engine::compare(&plan, regions);
         d.compare_cache.put(key, comparison.clone());
@@ -223,46 +199,48 @@ async fn check_span(
     ))
 }
 
-/// What one region's databases answered.
-#[derive(Default)]
-struct RegionRead {
-    facts: Option<Facts>,
-    goals: Option<Facts>,
-    contribution: Option<Facts>,
-    names: BTreeMap<String, String>,
-}
-
-/// Reads one region's facts: a city's from its replica's roll-ups; the province's own from the
-/// hub's database — all of it, its programme-wide goals, and the rest (what it adds to the
-/// total). `store` is `None` when the hub keeps no data for the region.
-async fn read_region(
+/// Reads one region's facts for `plan`: a city's from its replica's roll-ups; the province's
+/// own (140000) from the hub's database — all of it, its programme-wide goals, and the rest
+/// (what it adds to the total). `store` is `None` when the hub keeps no data for the region.
+pub async fn read_region(
+    plan: &plan::Plan,
+    region: &'static model::Region,
     store: Option<&store::Store>,
-    query: FactsQuery,
-    skip: bool,
-    province_own: bool,
-    named: bool,
-) -> Result<RegionRead, store::Error> {
+    freshness: crate::status::Freshness,
+) -> Result<engine::RegionFacts, store::Error> {
+    let mut out = engine::RegionFacts {
+        region,
+        facts: None,
+        goals: None,
+        contribution: None,
+        names: BTreeMap::new(),
+        freshness,
+    };
     let Some(store) = store else {
-        return Ok(RegionRead::default());
+        return Ok(out);
     };
-    let names = if named {
-        store.scope_names().await?
-    } else {
-        BTreeMap::new()
-    };
-    if skip {
-        return Ok(RegionRead {
-            facts: Some(Facts::default()),
-            names,
-            ..RegionRead::default()
-        });
+    if plan.level != CompareLevel::City {
+        out.names = store.scope_names().await?;
     }
-    if !province_own {
-        return Ok(RegionRead {
-            facts: Some(store.rollup_facts(&query).await?),
-            names,
-            ..RegionRead::default()
-        });
+    let query = FactsQuery {
+        indicators: plan.fetch.clone(),
+        years: plan.years,
+        programmes: plan.wanted.get(&region.code).cloned().unwrap_or_default(),
+        latest: plan.latest.clone(),
+        level: match plan.level {
+            CompareLevel::City => GroupLevel::City,
+            CompareLevel::Institution => GroupLevel::Institution,
+            CompareLevel::Unit => GroupLevel::Unit,
+        },
+        kinds: Vec::new(),
+    };
+    if plan.filtered && query.programmes.is_empty() {
+        out.facts = Some(Facts::default());
+        return Ok(out);
+    }
+    if region.code != model::region::SHANXI {
+        out.facts = Some(store.rollup_facts(&query).await?);
+        return Ok(out);
     }
     // The province's rows are few, and its own writes keep no roll-ups: read the rows.
     let by_kinds = |kinds: &[&str]| FactsQuery {
@@ -270,20 +248,18 @@ async fn read_region(
         kinds: kinds.iter().map(|k| (*k).to_owned()).collect(),
         ..query.clone()
     };
-    Ok(RegionRead {
-        facts: Some(store.comparison_facts(&query).await?),
-        goals: Some(
-            store
-                .comparison_facts(&by_kinds(&["programme", "component"]))
-                .await?,
-        ),
-        contribution: Some(
-            store
-                .comparison_facts(&by_kinds(&["institution", "unit", "region"]))
-                .await?,
-        ),
-        names,
-    })
+    out.facts = Some(store.comparison_facts(&query).await?);
+    out.goals = Some(
+        store
+            .comparison_facts(&by_kinds(&["programme", "component"]))
+            .await?,
+    );
+    out.contribution = Some(
+        store
+            .comparison_facts(&by_kinds(&["institution", "unit", "region"]))
+            .await?,
+    );
+    Ok(out)
 }
 
 /// The derived figures, as `derivedIndicators` lists them.

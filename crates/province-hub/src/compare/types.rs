@@ -202,8 +202,11 @@ pub struct CityComparison {
     pub name_zh: String,
     /// 英文名称 — English name.
     pub name_en: String,
-    /// 省本级 — True for the province's own scope (140000: the programmes, institutions and
-    /// units the province runs itself, from the hub's own database); false for a city.
+    /// 省本级 — True for the province's own scope (140000: the institutions and units the
+    /// province runs itself, from the hub's own database); false for a city. The province's
+    /// cells and spans are what it adds to the total; the targets it sets on its programmes
+    /// and their components are goals for the whole province, in `provinceGoals` (and as rows
+    /// of its breakdown), never in its cells.
     pub is_province: bool,
     /// 新鲜度 — Which replica state answered, and how fresh it is (the province's own scope is
     /// answered by the hub's database: always current).

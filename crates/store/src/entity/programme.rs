@@ -32,6 +32,8 @@ pub struct Model {
     pub summary_zh: Option<String>,
     /// Summary (en).
     pub summary_en: Option<String>,
+    /// A note on the document's wording or an open question.
+    pub note: Option<String>,
     /// Cited document id.
     pub source_document: Option<String>,
     /// Quoted words.

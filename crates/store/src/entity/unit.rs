@@ -24,6 +24,8 @@ pub struct Model {
     pub target_level: Option<String>,
     /// Target year.
     pub target_year: Option<i32>,
+    /// A note on the document's wording or an open question.
+    pub note: Option<String>,
     /// Cited document id.
     pub source_document: Option<String>,
     /// Quoted words.
