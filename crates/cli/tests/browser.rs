@@ -489,7 +489,7 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
         report["views"]["staff"]["goalsShown"], false,
         "city staff may not compare the province's own scope: no goals table"
     );
-    assert_eq!(card("140800")["units"], "6", "{staff_cards:?}");
+    assert_eq!(card("140800")["units"], "5", "{staff_cards:?}");
     assert_eq!(card("140800")["error"], Value::Null);
     assert_eq!(card("141000")["units"], "—", "{staff_cards:?}");
     assert!(
