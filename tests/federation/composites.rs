@@ -321,3 +321,35 @@ async fn questions_that_can_only_answer_nothing_get_stable_codes() {
     assert_eq!(inside["data"]["compare"]["years"], json!([2021]));
     fed.stop().await;
 }
+
+#[tokio::test]
+async fn a_composite_redefined_in_the_catalogue_is_answered_anew() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    in_sync(&client, &hub).await;
+    let q = r#"{ compare(indicators: ["beds_added_total"], cities: ["140800"], years: { from: 2020, to: 2022 }) {
+        indicators { formula { expression } } cities { spans { target { value } } } } }"#;
+    let span = |d: &Value| d["compare"]["cities"][0]["spans"][0]["target"]["value"].clone();
+    let before = data(&client, &hub, q, json!({})).await;
+    assert_eq!(span(&before), 135.0);
+    // Asked again: the kept answer.
+    assert_eq!(span(&data(&client, &hub, q, json!({})).await), 135.0);
+
+    // The province redefines it (general beds less monitored beds: 115 − 20).
+    let store = fed.hub_store().await;
+    let m = store.indicator("beds_added_total").await.unwrap().unwrap();
+    let mut ind = store::writes::indicator_model(&m).unwrap();
+    ind.formula = Some(model::Formula::Difference {
+        minuend: "beds_added".into(),
+        subtrahend: "icu_beds_added".into(),
+    });
+    store.put_indicator(ind, Some(m.version)).await.unwrap();
+    let after = data(&client, &hub, q, json!({})).await;
+    assert_eq!(
+        after["compare"]["indicators"][0]["formula"]["expression"],
+        "beds_added − icu_beds_added"
+    );
+    assert_eq!(span(&after), 95.0, "{after}");
+    fed.stop().await;
+}

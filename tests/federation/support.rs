@@ -29,6 +29,14 @@ impl LocalFed {
         Self { fed, _dir: dir }
     }
 
+    /// The hub's own database, opened beside the running hub (as a second hub would).
+    pub(crate) async fn hub_store(&self) -> store::Store {
+        let config = store::DatabaseConfig::sqlite_file(&self._dir.path().join("hub.db"));
+        store::Store::connect(&config, model::region::SHANXI)
+            .await
+            .unwrap()
+    }
+
     pub(crate) fn hub_url(&self) -> String {
         format!("http://{}/graphql", self.fed.hub)
     }

@@ -22,6 +22,8 @@ pub struct Cities {
     pub fresh: std::time::Duration,
     /// Recent comparisons (see [`crate::compare::CompareCache`]).
     pub compare_cache: Arc<crate::compare::CompareCache>,
+    /// The province's catalogue as last read (see [`crate::compare::KeptCatalogue`]).
+    pub catalogue: Arc<crate::compare::KeptCatalogue>,
 }
 
 impl std::fmt::Debug for ReplicaView {

@@ -312,6 +312,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
         compare_cache: std::sync::Arc::new(compare::CompareCache::new(
             config.compare_cache_entries,
         )),
+        catalogue: std::sync::Arc::default(),
     };
     let schema = hub::build_hub_schema(store.clone(), delegation, implementing, &config.graphql);
     tracing::info!(

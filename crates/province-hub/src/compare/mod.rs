@@ -79,21 +79,21 @@ impl CompareQuery {
                 .collect(),
             level: level.unwrap_or_default(),
         };
-        let catalogue: BTreeMap<String, model::Indicator> = province
-            .indicators()
+        // The province's change sequence moves with every catalogue write (and every write of
+        // its own data): it keys the kept catalogue and the province's part of the cache key.
+        let province_seq = province
+            .last_seq()
             .await
-            .map_err(city_schema::error::from_store)?
-            .iter()
-            .map(|m| store::writes::indicator_model(m).map(|i| (i.code.clone(), i)))
-            .collect::<Result<_, _>>()
+            .map_err(city_schema::error::from_store)?;
+        let catalogue = d
+            .catalogue
+            .get(province, province_seq)
+            .await
             .map_err(city_schema::error::from_store)?;
         let replicated: Vec<RegionCode> = d.replicas.keys().copied().collect();
         let plan = plan::plan(&question, &catalogue, &replicated)
             .map_err(|e| city_schema::error::invalid(&e.field, e.rule, e.message))?;
 
-        if let Some((from, to)) = question.years {
-            check_span(province, d, &plan, from, to).await?;
-        }
         let fresh_now = |code: RegionCode| {
             if code == model::region::SHANXI {
                 return freshness(AnsweredBy::Province, None, false, None);
@@ -116,11 +116,7 @@ impl CompareQuery {
         let mut generations = Vec::new();
         for r in &plan.regions {
             let (applied, snapshots) = if r.code == model::region::SHANXI {
-                let seq = province
-                    .last_seq()
-                    .await
-                    .map_err(city_schema::error::from_store)?;
-                (seq, 0)
+                (province_seq, 0)
             } else {
                 d.replicas
                     .get(&r.code)
@@ -139,6 +135,11 @@ impl CompareQuery {
                 }
             }
             return Ok(hit);
+        }
+        // Checked on a miss only: a kept answer was checked when it was computed, and its key
+        // names the same data.
+        if let Some((from, to)) = question.years {
+            check_span(province, d, &plan, from, to).await?;
         }
 
         let reads = join_all(plan.regions.iter().map(|r| {
@@ -165,6 +166,37 @@ impl CompareQuery {
     /// 派生指标 — Figures derived on every comparison cell or span, with their formulas.
     async fn derived_indicators(&self) -> Vec<DerivedIndicator> {
         derived()
+    }
+}
+
+/// The province's catalogue as last read, with the province's change sequence at the time:
+/// reused while that sequence stays (every catalogue write moves it), so a comparison reads
+/// one sequence number instead of the whole catalogue.
+#[derive(Debug, Default)]
+pub struct KeptCatalogue(std::sync::Mutex<Option<(i64, Catalogue)>>);
+
+/// The catalogue by code.
+pub type Catalogue = std::sync::Arc<BTreeMap<String, model::Indicator>>;
+
+impl KeptCatalogue {
+    /// The catalogue as of the province's change sequence `seq`.
+    pub async fn get(&self, province: &store::Store, seq: i64) -> Result<Catalogue, store::Error> {
+        if let Some((at, kept)) = self.0.lock().ok().and_then(|k| k.clone())
+            && at == seq
+        {
+            return Ok(kept);
+        }
+        let read: BTreeMap<String, model::Indicator> = province
+            .indicators()
+            .await?
+            .iter()
+            .map(|m| store::writes::indicator_model(m).map(|i| (i.code.clone(), i)))
+            .collect::<Result<_, _>>()?;
+        let read = std::sync::Arc::new(read);
+        if let Ok(mut k) = self.0.lock() {
+            *k = Some((seq, read.clone()));
+        }
+        Ok(read)
     }
 }
 
