@@ -72,13 +72,14 @@ fn expected(
     out
 }
 
-fn bounds(target: &Value) -> (Option<f64>, Option<f64>) {
+/// (lower, upper) bounds of a target object (`None` = unbounded or none).
+pub(crate) fn bounds(target: &Value) -> (Option<f64>, Option<f64>) {
     let f = |k: &str| target[k].as_f64();
-    match target["comparator"].as_str().unwrap() {
-        "EXACT" | "ABOUT" => (f("value"), f("value")),
-        "AT_LEAST" => (f("value"), None),
-        "AT_MOST" => (None, f("value")),
-        "RANGE" => (f("min"), f("max")),
+    match target["comparator"].as_str() {
+        Some("EXACT" | "ABOUT") => (f("value"), f("value")),
+        Some("AT_LEAST") => (f("value"), None),
+        Some("AT_MOST") => (None, f("value")),
+        Some("RANGE") => (f("min"), f("max")),
         _ => (None, None),
     }
 }

@@ -7,7 +7,10 @@ use federation_tests::{data, graphql, graphql_as, token};
 use model::region::YUNCHENG;
 use serde_json::{Value, json};
 
-use crate::{compare::in_sync, support::LocalFed};
+use crate::{
+    compare::{bounds, in_sync},
+    support::LocalFed,
+};
 
 const FIGURES: &str = "indicator actual target { comparator value min max terms unknownTerms }";
 
@@ -28,18 +31,6 @@ fn query() -> String {
     rankings {{ indicator entries {{ code }} }}
   }} }}"#
     )
-}
-
-/// (lower, upper) bounds of a target object (`None` = unbounded or none).
-fn bounds(t: &Value) -> (Option<f64>, Option<f64>) {
-    let f = |k: &str| t[k].as_f64();
-    match t["comparator"].as_str() {
-        Some("EXACT" | "ABOUT") => (f("value"), f("value")),
-        Some("AT_LEAST") => (f("value"), None),
-        Some("AT_MOST") => (None, f("value")),
-        Some("RANGE") => (f("min"), f("max")),
-        _ => (None, None),
-    }
 }
 
 /// Every list of cells in an answer, each with the name of where it is.
