@@ -176,6 +176,8 @@ pub struct MeasureFilterInput {
     pub year: Option<i32>,
     /// 范围 — Only values for this scope (ignored where the field is already scoped).
     pub scope: Option<ScopeInput>,
+    /// 发布表 — Only the rows of this published table (targets only; actuals ignore it).
+    pub table: Option<String>,
 }
 
 impl MeasureFilterInput {
@@ -187,6 +189,7 @@ impl MeasureFilterInput {
                 .scope
                 .map(|s| s.into_model("filter.scope.id", owner))
                 .transpose()?,
+            table: self.table,
         })
     }
 }
@@ -313,6 +316,10 @@ pub struct TargetInput {
     /// target must be EXACT or ABOUT, and ambiguous with a note).
     #[graphql(default)]
     pub readings: Vec<ReadingInput>,
+    /// 发布表 — The published table the target is a row of (e.g. a plan's 主要指标 table).
+    pub table: Option<String>,
+    /// 表中行号 — Its row in that table, from 1.
+    pub table_row: Option<i32>,
 }
 
 /// 读法输入 — One way to read an amount whose years are open.
@@ -363,6 +370,8 @@ impl TargetInput {
                         .collect(),
                 })
                 .collect(),
+            table: self.table,
+            table_row: self.table_row,
         })
     }
 }

@@ -1047,6 +1047,16 @@ impl Target {
     async fn source(&self) -> Option<Source> {
         source(&self.0.source_document, &self.0.source_quote)
     }
+    /// 发布表 — The published table this target is a row of (山西白求恩医院's 主要指标:
+    /// `rmc-2020-2024-main-indicators`); ask for the whole table with
+    /// `targets(filter: { table: … })` and order it by `tableRow`.
+    async fn table(&self) -> Option<&str> {
+        self.0.published_table.as_deref()
+    }
+    /// 表中行号 — Its row in that table, from 1, in the document's order.
+    async fn table_row(&self) -> Option<i32> {
+        self.0.table_row
+    }
     /// 多种读法 — When the document gives the amount over the period but leaves open which
     /// years it falls in: every way of reading it, each a split of `value` by year (empty for
     /// an ordinary target). `compare` shows each year as the interval over these readings.

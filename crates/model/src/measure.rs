@@ -217,6 +217,13 @@ pub struct Target {
     /// shows a year as the interval over the readings and the span as the exact amount.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
+    /// The published table the target is a row of, when a document publishes its targets as
+    /// one table (山西白求恩医院's 主要指标): the table's id, shared by its rows.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Its row in that table, from 1, in the document's order.
+    #[serde(default)]
+    pub table_row: Option<i32>,
 }
 
 /// One reading of an amount whose years are open: how much of it falls in each year (years
@@ -344,6 +351,14 @@ impl Target {
         v.extend_prefixed("value", self.value.validate(indicator));
         v.optional_name("qualifier", self.qualifier.as_deref());
         v.optional_text("note", self.note.as_deref());
+        v.optional_name("table", self.table.as_deref());
+        v.check(
+            self.table_row
+                .is_none_or(|r| self.table.is_some() && (1..=1000).contains(&r)),
+            "tableRow",
+            "SHAPE",
+            "a row number (1..1000) belongs to a table",
+        );
         check_unit(&mut v, self.unit.as_deref(), indicator);
         check_period(&mut v, self.period, programme_period);
         v.check(
@@ -490,6 +505,8 @@ mod tests {
             note: None,
             source: None,
             readings: Vec::new(),
+            table: None,
+            table_row: None,
         }
     }
 

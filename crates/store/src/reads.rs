@@ -72,6 +72,9 @@ pub struct MeasureFilter {
     pub scope: Option<Scope>,
     /// Only values whose period overlaps this year.
     pub year: Option<i32>,
+    /// Only the rows of this published table (targets only: actuals are never rows of one,
+    /// and ignore it). Each row carries its `table_row`.
+    pub table: Option<String>,
 }
 
 /// Which institutions to list.
@@ -339,6 +342,9 @@ impl Store {
                 target::Column::PeriodEnd,
                 y,
             ));
+        }
+        if let Some(t) = &filter.table {
+            q = q.filter(target::Column::PublishedTable.eq(t.as_str()));
         }
         paginate(self, q, target::Column::SortKey, page).await
     }

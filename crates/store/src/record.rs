@@ -389,6 +389,8 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                         format!("not a list of readings: {e}"),
                     )
                 })?,
+                table: m.published_table.clone(),
+                table_row: m.table_row,
             };
             valid(t.validate(None, None))?;
             let canonical = canonical(w::target_row(&m.id, &t, m.version))
@@ -520,6 +522,8 @@ mod tests {
             note: Some("第一年".into()),
             source: None,
             readings: Vec::new(),
+            table: None,
+            table_row: None,
         };
         serde_json::to_value(
             crate::writes::target_row("t1", &t, 3)

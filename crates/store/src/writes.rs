@@ -321,6 +321,8 @@ pub(crate) fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveMo
         source_document: Set(sd),
         source_quote: Set(sq),
         readings: Set(readings_col(&t.readings)),
+        published_table: Set(t.table.clone()),
+        table_row: Set(t.table_row),
         sort_key: Set(measure_sort_key(
             t.scope.kind,
             &t.scope.id,

@@ -99,6 +99,8 @@ fn target(indicator: &str, scope: Scope, year: i32, value: TargetValue) -> Targe
         note: (value.comparator == Comparator::Unknown).then(|| "the cell is unreadable".into()),
         source: None,
         readings: Vec::new(),
+        table: None,
+        table_row: None,
     }
 }
 

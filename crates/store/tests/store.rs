@@ -83,6 +83,8 @@ fn target(unit: &str, indicator: &str, year: i32, value: f64) -> Target {
         note: None,
         source: None,
         readings: Vec::new(),
+        table: None,
+        table_row: None,
     }
 }
 

@@ -45,6 +45,10 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readings: Option<String>,
+    /// The published table it is a row of (see `model::Target::table`).
+    pub published_table: Option<String>,
+    /// Its row in that table.
+    pub table_row: Option<i32>,
     /// List order and pagination key.
     #[sea_orm(unique)]
     pub sort_key: String,

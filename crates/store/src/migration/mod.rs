@@ -14,7 +14,7 @@ mod m20261126_000007_refusals;
 mod m20261202_000008_indicator_over_scopes;
 mod m20261203_000009_target_readings;
 mod m20261206_000010_indicator_formula;
-mod m20261207_000011_notes;
+mod m20261207_000011_notes_and_tables;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_indicator_over_scopes::Migration),
             Box::new(m20261203_000009_target_readings::Migration),
             Box::new(m20261206_000010_indicator_formula::Migration),
-            Box::new(m20261207_000011_notes::Migration),
+            Box::new(m20261207_000011_notes_and_tables::Migration),
         ]
     }
 }

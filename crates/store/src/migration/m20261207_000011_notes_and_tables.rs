@@ -1,5 +1,6 @@
 //! Programmes and units carry a note: the document's wording, or a question it leaves open
-//! (such as the 136 programme's end year, which the opinion never states).
+//! (such as the 136 programme's end year, which the opinion never states). Targets may be rows
+//! of a table a document publishes (its id and the row number).
 
 // sea-orm-migration's trait is declared with an elided lifetime, so implementations must match it.
 #![allow(elided_lifetimes_in_paths)]
@@ -21,6 +22,13 @@ enum Unit {
     Note,
 }
 
+#[derive(DeriveIden)]
+enum Target {
+    Table,
+    PublishedTable,
+    TableRow,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -37,10 +45,33 @@ impl MigrationTrait for Migration {
                 .add_column(text_null(Unit::Note))
                 .to_owned(),
         )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Target::Table)
+                .add_column(string_null(Target::PublishedTable))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Target::Table)
+                .add_column(integer_null(Target::TableRow))
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for column in [Target::PublishedTable, Target::TableRow] {
+            m.alter_table(
+                Table::alter()
+                    .table(Target::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.alter_table(
             Table::alter()
                 .table(Unit::Table)
