@@ -344,3 +344,150 @@ async fn a_composite_redefined_in_the_catalogue_is_answered_anew() {
     assert_eq!(span(&after), 95.0, "{after}");
     fed.stop().await;
 }
+
+#[tokio::test]
+async fn a_pace_runs_over_the_years_its_targets_take_and_planned_counts_meet_what_was_named() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    let hub = fed.hub_url();
+    in_sync(&client, &hub).await;
+
+    let q = r#"query($ind: [String!]!, $cities: [String!], $from: Int!, $to: Int!) {
+  compare(indicators: $ind, cities: $cities, years: { from: $from, to: $to }) {
+    cities { code spans { indicator years targetYearsMin targetYearsMax
+      target { comparator value min max } targetPerYear { comparator value min max } } }
+    named { region indicator targetId scope scopeNameZh period named
+      units { id nameZh } target { comparator value } namedRateLow namedRateHigh }
+  } }"#;
+
+    // 山西白求恩医院's 60–100 PhDs 「利用3-5年时间」 from 2020: due in 3 to 5 years, so the pace
+    // is 60 ÷ 5 to 100 ÷ 3 a year — not the range ÷ the years of the span asked.
+    let d = data(
+        &client,
+        &hub,
+        q,
+        json!({ "ind": ["phd_recruited"], "cities": ["140000"], "from": 2018, "to": 2025 }),
+    )
+    .await;
+    let phd = &d["compare"]["cities"][0]["spans"][0];
+    assert_eq!(
+        phd["target"],
+        json!({ "comparator": "RANGE", "value": null, "min": 60.0, "max": 100.0 }),
+        "{phd}"
+    );
+    assert_eq!(
+        (
+            phd["targetYearsMin"].as_i64(),
+            phd["targetYearsMax"].as_i64()
+        ),
+        (Some(3), Some(5)),
+        "{phd}"
+    );
+    let pace = &phd["targetPerYear"];
+    assert_eq!(pace["comparator"], "RANGE", "{pace}");
+    assert!(
+        (pace["min"].as_f64().unwrap() - 12.0).abs() < 1e-9,
+        "{pace}"
+    );
+    assert!(
+        (pace["max"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9,
+        "{pace}"
+    );
+
+    // 临汾's 151 + 20 centres 「通过 3—5 年努力」 are stored over 2020..2025 and due in 3 to 5
+    // years; they are a stock (centres meeting the standard), so no pace is made up for them.
+    let d = data(
+        &client,
+        &hub,
+        q,
+        json!({ "ind": ["primary_care_centres_meeting_standard"], "cities": ["141000"], "from": 2020, "to": 2025 }),
+    )
+    .await;
+    let total = &d["compare"]["cities"][0]["spans"][0];
+    assert_eq!(total["target"]["value"], 171.0, "{total}");
+    assert_eq!(
+        (
+            total["targetYearsMin"].as_i64(),
+            total["targetYearsMax"].as_i64()
+        ),
+        (Some(3), Some(5)),
+        "{total}"
+    );
+    assert_eq!(total["targetPerYear"], Value::Null, "{total}");
+
+    // 运城's yearly tables run over the years they name: beds 2020–2022 are 135 over 3 years.
+    let d = data(
+        &client,
+        &hub,
+        q,
+        json!({ "ind": ["beds_added_total"], "cities": ["140800"], "from": 2018, "to": 2025 }),
+    )
+    .await;
+    let beds = &d["compare"]["cities"][0]["spans"][0];
+    assert_eq!(
+        (
+            beds["targetYearsMin"].as_i64(),
+            beds["targetYearsMax"].as_i64()
+        ),
+        (Some(3), Some(3)),
+        "{beds}"
+    );
+    assert_eq!(beds["targetPerYear"]["value"], 45.0, "{beds}");
+
+    // 136's ≈10 leading specialties against the specialties the province named under 领军临床
+    // 专科 (3 at 山医大二院 and 1 at 山西白求恩医院); 运城's 4 city-level ones against its 4.
+    let d = data(
+        &client,
+        &hub,
+        q,
+        json!({ "ind": ["leading_specialties", "city_leading_specialties", "key_medical_labs"],
+                "cities": ["140000", "140800"], "from": 2018, "to": 2025 }),
+    )
+    .await;
+    let named = d["compare"]["named"].as_array().unwrap();
+    let find = |indicator: &str| {
+        named
+            .iter()
+            .find(|n| n["indicator"] == indicator)
+            .unwrap_or_else(|| panic!("{indicator} in {named:?}"))
+    };
+    let p136 = find("leading_specialties");
+    assert_eq!(p136["region"], "140000");
+    assert_eq!(p136["scope"], "Component:140000:p136-lead-specialties");
+    assert_eq!(
+        p136["target"],
+        json!({ "comparator": "ABOUT", "value": 10.0 })
+    );
+    assert_eq!(p136["named"], 4, "{p136}");
+    let ids: Vec<&str> = p136["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"Unit:140000:sxmu2-cardiology")
+            && ids.contains(&"Unit:140000:bethune-general-surgery"),
+        "{ids:?}"
+    );
+    assert_eq!(p136["namedRateLow"], 0.4);
+    let yc = find("city_leading_specialties");
+    assert_eq!(yc["region"], "140800");
+    assert_eq!(
+        yc["named"], 4,
+        "only specialties count, not the key lab under the same component: {yc}"
+    );
+    assert_eq!(yc["namedRateHigh"], 1.0);
+    let labs = find("key_medical_labs");
+    assert_eq!(
+        labs["named"], 0,
+        "no key lab is named under 136's key-lab component: {labs}"
+    );
+    assert_eq!(labs["namedRateLow"], 0.0);
+    assert!(
+        named
+            .iter()
+            .all(|n| n["indicator"] != "academician_workstations"),
+        "only the asked indicators"
+    );
+}

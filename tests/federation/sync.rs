@@ -1200,6 +1200,7 @@ async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica
             over_scopes: model::ScopeAggregation::Sum,
             description_zh: None,
             formula: None,
+            counts_units: Some(model::UnitKind::Team),
         };
         hub.store.put_indicator(new, None).await.unwrap();
         let row = hub.store.indicator("beds_added").await.unwrap().unwrap();
@@ -1209,8 +1210,9 @@ async fn the_province_catalogue_flows_down_to_the_node_and_back_into_the_replica
         let node_gql = format!("{}/graphql", node.url());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let d = data(&client, &node_gql, r#"{ a: indicator(code: "sync_demo_indicator") { nameZh } b: indicator(code: "beds_added") { nameEn } }"#, json!({})).await;
+            let d = data(&client, &node_gql, r#"{ a: indicator(code: "sync_demo_indicator") { nameZh countsUnits } b: indicator(code: "beds_added") { nameEn } }"#, json!({})).await;
             if d["a"]["nameZh"] == "同步演示指标"
+                && d["a"]["countsUnits"] == "TEAM"
                 && d["b"]["nameEn"] == "Beds added (renamed by the province)"
             {
                 break;

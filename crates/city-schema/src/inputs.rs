@@ -320,6 +320,18 @@ pub struct TargetInput {
     pub table: Option<String>,
     /// 表中行号 — Its row in that table, from 1.
     pub table_row: Option<i32>,
+    /// 完成时限 — The time the document gives to reach it, in years (「通过 3—5 年努力」:
+    /// 3 to 5); the target's period must hold the longest reading.
+    pub duration: Option<DurationInput>,
+}
+
+/// 时限输入 — A time to reach a target, in whole years.
+#[derive(InputObject, Debug, Clone, Copy)]
+pub struct DurationInput {
+    /// 最少年数 — Fewest years.
+    pub min_years: i32,
+    /// 最多年数 — Most years (the same as `minYears` for one number).
+    pub max_years: i32,
 }
 
 /// 读法输入 — One way to read an amount whose years are open.
@@ -372,6 +384,10 @@ impl TargetInput {
                 .collect(),
             table: self.table,
             table_row: self.table_row,
+            duration: self.duration.map(|d| model::Duration {
+                min_years: d.min_years,
+                max_years: d.max_years,
+            }),
         })
     }
 }

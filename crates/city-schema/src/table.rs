@@ -293,6 +293,7 @@ mod tests {
             over_scopes: "sum".into(),
             description_zh: None,
             formula: None,
+            counts_units: None,
             version: 1,
         }
     }

@@ -270,6 +270,40 @@ impl Indicator {
             .map_err(crate::error::from_store)?;
         Ok(formula.map(|f| IndicatorFormula::from(&f)))
     }
+    /// 计数对象 — For an indicator that counts units of one kind (领军专科 → `SPECIALTY`):
+    /// that kind. `compare` sets a programme's or component's target of it against the units
+    /// named under it (`ProvinceGoal.named`).
+    async fn counts_units(&self) -> GqlResult<Option<crate::enums::UnitKind>> {
+        let Some(kind) = self.0.counts_units.as_deref() else {
+            return Ok(None);
+        };
+        serde_json::from_value::<model::UnitKind>(serde_json::Value::String(kind.to_owned()))
+            .map(|k| Some(k.into()))
+            .map_err(|e| {
+                tracing::warn!(indicator = %self.0.code, error = %e, "a stored indicator's unit kind cannot be read");
+                crate::error::coded(crate::Code::Internal, "internal error")
+            })
+    }
+}
+
+/// 完成时限 — A time to reach a target, in whole years.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(shareable)]
+pub struct TargetDuration {
+    /// 最少年数 — Fewest years.
+    pub min_years: i32,
+    /// 最多年数 — Most years (the same as `minYears` for one number).
+    pub max_years: i32,
+}
+
+/// 年均进度 — An amount per year, as a range (the bounds meet when it is one number).
+#[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(shareable)]
+pub struct PaceRange {
+    /// 下限 — Smallest.
+    pub min: f64,
+    /// 上限 — Largest.
+    pub max: f64,
 }
 
 /// 组合公式 — How a composite indicator is computed, evaluated after each operand has been
@@ -1056,6 +1090,38 @@ impl Target {
     /// 表中行号 — Its row in that table, from 1, in the document's order.
     async fn table_row(&self) -> Option<i32> {
         self.0.table_row
+    }
+    /// 完成时限 — The time the document gives to reach it, in years (「通过 3—5 年努力」:
+    /// 3 to 5), when it states one; the period is then the longest reading.
+    async fn duration(&self) -> Option<TargetDuration> {
+        let d = store::writes::duration_of(self.0.duration_min, self.0.duration_max).ok()??;
+        Some(TargetDuration {
+            min_years: d.min_years,
+            max_years: d.max_years,
+        })
+    }
+    /// 年均进度 — Pace: the amount to reach per year, `value ÷ years` where `years` is the
+    /// `duration` when stated, else the years of `period`. A range when the value or the
+    /// duration is one: `min` = smallest amount ÷ most years, `max` = largest amount ÷ fewest
+    /// years. Null when the value is unknown.
+    async fn pace_per_year(&self) -> Option<PaceRange> {
+        let (lo_years, hi_years) =
+            match store::writes::duration_of(self.0.duration_min, self.0.duration_max) {
+                Ok(Some(d)) => (d.min_years, d.max_years),
+                _ => {
+                    let years = (self.0.period_end / 100) - (self.0.period_start / 100) + 1;
+                    (years, years)
+                }
+            };
+        let (lo, hi) = match (self.0.value, self.0.min_value, self.0.max_value) {
+            (Some(v), _, _) => (v, v),
+            (None, Some(lo), Some(hi)) => (lo, hi),
+            _ => return None,
+        };
+        (lo_years >= 1 && hi_years >= 1).then(|| PaceRange {
+            min: lo / f64::from(hi_years),
+            max: hi / f64::from(lo_years),
+        })
     }
     /// 多种读法 — When the document gives the amount over the period but leaves open which
     /// years it falls in: every way of reading it, each a split of `value` by year (empty for

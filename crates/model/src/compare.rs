@@ -544,6 +544,35 @@ pub fn scale_target(t: &TargetSum, factor: f64) -> TargetSum {
     }
 }
 
+/// A pace: `t` spread over `years_min..=years_max` years (a range of years when the document
+/// gives its time as one, 「3—5 年」), read back as the narrowest comparator — a number over
+/// a range of years becomes a range, `[value ÷ most years, value ÷ fewest years]`, and an
+/// at-least stays at-least. `t` itself when it was not combined or the years are not positive.
+pub fn pace_target(t: &TargetSum, years_min: i32, years_max: i32) -> TargetSum {
+    if t.not_combined.is_some() || years_min < 1 || years_max < years_min {
+        return *t;
+    }
+    let Some(i) = interval_of(t.comparator, t.value, t.min, t.max) else {
+        return *t;
+    };
+    let years = (Some(f64::from(years_min)), Some(f64::from(years_max)));
+    match divide((i.lo, i.hi), years, 1.0) {
+        Ok((lo, hi)) => TargetSum {
+            largest: t.largest.map(|l| l / f64::from(years_max)),
+            ..read_back(
+                Interval {
+                    lo,
+                    hi,
+                    about: i.about,
+                },
+                t.terms,
+                t.unknown_terms,
+            )
+        },
+        Err(_) => *t,
+    }
+}
+
 /// Year-on-year rates compounded over the years, `(∏(1 + rᵢ/100) − 1) × 100`; `None` for none.
 pub fn compound(rates: impl IntoIterator<Item = f64>) -> Option<f64> {
     let mut any = false;

@@ -77,6 +77,11 @@ pub struct Indicator {
     /// composite is never reported; comparisons evaluate it at every level.
     #[serde(default)]
     pub formula: Option<Formula>,
+    /// For an indicator that counts units of one kind (领军专科 → specialties): the kind. A
+    /// comparison then sets a programme's or component's target against the units named under
+    /// it — what was named, next to what was planned and what was reported.
+    #[serde(default)]
+    pub counts_units: Option<crate::UnitKind>,
 }
 
 /// How a composite indicator is computed from other catalogue indicators, as DHIS2 indicators
@@ -275,6 +280,13 @@ impl Indicator {
         v.require_name("nameEn", &self.name_en);
         v.require_name("unit", &self.unit);
         v.optional_text("descriptionZh", self.description_zh.as_deref());
+        v.check(
+            self.counts_units.is_none()
+                || (self.value_type == ValueType::Integer && self.formula.is_none()),
+            "countsUnits",
+            "COUNTS_UNITS_SHAPE",
+            "only a reported whole-number indicator counts units",
+        );
         match &self.formula {
             Some(Formula::Sum { terms }) => {
                 v.check(

@@ -35,7 +35,8 @@ pub use id::{EntityKind, GlobalId};
 pub use indicator::{Aggregation, Formula, Indicator, ScopeAggregation, ValueType};
 pub use institution::Institution;
 pub use measure::{
-    Actual, Comparator, Reading, Scope, ScopeKind, Target, TargetValue, YearAmount, share_of,
+    Actual, Comparator, Duration, Reading, Scope, ScopeKind, Target, TargetValue, YearAmount,
+    share_of,
 };
 pub use period::{Period, YearMonth};
 pub use plan::{PlanCategory, PlanItem};

@@ -224,6 +224,48 @@ pub struct Target {
     /// Its row in that table, from 1, in the document's order.
     #[serde(default)]
     pub table_row: Option<i32>,
+    /// The time the document gives to reach it, when it states one as a number of years
+    /// (「通过 3—5 年努力」): the target's pace is its amount over these years, a range when
+    /// they are.
+    #[serde(default)]
+    pub duration: Option<Duration>,
+}
+
+/// A time to reach a target, in whole years, as the document gives it (`min == max` for one
+/// number, `3..5` for 「3—5 年」).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Duration {
+    /// Fewest years.
+    pub min_years: i32,
+    /// Most years.
+    pub max_years: i32,
+}
+
+impl Duration {
+    /// Checks the bounds against the target's period: at least a year, not inverted, and no
+    /// longer than the period the target is stored over.
+    fn validate(self, period: Period, v: &mut Violations) {
+        v.check(
+            self.min_years >= 1,
+            "duration.minYears",
+            "DURATION_BOUNDS",
+            "a duration is at least one year",
+        );
+        v.check(
+            self.min_years <= self.max_years,
+            "duration.maxYears",
+            "RANGE_INVERTED",
+            "maxYears must not be below minYears",
+        );
+        let period_years = period.end.year - period.start.year + 1;
+        v.check(
+            self.max_years <= period_years,
+            "duration.maxYears",
+            "DURATION_OUTSIDE_PERIOD",
+            format!("the target's period holds {period_years} year(s); store it over the longest reading of its duration"),
+        );
+    }
 }
 
 /// One reading of an amount whose years are open: how much of it falls in each year (years
@@ -377,6 +419,9 @@ impl Target {
             v.extend_prefixed("source", s.validate());
         }
         check_readings(&mut v, self, indicator);
+        if let Some(d) = self.duration {
+            d.validate(self.period, &mut v);
+        }
         v
     }
 }
@@ -486,6 +531,7 @@ mod tests {
             over_scopes: crate::ScopeAggregation::Sum,
             description_zh: None,
             formula: None,
+            counts_units: None,
         }
     }
 
@@ -507,6 +553,7 @@ mod tests {
             readings: Vec::new(),
             table: None,
             table_row: None,
+            duration: None,
         }
     }
 

@@ -68,7 +68,7 @@ fn span(out: &mut String, at: &str, s: &SpanCell) {
     let f = &s.figures;
     let _ = writeln!(
         out,
-        "{at} {} {}..{} ({:?}): target {} actual {}{} pace {}",
+        "{at} {} {}..{} ({:?}): target {} actual {}{} pace {}{}",
         s.indicator,
         s.from,
         s.to,
@@ -81,6 +81,11 @@ fn span(out: &mut String, at: &str, s: &SpanCell) {
             String::new()
         },
         target(s.target_per_year.as_ref()),
+        match (s.target_years_min, s.target_years_max) {
+            (Some(lo), Some(hi)) if lo == hi => format!(" over {lo}y"),
+            (Some(lo), Some(hi)) => format!(" over {lo}–{hi}y"),
+            _ => String::new(),
+        },
     );
 }
 
@@ -129,6 +134,19 @@ fn render(out: &mut String, level: CompareLevel, cmp: &Comparison) {
     }
     for x in &cmp.province_goal_spans {
         span(out, "GOAL", x);
+    }
+    for n in &cmp.named {
+        let units: Vec<&str> = n.units.iter().map(|u| u.id.0.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "NAMED {} {} {} {}: planned {} named {} {units:?}",
+            n.region,
+            n.indicator,
+            n.scope.0,
+            n.period,
+            target(Some(&n.target)),
+            n.named,
+        );
     }
 }
 

@@ -63,7 +63,20 @@ pub struct TargetGroupRow {
     pub max_max: Option<f64>,
     /// Targets in the group.
     pub n: i64,
+    /// The earliest year a target of the group starts in.
+    pub first_year: Option<i32>,
+    /// The latest year a target of the group is due, each due after the fewest years its
+    /// duration allows (its period's end when it states none).
+    pub due_min: Option<i32>,
+    /// The same, each due after the most years.
+    pub due_max: Option<i32>,
 }
+
+/// The years a group of targets (`a`) runs over, as `first_year, due_min, due_max`: see
+/// [`TargetGroupRow`].
+pub(crate) const TARGET_YEARS: &str = "MIN(a.period_start / 100) AS first_year, \
+     MAX(COALESCE(a.period_start / 100 + a.duration_min - 1, a.period_end / 100)) AS due_min, \
+     MAX(COALESCE(a.period_start / 100 + a.duration_max - 1, a.period_end / 100)) AS due_max";
 
 /// Actuals in one group.
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
@@ -105,6 +118,35 @@ pub struct CaveatRow {
     pub source_document: Option<String>,
     /// Quoted words.
     pub source_quote: Option<String>,
+}
+
+/// True when component `c` is `under` or below it (parent chains are short; the depth bound
+/// guards a malformed cycle).
+fn below<'a>(
+    parent: &std::collections::BTreeMap<&'a str, Option<&'a str>>,
+    mut c: Option<&'a str>,
+    under: &str,
+) -> bool {
+    for _ in 0..64 {
+        match c {
+            Some(x) if x == under => return true,
+            Some(x) => c = parent.get(x).copied().flatten(),
+            None => return false,
+        }
+    }
+    false
+}
+
+/// A programme's or component's target of an indicator that counts units, with the units of
+/// that kind named under its scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedRow {
+    /// The target.
+    pub target: crate::entity::target::Model,
+    /// Its component's or programme's Chinese name.
+    pub scope_name: Option<String>,
+    /// The units named: id and Chinese name, in list order.
+    pub units: Vec<(String, String)>,
 }
 
 /// Both sides of a comparison for one database.
@@ -288,6 +330,103 @@ impl Store {
         Ok(out)
     }
 
+    /// The programme- and component-scoped targets of indicators that count units (`counted`:
+    /// indicator code → unit kind, snake_case), whose period ends in `years`, each with the
+    /// units of that kind named under its scope: a programme's units, or those of a component
+    /// and every component below it. `programmes` (local ids) keeps only theirs when given.
+    pub async fn named_units(
+        &self,
+        counted: &std::collections::BTreeMap<String, String>,
+        years: (i32, i32),
+        programmes: &[String],
+    ) -> Result<Vec<NamedRow>> {
+        use std::collections::{BTreeMap, BTreeSet};
+
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+        use crate::entity::{component, programme, target, unit};
+        if counted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let targets = target::Entity::find()
+            .filter(target::Column::Indicator.is_in(counted.keys().cloned()))
+            .filter(target::Column::ScopeKind.is_in(["programme", "component"]))
+            .filter(target::Column::PeriodEnd.gte(years.0 * 100 + 1))
+            .filter(target::Column::PeriodEnd.lte(years.1 * 100 + 12))
+            .order_by_asc(target::Column::SortKey)
+            .all(&self.db)
+            .await
+            .ctx("reading targets of counted units")?;
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let components = component::Entity::find()
+            .all(&self.db)
+            .await
+            .ctx("reading components for counted units")?;
+        let kinds: BTreeSet<&String> = counted.values().collect();
+        let units = unit::Entity::find()
+            .filter(unit::Column::Kind.is_in(kinds.into_iter().cloned()))
+            .order_by_asc(unit::Column::SortKey)
+            .all(&self.db)
+            .await
+            .ctx("reading counted units")?;
+        let parent: BTreeMap<&str, Option<&str>> = components
+            .iter()
+            .map(|c| (c.id.as_str(), c.parent_id.as_deref()))
+            .collect();
+        let programme_of: BTreeMap<&str, &str> = components
+            .iter()
+            .map(|c| (c.id.as_str(), c.programme_id.as_str()))
+            .collect();
+        let mut out = Vec::new();
+        for t in targets {
+            let programme = if t.scope_kind == "programme" {
+                Some(t.scope_id.as_str())
+            } else {
+                programme_of.get(t.scope_id.as_str()).copied()
+            };
+            if !programmes.is_empty()
+                && !programme.is_some_and(|p| programmes.iter().any(|w| w == p))
+            {
+                continue;
+            }
+            let Some(kind) = counted.get(&t.indicator) else {
+                continue;
+            };
+            let named = units
+                .iter()
+                .filter(|u| &u.kind == kind)
+                .filter(|u| {
+                    if t.scope_kind == "programme" {
+                        u.programme_id == t.scope_id
+                    } else {
+                        below(&parent, u.component_id.as_deref(), &t.scope_id)
+                    }
+                })
+                .map(|u| (u.id.clone(), u.name_zh.clone()))
+                .collect();
+            let scope_name = if t.scope_kind == "component" {
+                components
+                    .iter()
+                    .find(|c| c.id == t.scope_id)
+                    .map(|c| c.name_zh.clone())
+            } else {
+                programme::Entity::find_by_id(t.scope_id.clone())
+                    .one(&self.db)
+                    .await
+                    .ctx("reading a programme's name")?
+                    .map(|p| p.name_zh)
+            };
+            out.push(NamedRow {
+                target: t,
+                scope_name,
+                units: named,
+            });
+        }
+        Ok(out)
+    }
+
     /// Grouped targets and actuals for a comparison, from this database.
     pub async fn comparison_facts(&self, q: &FactsQuery) -> Result<Facts> {
         if q.indicators.is_empty() {
@@ -316,8 +455,8 @@ impl Store {
              a.comparator AS comparator, \
              SUM(a.value) AS sum_value, MAX(a.value) AS max_value, \
              SUM(a.min_value) AS sum_min, MAX(a.min_value) AS max_min, \
-             SUM(a.max_value) AS sum_max, MAX(a.max_value) AS max_max, COUNT(*) AS n \
-             {body} GROUP BY a.indicator, a.period_end / 100{group}, a.comparator"
+             SUM(a.max_value) AS sum_max, MAX(a.max_value) AS max_max, COUNT(*) AS n, \
+             {TARGET_YEARS} {body} GROUP BY a.indicator, a.period_end / 100{group}, a.comparator"
         );
         let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(
             backend,

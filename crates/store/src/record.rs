@@ -240,6 +240,11 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                     .map(serde_json::from_str)
                     .transpose()
                     .map_err(|e| violation("formula", "UNKNOWN_VALUE", format!("{e}")))?,
+                counts_units: m
+                    .counts_units
+                    .as_deref()
+                    .map(|k| closed("counts_units", k))
+                    .transpose()?,
             };
             valid(i.validate())?;
             let canonical =
@@ -391,6 +396,8 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 })?,
                 table: m.published_table.clone(),
                 table_row: m.table_row,
+                duration: w::duration_of(m.duration_min, m.duration_max)
+                    .map_err(|e| violation("duration", "SHAPE", e))?,
             };
             valid(t.validate(None, None))?;
             let canonical = canonical(w::target_row(&m.id, &t, m.version))
@@ -524,6 +531,7 @@ mod tests {
             readings: Vec::new(),
             table: None,
             table_row: None,
+            duration: None,
         };
         serde_json::to_value(
             crate::writes::target_row("t1", &t, 3)

@@ -28,7 +28,9 @@ use sea_orm::{
 
 use crate::{
     Result, Store,
-    compare::{ActualGroupRow, Facts, FactsQuery, GroupLevel, Sql, TargetGroupRow, key},
+    compare::{
+        ActualGroupRow, Facts, FactsQuery, GroupLevel, Sql, TARGET_YEARS, TargetGroupRow, key,
+    },
     entity::{actual, change_log, meta, target},
     error::DbContext,
 };
@@ -36,7 +38,7 @@ use crate::{
 /// `meta` key recording which definition of the roll-ups a database holds.
 pub const ROLLUP_VERSION_KEY: &str = "rollup.version";
 /// The current definition; bump it when the roll-ups' SQL changes.
-const ROLLUP_VERSION: &str = "2";
+const ROLLUP_VERSION: &str = "3";
 
 /// Indicators to recompute, with their years.
 type Affected = BTreeMap<String, BTreeSet<i32>>;
@@ -136,10 +138,10 @@ async fn recompute(
     };
     let text = format!(
         "INSERT INTO rollup_target (indicator, year, programme, grp, comparator, sum_value, \
-         max_value, sum_min, max_min, sum_max, max_max, n) \
+         max_value, sum_min, max_min, sum_max, max_max, n, first_year, due_min, due_max) \
          SELECT a.indicator, a.period_end / 100, {PROGRAMME_KEY}, {group}, a.comparator, \
          SUM(a.value), MAX(a.value), SUM(a.min_value), MAX(a.min_value), SUM(a.max_value), \
-         MAX(a.max_value), COUNT(*) \
+         MAX(a.max_value), COUNT(*), {TARGET_YEARS} \
          FROM target a {UNIT_JOIN} {w} GROUP BY 1, 2, 3, 4, 5"
     );
     run(txn, sql, text, "rolling up targets").await?;
@@ -363,7 +365,8 @@ impl Store {
             "SELECT indicator, year, {scope} AS scope, comparator, \
              SUM(sum_value) AS sum_value, MAX(max_value) AS max_value, \
              SUM(sum_min) AS sum_min, MAX(max_min) AS max_min, \
-             SUM(sum_max) AS sum_max, MAX(max_max) AS max_max, CAST(SUM(n) AS BIGINT) AS n \
+             SUM(sum_max) AS sum_max, MAX(max_max) AS max_max, CAST(SUM(n) AS BIGINT) AS n, \
+             MIN(first_year) AS first_year, MAX(due_min) AS due_min, MAX(due_max) AS due_max \
              FROM rollup_target {w} GROUP BY indicator, year{group}, comparator"
         );
         let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(

@@ -217,6 +217,7 @@ pub(crate) fn indicator_row(i: &Indicator, version: i32) -> indicator::ActiveMod
             .formula
             .as_ref()
             .and_then(|f| serde_json::to_string(f).ok())),
+        counts_units: Set(i.counts_units.as_ref().map(enum_str)),
         version: Set(version),
     }
 }
@@ -323,6 +324,8 @@ pub(crate) fn target_row(id: &str, t: &Target, version: i32) -> target::ActiveMo
         readings: Set(readings_col(&t.readings)),
         published_table: Set(t.table.clone()),
         table_row: Set(t.table_row),
+        duration_min: Set(t.duration.map(|d| d.min_years)),
+        duration_max: Set(t.duration.map(|d| d.max_years)),
         sort_key: Set(measure_sort_key(
             t.scope.kind,
             &t.scope.id,
@@ -385,7 +388,27 @@ pub fn indicator_model(m: &indicator::Model) -> Result<Indicator> {
         over_scopes: parse(m, "over_scopes", &m.over_scopes)?,
         description_zh: m.description_zh.clone(),
         formula: formula_of(&m.code, m.formula.as_deref())?,
+        counts_units: m
+            .counts_units
+            .as_deref()
+            .map(|k| parse(m, "counts_units", k))
+            .transpose()?,
     })
+}
+
+/// A target's stored duration read back: both bounds or neither.
+pub fn duration_of(
+    min: Option<i32>,
+    max: Option<i32>,
+) -> std::result::Result<Option<model::Duration>, String> {
+    match (min, max) {
+        (Some(min_years), Some(max_years)) => Ok(Some(model::Duration {
+            min_years,
+            max_years,
+        })),
+        (None, None) => Ok(None),
+        _ => Err("a duration has both bounds or neither".to_owned()),
+    }
 }
 
 /// A stored formula read back (`None` for a reported indicator).

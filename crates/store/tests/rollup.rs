@@ -28,6 +28,7 @@ fn indicator(code: &str, aggregation: Aggregation) -> Indicator {
         over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
         formula: None,
+        counts_units: None,
     }
 }
 
@@ -101,6 +102,7 @@ fn target(indicator: &str, scope: Scope, year: i32, value: TargetValue) -> Targe
         readings: Vec::new(),
         table: None,
         table_row: None,
+        duration: None,
     }
 }
 

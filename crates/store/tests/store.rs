@@ -30,6 +30,7 @@ fn indicator(code: &str, unit: &str, value_type: ValueType) -> Indicator {
         over_scopes: model::ScopeAggregation::Sum,
         description_zh: None,
         formula: None,
+        counts_units: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn target(unit: &str, indicator: &str, year: i32, value: f64) -> Target {
         readings: Vec::new(),
         table: None,
         table_row: None,
+        duration: None,
     }
 }
 

@@ -15,7 +15,7 @@ use model::{
     Aggregation, Comparator, Formula, Region, RegionCode, ScopeAggregation,
     compare::{
         Across, ActualSum, Bounds, TargetGroup, TargetSum, achievement, add_actuals, add_targets,
-        combine_targets, ratio_actuals, ratio_targets, scale_target,
+        combine_targets, pace_target, ratio_actuals, ratio_targets,
     },
 };
 use store::compare::Facts;
@@ -44,6 +44,9 @@ pub struct RegionFacts {
     pub contribution: Option<Facts>,
     /// Names of its scopes (`unit:…` → name), for breakdown rows.
     pub names: BTreeMap<String, String>,
+    /// Its programme- and component-scoped targets of indicators that count units, with the
+    /// units named under each.
+    pub named: Vec<store::compare::NamedRow>,
     /// How fresh its data is.
     pub freshness: Freshness,
 }
@@ -56,6 +59,37 @@ struct Combined {
     actual: Option<ActualSum>,
     reports: u32,
     caveats: Vec<Caveat>,
+    /// The years its targets run over (for a span's pace).
+    target_years: Option<TargetYears>,
+}
+
+/// The years some targets run over: from the earliest start of their periods to the latest
+/// year they are due — a range when a target's document gives its time as a range of years
+/// (「通过 3—5 年」: due 3 to 5 years after its start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TargetYears {
+    first: i32,
+    due_min: i32,
+    due_max: i32,
+}
+
+impl TargetYears {
+    /// Both together: the earliest start and the latest due years.
+    fn merge(a: Option<Self>, b: Option<Self>) -> Option<Self> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(Self {
+                first: a.first.min(b.first),
+                due_min: a.due_min.max(b.due_min),
+                due_max: a.due_max.max(b.due_max),
+            }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// How many years, fewest and most.
+    fn count(self) -> (i32, i32) {
+        (self.due_min - self.first + 1, self.due_max - self.first + 1)
+    }
 }
 
 impl Combined {
@@ -85,6 +119,7 @@ struct CellAcc {
     actual: Option<ActualSum>,
     reports: u32,
     caveats: Vec<Caveat>,
+    target_years: Option<TargetYears>,
 }
 
 impl CellAcc {
@@ -104,6 +139,7 @@ impl CellAcc {
         }
         self.reports += other.reports;
         self.caveats.extend(other.caveats.iter().cloned());
+        self.target_years = TargetYears::merge(self.target_years, other.target_years);
     }
 
     /// The year's targets combined, with or without the open amounts' shares.
@@ -122,6 +158,7 @@ impl CellAcc {
             actual: self.actual,
             reports: self.reports,
             caveats: self.caveats.clone(),
+            target_years: self.target_years,
         }
     }
 }
@@ -266,23 +303,30 @@ fn fold(facts: &Facts, plan: &Plan, level: CompareLevel, region: RegionCode) -> 
         let max = plan.semantics(&t.indicator).over_time == Aggregation::Max;
         let comparator = Comparator::parse(&t.comparator).unwrap_or(Comparator::Unknown);
         let pick = |sum: Option<f64>, mx: Option<f64>| if max { mx } else { sum };
-        folded
+        let acc = folded
             .cells
             .entry((t.scope.clone(), t.indicator.clone(), t.year))
-            .or_default()
-            .targets
-            .push(TargetGroup {
-                comparator,
-                value: pick(t.sum_value, t.max_value),
-                min: pick(t.sum_min, t.max_min),
-                max: pick(t.sum_max, t.max_max),
-                largest: Bounds {
-                    value: t.max_value,
-                    min: t.max_min,
-                    max: t.max_max,
-                },
-                count: u32::try_from(t.n).unwrap_or(u32::MAX),
-            });
+            .or_default();
+        if let (Some(first), Some(due_min), Some(due_max)) = (t.first_year, t.due_min, t.due_max) {
+            let years = TargetYears {
+                first,
+                due_min,
+                due_max,
+            };
+            acc.target_years = TargetYears::merge(acc.target_years, Some(years));
+        }
+        acc.targets.push(TargetGroup {
+            comparator,
+            value: pick(t.sum_value, t.max_value),
+            min: pick(t.sum_min, t.max_min),
+            max: pick(t.sum_max, t.max_max),
+            largest: Bounds {
+                value: t.max_value,
+                min: t.max_min,
+                max: t.max_max,
+            },
+            count: u32::try_from(t.n).unwrap_or(u32::MAX),
+        });
     }
     for a in &facts.actuals {
         let sem = plan.semantics(&a.indicator);
@@ -419,9 +463,21 @@ fn span_of(
         actual,
         reports: years.iter().map(|(_, a)| a.reports).sum(),
         caveats: Vec::new(),
+        target_years: None,
     };
     for (_, acc) in years {
         out.add_caveats(&acc.caveats);
+        out.target_years = TargetYears::merge(out.target_years, acc.target_years);
+    }
+    for o in open {
+        if o.first <= span.1 && span.0 <= o.last {
+            let whole = TargetYears {
+                first: o.first,
+                due_min: o.last,
+                due_max: o.last,
+            };
+            out.target_years = TargetYears::merge(out.target_years, Some(whole));
+        }
     }
     out
 }
@@ -456,6 +512,7 @@ fn total_of<K: Ord + Clone>(regions: &[(RegionCode, Level<K>)], plan: &Plan) -> 
                 }
                 out.reports += c.reports;
                 out.add_caveats(&c.caveats);
+                out.target_years = TargetYears::merge(out.target_years, c.target_years);
             }
             (key, out)
         })
@@ -494,6 +551,7 @@ fn evaluate(formula: &Formula, operands: &[(Option<&Combined>, i8)]) -> Combined
         if let Some(c) = c {
             out.reports += c.reports;
             out.add_caveats(&c.caveats);
+            out.target_years = TargetYears::merge(out.target_years, c.target_years);
         }
     }
     match formula {
@@ -590,6 +648,10 @@ fn span_cell(
     let years = span.1 - span.0 + 1;
     let per_year = over_time == Aggregation::Sum && years > 0;
     let factor = 1.0 / f64::from(years.max(1));
+    let target_years = c
+        .target_years
+        .filter(|_| c.target.is_some())
+        .map(TargetYears::count);
     SpanCell {
         indicator: indicator.to_owned(),
         from: span.0,
@@ -597,10 +659,15 @@ fn span_cell(
         over_time: over_time.into(),
         years,
         figures: figures(c, total),
+        target_years_min: target_years.map(|y| y.0),
+        target_years_max: target_years.map(|y| y.1),
         target_per_year: c
             .target
             .filter(|t| per_year && t.not_combined.is_none())
-            .map(|t| TargetTotal::from(scale_target(&t, factor))),
+            .map(|t| {
+                let (lo, hi) = target_years.unwrap_or((years, years));
+                TargetTotal::from(pace_target(&t, lo, hi))
+            }),
         actual_per_year: c
             .actual
             .and_then(|a| a.value)
@@ -647,6 +714,10 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
     // anywhere, the same for every region.
     let mut folded = Vec::new();
     let mut all_years = BTreeSet::new();
+    let named = regions
+        .iter()
+        .flat_map(|r| super::named::counts(r.region, &r.named))
+        .collect();
     for r in regions {
         let f = r
             .facts
@@ -766,6 +837,7 @@ pub fn compare(plan: &Plan, regions: Vec<RegionFacts>) -> Comparison {
         province_totals,
         province_spans,
         rankings,
+        named,
     }
 }
 
@@ -776,6 +848,7 @@ fn against(goal: &Combined, total: Option<&Combined>) -> Combined {
         actual: total.and_then(|t| t.actual),
         reports: total.map_or(0, |t| t.reports),
         caveats: goal.caveats.clone(),
+        target_years: goal.target_years,
     };
     if let Some(t) = total {
         out.add_caveats(&t.caveats);
@@ -1045,6 +1118,7 @@ mod tests {
             over_scopes,
             description_zh: None,
             formula,
+            counts_units: None,
         }
     }
 
@@ -1126,6 +1200,9 @@ mod tests {
                     sum_max: None,
                     max_max: None,
                     n,
+                    first_year: Some(year),
+                    due_min: Some(year),
+                    due_max: Some(year),
                 })
                 .collect(),
             actuals: actuals
@@ -1164,6 +1241,7 @@ mod tests {
                 goals: None,
                 contribution: None,
                 names: BTreeMap::new(),
+                named: Vec::new(),
                 freshness: freshness(AnsweredBy::Replica, None, false, None),
             }],
         )

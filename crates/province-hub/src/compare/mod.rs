@@ -6,10 +6,12 @@
 //! # Layout
 //! - [`plan`]: the question checked against the catalogue (composites expanded) — pure;
 //! - [`engine`]: folding, combining, composites, spans, shares, paces, rankings — pure;
+//! - [`named`]: planned counts of units against the units named — pure;
 //! - [`types`]: the answer's types;
 //! - this file: the GraphQL layer — access, cache, reading the facts.
 
 pub mod engine;
+pub mod named;
 pub mod plan;
 pub mod types;
 
@@ -246,6 +248,7 @@ pub async fn read_region(
         goals: None,
         contribution: None,
         names: BTreeMap::new(),
+        named: Vec::new(),
         freshness,
     };
     let Some(store) = store else {
@@ -270,6 +273,9 @@ pub async fn read_region(
         out.facts = Some(Facts::default());
         return Ok(out);
     }
+    out.named = store
+        .named_units(&plan.counted, plan.years, &query.programmes)
+        .await?;
     if region.code != model::region::SHANXI {
         out.facts = Some(store.rollup_facts(&query).await?);
         return Ok(out);

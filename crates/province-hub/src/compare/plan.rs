@@ -61,6 +61,8 @@ pub struct Plan {
     pub filtered: bool,
     /// How far to drill down.
     pub level: CompareLevel,
+    /// Of the asked indicators, those that count units: code → unit kind (snake_case).
+    pub counted: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -94,8 +96,14 @@ impl Plan {
         // The semantics and formulas are part of the question: a catalogue entry redefined
         // changes the answer.
         format!(
-            "{codes:?}|{:?}|{regions:?}|{:?}|{}|{:?}|{:?}|{:?}",
-            self.years, self.wanted, self.filtered, self.level, self.how, self.composites
+            "{codes:?}|{:?}|{regions:?}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+            self.years,
+            self.wanted,
+            self.filtered,
+            self.level,
+            self.how,
+            self.composites,
+            self.counted
         )
     }
 }
@@ -170,7 +178,15 @@ pub fn plan(
             .or_default()
             .push(gid.local.clone());
     }
+    let counted = asked
+        .iter()
+        .filter_map(|i| {
+            let kind = serde_json::to_value(i.counts_units?).ok()?;
+            Some((i.code.clone(), kind.as_str()?.to_owned()))
+        })
+        .collect();
     Ok(Plan {
+        counted,
         asked,
         how,
         composites,
@@ -272,6 +288,7 @@ mod tests {
             over_scopes: ScopeAggregation::Sum,
             description_zh: None,
             formula,
+            counts_units: None,
         }
     }
 

@@ -94,9 +94,20 @@ pub struct SpanCell {
     pub years: i32,
     #[graphql(flatten)]
     pub figures: Figures,
-    /// 年均目标 — Pace: the span's target ÷ `years`, for an indicator added up over time
-    /// (`overTime: SUM`); a range stays a range, an at-least stays at-least. Null for stocks,
-    /// averages and maxima, whose span total is not a quantity spread over the years.
+    /// 目标年数下限 — The years the span's targets run over: from the earliest start of their
+    /// periods to the latest year they are due (`due − first + 1`; a target whose document
+    /// gives its time as a range, 「通过 3—5 年」, is due after the fewest years here). This
+    /// is not `years`: 136's goals set in 2018 for 2022 run 5 years even when the span asked
+    /// is 2020–2022. Null when the cell has no target.
+    pub target_years_min: Option<i32>,
+    /// 目标年数上限 — The same, with every target due after the most years it may take.
+    pub target_years_max: Option<i32>,
+    /// 年均目标 — Pace: the span's target ÷ the years its targets run over
+    /// (`targetYearsMin..targetYearsMax`), for an indicator added up over time
+    /// (`overTime: SUM`). Over a range of years a number becomes a range,
+    /// `[target ÷ targetYearsMax, target ÷ targetYearsMin]`; a range stays a range, an
+    /// at-least stays at-least. Null for stocks, averages and maxima, whose span total is not a
+    /// quantity spread over the years.
     pub target_per_year: Option<TargetTotal>,
     /// 年均实绩 — Pace: the span's actual ÷ `years`, for an indicator added up over time.
     pub actual_per_year: Option<f64>,
@@ -297,6 +308,51 @@ pub struct Comparison {
     pub province_goal_spans: Vec<SpanCell>,
     /// 排名 — Per indicator and year (cities only: the province's own scope is not ranked).
     pub rankings: Vec<Ranking>,
+    /// 已命名对计划 — For the asked indicators that count units (`Indicator.countsUnits`):
+    /// every programme's or component's target of them in the compared regions, set against
+    /// the units of that kind the region has named under that programme or component (136's
+    /// ≈10 leading specialties against the specialties named under 领军临床专科).
+    pub named: Vec<NamedCount>,
+}
+
+/// 已命名对计划 — One planned count of units (a programme's or component's target of an
+/// indicator that counts units) against the units named under its scope.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct NamedCount {
+    /// 地区代码 — The region whose target and units these are (140000 for the province).
+    pub region: String,
+    /// 指标代码 — Indicator code.
+    pub indicator: String,
+    /// 目标 — The target's global id.
+    pub target_id: async_graphql::ID,
+    /// 范围 — The programme's or component's global id.
+    pub scope: async_graphql::ID,
+    /// 范围名称 — Its Chinese name.
+    pub scope_name_zh: Option<String>,
+    /// 期间 — The target's period.
+    pub period: String,
+    /// 计划数 — The planned count, in the document's shape.
+    pub target: TargetTotal,
+    /// 已命名数 — Units of the indicator's kind named under the scope (for a component, under
+    /// it or any component below it).
+    pub named: i32,
+    /// 已命名单位 — Those units: global id and Chinese name, in list order.
+    pub units: Vec<NamedUnit>,
+    /// 命名率下限 — `named ÷ planned`: ÷ the upper bound for a range, ÷ the number otherwise
+    /// (about, at least, at most); null when the plan gives no number.
+    pub named_rate_low: Option<f64>,
+    /// 命名率上限 — `named ÷ planned`: ÷ the lower bound for a range, else the same as
+    /// `namedRateLow`.
+    pub named_rate_high: Option<f64>,
+}
+
+/// 已命名单位 — A unit named under a programme or component.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct NamedUnit {
+    /// 全局 ID — `Unit:<region>:<id>`.
+    pub id: async_graphql::ID,
+    /// 中文名称 — Chinese name.
+    pub name_zh: String,
 }
 
 /// 派生指标 — An indicator computed from others.

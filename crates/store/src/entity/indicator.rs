@@ -24,6 +24,8 @@ pub struct Model {
     pub description_zh: Option<String>,
     /// A composite's formula (JSON of `model::Formula`); null for a reported indicator.
     pub formula: Option<String>,
+    /// The kind of unit it counts (snake_case of `model::UnitKind`), if any.
+    pub counts_units: Option<String>,
     /// Bumped on every write.
     pub version: i32,
 }

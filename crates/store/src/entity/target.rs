@@ -49,6 +49,10 @@ pub struct Model {
     pub published_table: Option<String>,
     /// Its row in that table.
     pub table_row: Option<i32>,
+    /// Fewest years the document gives to reach it (see `model::Target::duration`).
+    pub duration_min: Option<i32>,
+    /// Most years.
+    pub duration_max: Option<i32>,
     /// List order and pagination key.
     #[sea_orm(unique)]
     pub sort_key: String,

@@ -15,6 +15,7 @@ mod m20261202_000008_indicator_over_scopes;
 mod m20261203_000009_target_readings;
 mod m20261206_000010_indicator_formula;
 mod m20261207_000011_notes_and_tables;
+mod m20261207_000012_durations_and_counted_units;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_target_readings::Migration),
             Box::new(m20261206_000010_indicator_formula::Migration),
             Box::new(m20261207_000011_notes_and_tables::Migration),
+            Box::new(m20261207_000012_durations_and_counted_units::Migration),
         ]
     }
 }
