@@ -151,24 +151,36 @@ pub fn all() -> Result<Vec<SeedFile>, Error> {
     Ok(out)
 }
 
-/// Numbers written in `value`'s usual forms: `50`, `407.0`, `13.36`.
-fn number_forms(x: f64) -> Vec<String> {
-    let mut forms = vec![format!("{x}")];
-    if x.fract() == 0.0 {
-        forms.push(format!("{x:.1}"));
-        forms.push(format!("{}", x as i64));
-    }
-    forms
-}
-
-/// True when `quote` writes `x`: in digits, or in Chinese numerals as a count (百名, 一个,
-/// 百分之八十 — see [`numerals`]).
+/// True when `quote` writes `x`: as a whole number in digits (`20` does not write `2`), or in
+/// Chinese numerals as a count (百名, 一个, 百分之八十 — see [`numerals`]).
 fn appears(x: f64, quote: &str) -> bool {
-    let q = normalise(quote);
-    number_forms(x).iter().any(|f| q.contains(f.as_str()))
-        || numerals::chinese_numbers(&q)
+    digit_numbers(quote).iter().any(|n| (n - x).abs() < 1e-9)
+        || numerals::chinese_numbers(&normalise(quote))
             .iter()
             .any(|n| (n - x).abs() < 1e-9)
+}
+
+/// The numbers written in digits in `text`, each read whole (`13.36`, `2020`); whitespace
+/// separates numbers (「700 300」 is two).
+fn digit_numbers(text: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, out: &mut Vec<f64>| {
+        let t = current.trim_end_matches('.');
+        if let Ok(n) = t.parse::<f64>() {
+            out.push(n);
+        }
+        current.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() || (c == '.' && !current.is_empty() && !current.contains('.')) {
+            current.push(c);
+        } else {
+            flush(&mut current, &mut out);
+        }
+    }
+    flush(&mut current, &mut out);
+    out
 }
 
 impl SeedFile {
@@ -383,7 +395,11 @@ impl SeedFile {
                             .filter(|v| *v != 0.0)
                             .collect()
                     };
-                    for n in numbers {
+                    // A duration's years are the document's too (「3—5 年」).
+                    let years = x
+                        .duration
+                        .map(|d| [f64::from(d.min_years), f64::from(d.max_years)]);
+                    for n in numbers.into_iter().chain(years.into_iter().flatten()) {
                         if !appears(n, &s.quote) {
                             p.push(format!(
                                 "{what}: number {n} does not appear in its quote «{}»",
@@ -485,6 +501,47 @@ mod tests {
         hundred.value.value = Some(200.0);
         let err = seed.check(&province.indicators).unwrap_err().to_string();
         assert!(err.contains("number 200 does not appear"), "{err}");
+    }
+
+    #[test]
+    fn a_duration_is_the_documents_and_a_changed_one_is_caught() {
+        let province = province().unwrap();
+        let mut seed = for_region(model::region::LINFEN).unwrap().unwrap();
+        let township = seed
+            .targets
+            .iter_mut()
+            .find(|t| t.id.as_deref() == Some("lf-township-centres-standard"))
+            .expect("the township centres' target is seeded");
+        assert_eq!(
+            township.duration,
+            Some(model::Duration {
+                min_years: 3,
+                max_years: 5
+            }),
+            "「通过 3—5 年努力」 is kept as a number of years"
+        );
+        township.duration = Some(model::Duration {
+            min_years: 2,
+            max_years: 5,
+        });
+        let err = seed.check(&province.indicators).unwrap_err().to_string();
+        assert!(err.contains("number 2 does not appear"), "{err}");
+    }
+
+    #[test]
+    fn a_number_is_read_whole_not_as_part_of_another() {
+        assert!(appears(
+            20.0,
+            "151 所乡镇卫生院和 20 所城市社区卫生服务中心"
+        ));
+        assert!(
+            !appears(2.0, "20 所城市社区卫生服务中心"),
+            "20 does not write 2"
+        );
+        assert!(!appears(15.0, "151 所"), "151 does not write 15");
+        assert!(appears(13.36, "占比 13.36%。"));
+        assert_eq!(digit_numbers("700 300"), vec![700.0, 300.0]);
+        assert_eq!(digit_numbers("到2022年."), vec![2022.0]);
     }
 
     #[test]
