@@ -249,13 +249,19 @@ pub fn combine_targets(
                 .map(|i| i.lo)
                 .collect::<Option<Vec<f64>>>()
                 .and_then(|v| v.into_iter().reduce(f64::max));
-            let hi = match (add(|i| i.hi), population) {
+            let hi = match (add(|i| i.hi).filter(|_| unknown_terms == 0), population) {
                 (Some(h), Some(p)) => Some(h.min(p)),
                 (h, p) => h.or(p),
             };
             (lo, hi)
         }
-        // Sums; coverage across cities (disjoint members); one rate alone.
+        // Sums and coverage across cities (disjoint members): a term whose number the
+        // documents leave unknown adds something not negative, so the sum is at least the
+        // known terms' and has no upper bound.
+        (ScopeAggregation::Sum | ScopeAggregation::Coverage, _) => {
+            (add(|i| i.lo), add(|i| i.hi).filter(|_| unknown_terms == 0))
+        }
+        // One rate alone.
         _ => (add(|i| i.lo), add(|i| i.hi)),
     };
     Some(read_back(Interval { lo, hi, about }, terms, unknown_terms))
@@ -403,17 +409,45 @@ pub fn add_targets(terms: &[(TargetSum, i8)]) -> Option<TargetSum> {
             ..*t
         });
     }
-    let groups: Vec<TargetGroup> = terms
-        .iter()
-        .flat_map(|(t, sign)| {
-            if *sign < 0 {
-                groups_of(&negate_target(t))
-            } else {
-                groups_of(t)
+    // An unknown term taken away may take away anything not negative: it opens the lower
+    // bound, where an unknown term added opens the upper one.
+    let mut taken_unknown = 0;
+    let mut groups: Vec<TargetGroup> = Vec::new();
+    for (t, sign) in terms {
+        if *sign < 0 {
+            for g in groups_of(&negate_target(t)) {
+                if g.comparator == Comparator::Unknown {
+                    taken_unknown += g.count;
+                } else {
+                    groups.push(g);
+                }
             }
-        })
-        .collect();
-    combine_targets(&groups, ScopeAggregation::Sum, Across::Cities)
+        } else {
+            groups.extend(groups_of(t));
+        }
+    }
+    let sum = combine_targets(&groups, ScopeAggregation::Sum, Across::Cities);
+    if taken_unknown == 0 {
+        return sum;
+    }
+    let (i, terms, unknown_terms) = match &sum {
+        Some(t) => (
+            interval_of(t.comparator, t.value, t.min, t.max),
+            t.terms,
+            t.unknown_terms,
+        ),
+        None => (None, 0, 0),
+    };
+    let hi = i.as_ref().and_then(|i| i.hi);
+    Some(read_back(
+        Interval {
+            lo: None,
+            hi,
+            about: i.is_some_and(|i| i.about),
+        },
+        terms + taken_unknown,
+        unknown_terms + taken_unknown,
+    ))
 }
 
 /// Actuals of a sum's terms (each with its sign) added up; a term not combined leaves the sum
@@ -788,6 +822,46 @@ mod tests {
             largest: Bounds { value, min, max },
             count: 1,
         }
+    }
+
+    #[test]
+    fn an_unknown_term_leaves_a_sum_at_least_the_known_and_a_difference_at_most() {
+        let unknown = g(Comparator::Unknown, None, None, None);
+        let seventeen = g(Comparator::Exact, Some(17.0), None, None);
+        // 临汾's county centres: 17 + 17 + 17 known, three types not numbered.
+        let s = sum_of(&[seventeen, seventeen, seventeen, unknown, unknown, unknown]);
+        assert_eq!(
+            (s.comparator, s.value, s.terms, s.unknown_terms),
+            (Comparator::AtLeast, Some(51.0), 6, 3)
+        );
+        // A coverage within a city stays capped by its population.
+        let c = combine_targets(
+            &[seventeen, unknown],
+            ScopeAggregation::Coverage,
+            Across::OneCity {
+                population: Some(17.0),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (c.comparator, c.value, c.min, c.max),
+            (Comparator::Exact, Some(17.0), None, None)
+        );
+        // A rate alone is not bounded by an unknown one.
+        let r = combine_targets(
+            &[g(Comparator::Exact, Some(90.0), None, None), unknown],
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        )
+        .unwrap();
+        assert_eq!((r.comparator, r.value), (Comparator::Exact, Some(90.0)));
+        // Ten less an unknown amount is at most ten.
+        let ten = sum_of(&[g(Comparator::Exact, Some(10.0), None, None)]);
+        let d = add_targets(&[(ten, 1), (sum_of(&[unknown]), -1)]).unwrap();
+        assert_eq!(
+            (d.comparator, d.value, d.terms, d.unknown_terms),
+            (Comparator::AtMost, Some(10.0), 2, 1)
+        );
     }
 
     #[test]
