@@ -1,6 +1,7 @@
 //! A target may carry the time its document gives to reach it, as a number of years or a range
 //! of them (「通过 3—5 年努力」), and an indicator may declare that it counts units of one kind
-//! (so a programme's planned count can be set against the units named under it). The target
+//! (so a programme's planned count can be set against the units named under it); screening
+//! and diagnosis rates combine over time as the last year's level. The target
 //! roll-ups keep the years their targets run over (the roll-up version is bumped, so replicas
 //! rebuild them).
 
@@ -81,6 +82,13 @@ impl MigrationTrait for Migration {
             ))
             .await?;
         }
+        // Screening and diagnosis rates are levels to reach: over a span, the last year's.
+        db.execute_unprepared(
+            "UPDATE indicator SET aggregation = 'latest' WHERE code IN \
+             ('newborn_screening_rate', 'newborn_screening_accuracy', 'prenatal_diagnosis_rate', \
+             'prenatal_diagnosis_accuracy', 'deafness_gene_screening_coverage')",
+        )
+        .await?;
         // The seeded targets whose documents give their time as 3—5 years.
         db.execute_unprepared(
             "UPDATE target SET duration_min = 3, duration_max = 5 WHERE id IN \
