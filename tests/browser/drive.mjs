@@ -121,8 +121,10 @@ try {
       city: r.getAttribute('data-city'),
       lag: r.querySelector('[data-lag]')?.textContent,
       badges: [...r.querySelectorAll('.badge')].map((b) => b.textContent),
+      samples: Number(r.getAttribute('data-samples')),
     })),
     canvases: document.querySelectorAll('#lag-chart canvas').length,
+    stateCanvases: document.querySelectorAll('#state-chart canvas').length,
   }));
   report.views.sync.screenshot = await shot('dashboard-sync');
 

@@ -81,6 +81,10 @@ impl Hub {
                 fresh_ms,
                 ..sync::hub::HubSyncConfig::default()
             },
+            sync_history: province_hub::history::SyncHistoryConfig {
+                every_ms: 50,
+                samples: 40,
+            },
             ..province_hub::Config::default()
         };
         let state = province_hub::build(&config).await.unwrap();
@@ -1315,4 +1319,73 @@ async fn a_batch_whose_rows_trade_unique_sort_keys_applies_in_log_order() {
         );
         assert!(keys.contains(&(a["id"].as_str().unwrap().into(), "zz-moved-2".into())));
     }
+}
+
+#[tokio::test]
+async fn the_hub_keeps_each_citys_sync_over_time_for_those_who_may_see_it() {
+    let client = reqwest::Client::new();
+    let backend = "sqlite";
+    let dbs = dbs(backend, "history").await.unwrap();
+    let (hub_addr, node_addr) = (free_addr().await, free_addr().await);
+    let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 40).await;
+    let hub = Hub::start(&dbs, hub_addr, &format!("{}/graphql", node.url()), 3_000).await;
+    let gql = format!("{}/graphql", hub.url());
+    let q = r#"{ city(code: "140800") { syncHistory(last: 100) { at nodeSeq appliedSeq lag reachability breaker } } }"#;
+    // Every sample the hub keeps until one shows the replica at `seq` with nothing left.
+    let until_at = |seq: i64| {
+        let (client, gql) = (client.clone(), gql.clone());
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let d = data(&client, &gql, q, json!({})).await;
+                let samples = d["city"]["syncHistory"].as_array().unwrap().clone();
+                if samples.last().is_some_and(|s| {
+                    s["appliedSeq"].as_str() == Some(seq.to_string().as_str()) && s["lag"] == "0"
+                }) {
+                    return samples;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never sampled at {seq}: {samples:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+    };
+    caught_up(&node.store, &hub.replica()).await;
+    let first = node.store.last_seq().await.unwrap();
+    until_at(first).await;
+
+    write_load(&node.store, 0..20).await;
+    caught_up(&node.store, &hub.replica()).await;
+    let later = node.store.last_seq().await.unwrap();
+    assert!(later > first);
+    let samples = until_at(later).await;
+    assert!(
+        samples.len() <= 40,
+        "at most `samples` are kept: {}",
+        samples.len()
+    );
+    let times: Vec<&str> = samples.iter().map(|s| s["at"].as_str().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {times:?}"
+    );
+    let applied: Vec<i64> = samples
+        .iter()
+        .map(|s| s["appliedSeq"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        applied.windows(2).all(|w| w[0] <= w[1]),
+        "the cursor never goes back: {applied:?}"
+    );
+    assert!(samples.iter().all(|s| s["breaker"] == "CLOSED"));
+
+    // Another city's staff may not see 运城's sync, now or over time.
+    let linfen = federation_tests::token(auth::Role::CityEditor, Some(model::region::LINFEN));
+    let r = federation_tests::graphql_as(&client, &gql, Some(&linfen), q, json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    assert_eq!(r["data"]["city"]["syncHistory"], Value::Null, "{r}");
+    hub.stop().await;
+    node.stop().await;
 }

@@ -473,6 +473,25 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
     for r in sync_rows {
         assert_eq!(r["badges"], json!(["UP", "CLOSED"]), "{r}");
     }
+    // The history is the hub's, sampled since it started (not since the page opened): the
+    // page draws what the API says.
+    let history = api(&l, "Sync", json!({})).await;
+    for r in sync_rows {
+        let city = history["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == r["city"])
+            .unwrap();
+        let kept = city["syncHistory"].as_array().unwrap().len() as u64;
+        let shown = r["samples"].as_u64().unwrap();
+        assert!(shown >= 1, "the hub sampled {} at start: {r}", r["city"]);
+        assert!(
+            kept >= shown,
+            "the page shows the hub's samples ({shown} of {kept})"
+        );
+    }
+    assert_eq!(report["views"]["sync"]["stateCanvases"], 1);
 
     // English, GraphiQL (offline, with the token), and the endpoint opened in a browser.
     let nav: Vec<&str> = report["views"]["english"]["nav"]

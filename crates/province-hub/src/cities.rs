@@ -24,6 +24,8 @@ pub struct Cities {
     pub compare_cache: Arc<crate::compare::CompareCache>,
     /// The province's catalogue as last read (see [`crate::compare::KeptCatalogue`]).
     pub catalogue: Arc<crate::compare::KeptCatalogue>,
+    /// Every city's recent sync and node state (see [`crate::history`]).
+    pub history: Arc<crate::history::SyncHistory>,
 }
 
 impl std::fmt::Debug for ReplicaView {

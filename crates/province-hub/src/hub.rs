@@ -227,6 +227,27 @@ impl City {
         Ok(Some(SyncStatus::of(self.replica.as_deref())))
     }
 
+    /// 同步历史 — The city's sync and node state over time, as the hub sampled it (every
+    /// `sync_history.every_ms`, the newest `last` samples, oldest first; at most
+    /// `sync_history.samples`). Kept in memory: a hub restart starts it afresh. Who may see
+    /// `sync` may see this.
+    #[graphql(guard = "city_schema::access::Private")]
+    async fn sync_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 360, validator(minimum = 1, maximum = 10000))] last: i32,
+    ) -> async_graphql::Result<Vec<crate::history::SyncSample>> {
+        let access = city_schema::access::access(ctx);
+        access
+            .principal
+            .read(self.region.code, false)
+            .map_err(|r| city_schema::access::refused(&r))?;
+        let cities = ctx.data::<crate::cities::Cities>()?;
+        Ok(cities
+            .history
+            .samples(self.region.code, usize::try_from(last).unwrap_or(0)))
+    }
+
     /// 所属行政区（节点） — The region the node says it serves. Delegated.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Delegated<Region>>> {
         self.take(ctx)

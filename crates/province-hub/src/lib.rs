@@ -17,6 +17,7 @@ pub mod cities;
 pub mod compare;
 pub mod delegate;
 pub mod export;
+pub mod history;
 pub mod hub;
 pub mod kept;
 pub mod registry;
@@ -74,6 +75,8 @@ pub struct Config {
     pub tls_out: outbound::TlsConfig,
     /// Who may read `/metrics`.
     pub metrics: serving::MetricsConfig,
+    /// The in-memory history of every city's sync and node state (`City.syncHistory`).
+    pub sync_history: history::SyncHistoryConfig,
     /// Serving HTTPS: the server's certificate and key (PEM); none: plain HTTP.
     pub tls: serving::tls::TlsConfig,
 }
@@ -98,6 +101,7 @@ impl Default for Config {
             auth: auth::AuthConfig::default(),
             tls_out: outbound::TlsConfig::default(),
             metrics: serving::MetricsConfig::default(),
+            sync_history: history::SyncHistoryConfig::default(),
             tls: serving::tls::TlsConfig::default(),
         }
     }
@@ -304,7 +308,16 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             })
         })
         .collect();
+    let history = std::sync::Arc::new(history::SyncHistory::new(config.sync_history.samples));
+    if config.sync_history.every_ms > 0 {
+        history.keep_sampling(
+            &registry,
+            &replicas,
+            std::time::Duration::from_millis(config.sync_history.every_ms),
+        );
+    }
     let delegation = cities::Cities {
+        history,
         registry: registry.clone(),
         province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
         replicas: views,

@@ -24,7 +24,7 @@
       xlsx: '导出 Excel', province: '全省合计', span: '区间合计', rate: '完成率', ranking: '排名', rank: '名次',
       caveats: '存疑', breakdown: '细分', plan: '年度计划', category: '类别', text: '内容', audit: '操作记录',
       actor: '操作人', op: '操作', at: '时间', entity: '对象', cursor: '游标', errors: '错误', calls: '调用',
-      failures: '失败', snapshots: '快照', repairs: '修复', diverged: '不一致', lagChart: '同步滞后（变更条数）',
+      failures: '失败', snapshots: '快照', repairs: '修复', diverged: '不一致', lagChart: '同步滞后（变更条数）', stateChart: '节点状态（枢纽采样）', historyNote: '枢纽每隔一段时间采样一次各市状态，重启后重新开始。',
       unitsPerCity: '各市已列入的单位数', ambiguousNote: '存疑：文件未写明，按区间显示', noData: '没有数据',
       nodeDown: '节点不可用', exported: '已导出', notCombined: '不可合计', forbidden: '无权查看',
       goals: '全省目标进展', 'goals.help': '“136”工程的全省目标，对照省直机构与各市上报的实绩（由枢纽计算，不在浏览器中相加）', reported: '已报实绩'
@@ -44,7 +44,7 @@
       breakdown: 'Breakdown', plan: 'Yearly plan', category: 'Category', text: 'Text', audit: 'Audit trail',
       actor: 'Actor', op: 'Operation', at: 'At', entity: 'Entity', cursor: 'Cursor', errors: 'Errors', calls: 'Calls',
       failures: 'Failures', snapshots: 'Snapshots', repairs: 'Repairs', diverged: 'Diverged',
-      lagChart: 'Replication lag (changes)', unitsPerCity: 'Units named per city', noData: 'No data',
+      lagChart: 'Replication lag (changes)', stateChart: 'Node state (sampled by the hub)', historyNote: 'The hub samples every city at a fixed interval; a restart starts the history afresh.', unitsPerCity: 'Units named per city', noData: 'No data',
       ambiguousNote: 'Ambiguous: the document leaves it open; shown as a range', nodeDown: 'node unavailable',
       exported: 'Exported', notCombined: 'not combined', forbidden: 'not yours to see',
       goals: 'Progress against the province goals', 'goals.help': "The 136 programme's province-wide targets against what the province's institutions and the cities reported (computed by the hub, never added up in the browser)", reported: 'Reported'
@@ -526,29 +526,55 @@
     });
   }
 
-  var lagHistory = {};
   var syncTimer = null;
+  var STATE_COLOURS = ['#2e7d32', '#f9a825', '#c62828'];
+  // A sample's state as a level: 0 up and calling, 1 probing or not yet known, 2 down or refused.
+  function stateLevel(x) {
+    if (x.breaker === 'OPEN' || x.reachability === 'DOWN') return 2;
+    if (x.breaker === 'HALF_OPEN' || x.reachability === 'UNKNOWN') return 1;
+    return 0;
+  }
+  // A time axis around the samples (a few minutes either side), not days around one point.
+  function recentAxis() {
+    return { type: 'time', min: function (v) { return v.min - 5 * 60000; }, max: function (v) { return v.max + 60000; } };
+  }
   function syncView() {
     var chartEl = h('div', { 'class': 'chart', id: 'lag-chart' });
+    var stateEl = h('div', { 'class': 'chart chart-short', id: 'state-chart' });
     var tableBox = h('div', { id: 'sync-table' });
-    show(h('h1', { text: t('nav.sync') }), h('h2', { text: t('lagChart') }), chartEl, tableBox);
-    var lagChart = chart(chartEl, { tooltip: { trigger: 'axis' }, legend: {}, grid: { left: 50, right: 20, top: 40, bottom: 30 },
-      xAxis: { type: 'time' }, yAxis: { type: 'value', minInterval: 1 }, series: [] });
+    show(h('h1', { text: t('nav.sync') }), h('p', { 'class': 'muted', text: t('historyNote') }),
+      h('h2', { text: t('lagChart') }), chartEl, h('h2', { text: t('stateChart') }), stateEl, tableBox);
+    var lagChart = chart(chartEl, { tooltip: { trigger: 'axis' }, legend: { top: 4 }, grid: { left: 50, right: 20, top: 40, bottom: 30 },
+      xAxis: recentAxis(), yAxis: { type: 'value', minInterval: 1 }, series: [] });
+    var stateChart = chart(stateEl, {
+      tooltip: { formatter: function (p) { return p.value[1] + ' · ' + p.value[3]; } },
+      grid: { left: 90, right: 20, top: 10, bottom: 30 }, xAxis: recentAxis(), yAxis: { type: 'category', data: [] },
+      series: [] });
     function tick() {
       return gql('Sync').then(function (r) {
-        var now = Date.now();
         var cities = r.data.cities.filter(function (c) { return c.status.registered; });
+        // The history is the hub's: the same for every viewer, from before the page was opened.
+        // The hub's samples, then the state as it is now.
+        var now = new Date().toISOString();
+        lagChart.setOption({ series: cities.map(function (c) {
+          var data = (c.syncHistory || []).filter(function (x) { return x.lag !== null; }).map(function (x) { return [x.at, Number(x.lag)]; });
+          if (c.sync && c.sync.lag !== null) data.push([now, Number(c.sync.lag)]);
+          return { type: 'line', name: nm(c), showSymbol: data.length < 3, data: data };
+        }) });
+        var points = [];
         cities.forEach(function (c) {
-          var hist = lagHistory[c.code] = lagHistory[c.code] || [];
-          if (c.sync && c.sync.lag !== null) hist.push([now, Number(c.sync.lag)]);
-          if (hist.length > 720) hist.shift();
+          (c.syncHistory || []).forEach(function (x) {
+            var level = stateLevel(x);
+            points.push({ value: [x.at, nm(c), level, [x.reachability, x.breaker, x.nodeErrorCode, x.syncErrorCode].filter(Boolean).join(' · ')],
+              itemStyle: { color: STATE_COLOURS[level] } });
+          });
         });
-        lagChart.setOption({ series: cities.map(function (c) { return { type: 'line', name: nm(c), showSymbol: false, data: lagHistory[c.code] || [] }; }) });
+        stateChart.setOption({ yAxis: { data: cities.map(nm) }, series: [{ type: 'scatter', symbol: 'rect', symbolSize: [6, 14], data: points }] });
         tableBox.textContent = '';
         append(tableBox, table([t('city'), t('reachability'), t('breaker'), t('lag'), t('cursor'), t('lastPush'), t('calls'), t('failures'), t('snapshots'), t('repairs'), t('diverged'), t('errors')],
           cities.map(function (c) {
             var s = c.sync || {};
-            return h('tr', { 'data-city': c.code },
+            return h('tr', { 'data-city': c.code, 'data-samples': String((c.syncHistory || []).length) },
               h('td', {}, nm(c)), h('td', {}, badge(c.status.reachability, c.status.reachability), c.status.lastLatencyMs !== null ? ' ' + c.status.lastLatencyMs + ' ms' : ''),
               h('td', {}, badge(c.status.breaker, c.status.breaker)),
               h('td', { 'class': 'num', 'data-lag': c.code }, s.lag === null || s.lag === undefined ? '—' : s.lag),

@@ -331,7 +331,19 @@ fn derived() -> Vec<DerivedIndicator> {
             "target_per_year",
             "年均目标",
             "Pace of the target",
-            "span target ÷ years in the span (to − from + 1), for indicators added up over time; a range stays a range",
+            "span target ÷ the years its targets run over (earliest start of their periods to the latest year they are due: targetYearsMin..targetYearsMax, a range when a target's document gives its time as one, 「3—5 年」), for indicators added up over time; over a range of years a number becomes [target ÷ most years, target ÷ fewest years]",
+        ),
+        d(
+            "target_pace",
+            "目标年均进度",
+            "A target's own pace",
+            "Target.pacePerYear: value ÷ its duration in years when stated, else ÷ the years of its period; a range when the value or the duration is one",
+        ),
+        d(
+            "named_rate",
+            "命名率",
+            "Named against planned",
+            "NamedCount: units of the indicator's kind named under a programme or component ÷ its planned count (÷ max and ÷ min for a range)",
         ),
         d(
             "actual_per_year",
