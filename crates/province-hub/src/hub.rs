@@ -29,6 +29,7 @@ use futures_util::future::join_all;
 use model::{GlobalId, RegionCode, region::SHANXI};
 
 use crate::{
+    answer::{self, Answer},
     choice,
     cities::{Cities, ReplicaView, parse_cities, parse_city},
     delegate::{
@@ -95,11 +96,6 @@ fn authorization<'a>(ctx: &'a Context<'_>) -> Option<&'a str> {
         .and_then(|a| a.0.as_deref())
 }
 
-/// The caller's visibility: calls of callers who see the same may be shared.
-fn visibility(ctx: &Context<'_>) -> String {
-    city_schema::access::access(ctx).principal.visibility()
-}
-
 fn coded(
     code: codes::Code,
     message: impl Into<String>,
@@ -111,23 +107,6 @@ fn coded(
             e.set("city", c.to_string());
         }
     })
-}
-
-/// What a node said for one city, kept on the `City` value until its fields resolve.
-#[derive(Debug, Clone)]
-enum Answer {
-    /// Nothing was asked of the node.
-    NotAsked,
-    /// The node answered.
-    Data {
-        data: async_graphql::indexmap::IndexMap<String, Value>,
-        errors: Vec<NodeError>,
-    },
-    /// The call failed.
-    Failed(CallError),
-    /// The node (or the replica, by the node's rules) refused the whole request
-    /// (`UNAUTHENTICATED`, `FORBIDDEN`, a limit): its first request-level error.
-    Refused(NodeError),
 }
 
 /// 城市 — A city: its node's status and, delegated to the node, its programmes and data.
@@ -433,47 +412,52 @@ async fn execute_on_replica(
     NodeResponse { data, errors }
 }
 
-async fn from_replica(
-    ctx: &Context<'_>,
-    view: &ReplicaView,
-    doc: &Forwarded,
-    stale: bool,
-    notice: Option<String>,
-) -> (Answer, Freshness) {
-    let f = freshness(AnsweredBy::Replica, Some(&view.replica), stale, notice);
-    let access = city_schema::access::access(ctx);
-    (answer_of(ask_replica(view, doc, &access).await), f)
+/// A city as the hub can ask it: its registered node over HTTP, and the hub's replica of it
+/// in process.
+struct HubCity<'a> {
+    cities: &'a Cities,
+    node: Option<&'a Arc<RegisteredNode>>,
+    view: Option<&'a ReplicaView>,
 }
 
-fn answer_of(r: NodeResponse) -> Answer {
-    if r.data.is_none()
-        && let Some(e) = r.errors.iter().find(|e| e.path.is_empty())
-    {
-        return Answer::Refused(e.clone());
+impl answer::CityExecutor for HubCity<'_> {
+    fn known(&self) -> choice::Known {
+        choice::Known {
+            node: self.node.is_some(),
+            replica: self.view.map(|v| choice::ReplicaKnown {
+                current: v.replica.is_current(self.cities.fresh),
+                applied_any: v.replica.state().applied_seq > 0,
+            }),
+        }
     }
-    Answer::Data {
-        data: r.data.unwrap_or_default(),
-        errors: r.errors,
+
+    async fn live(
+        &self,
+        doc: &Forwarded,
+        caller: &answer::Caller<'_>,
+    ) -> Result<NodeResponse, CallError> {
+        let Some(node) = self.node else {
+            return Err(CallError::Unavailable("no node is registered".into()));
+        };
+        self.cities
+            .registry
+            .call(node, doc, caller.authorization, Some(&caller.visibility()))
+            .await
+    }
+
+    async fn replica(&self, doc: &Forwarded, caller: &answer::Caller<'_>) -> Option<NodeResponse> {
+        match self.view {
+            Some(v) => Some(ask_replica(v, doc, caller.access).await),
+            None => None,
+        }
+    }
+
+    fn freshness(&self, by: AnsweredBy, stale: bool, notice: Option<String>) -> Freshness {
+        freshness(by, self.view.map(|v| &*v.replica), stale, notice)
     }
 }
 
-/// The caller may read `city` — or the refusal, as the node would have reported it.
-fn read_refusal(ctx: &Context<'_>, city: RegionCode) -> Result<(), NodeError> {
-    let access = city_schema::access::access(ctx);
-    access
-        .principal
-        .read(city, access.anonymous_read)
-        .map_err(|r| NodeError {
-            message: r.message,
-            path: Vec::new(),
-            extensions: Some(serde_json::Map::from_iter([(
-                "code".to_owned(),
-                serde_json::Value::String(r.code.as_str().to_owned()),
-            )])),
-        })
-}
-
-/// Asks `region` for `doc` where [`choice::choose`] says, and carries its fallback out.
+/// Asks `region` for `doc` through the one core ([`answer::answer`]).
 async fn ask(
     ctx: &Context<'_>,
     d: &Cities,
@@ -482,78 +466,26 @@ async fn ask(
     consistency: Consistency,
 ) -> City {
     let code = region.code;
-    let node = d.registry.node(code).cloned();
+    let node = d.registry.node(code);
     let view = d.replicas.get(&code);
-    let replica = view.map(|v| v.replica.clone());
-    let nothing = || {
-        (
-            Answer::NotAsked,
-            freshness(AnsweredBy::None, replica.as_deref(), false, None),
-        )
+    let access = city_schema::access::access(ctx);
+    let caller = answer::Caller {
+        access: &access,
+        authorization: authorization(ctx),
+        consistency,
     };
-    let (answer, freshness) = match doc {
-        None => nothing(),
-        // Refused here, by the same rule the node applies: the caller's token never reaches a
-        // node it may not read, and the node is not called at all.
-        Some(_) if read_refusal(ctx, code).is_err() => (
-            read_refusal(ctx, code).map_or_else(Answer::Refused, |()| Answer::NotAsked),
-            freshness(AnsweredBy::None, replica.as_deref(), false, None),
-        ),
-        Some(doc) => {
-            let known = choice::Known {
-                node: node.is_some(),
-                replica: view.map(|v| choice::ReplicaKnown {
-                    current: v.replica.is_current(d.fresh),
-                    applied_any: v.replica.state().applied_seq > 0,
-                }),
-            };
-            let from = |stale: bool, fallback: Option<choice::Fallback>| async move {
-                match view {
-                    Some(v) => {
-                        let notice = fallback.map(|f| f.notice(code));
-                        from_replica(ctx, v, doc, stale, notice).await
-                    }
-                    None => nothing(),
-                }
-            };
-            match choice::choose(consistency, known) {
-                choice::Choice::Replica { stale, fallback } => from(stale, fallback).await,
-                choice::Choice::NoReplica => (
-                    Answer::Failed(CallError::NoReplica),
-                    freshness(AnsweredBy::None, None, false, None),
-                ),
-                choice::Choice::Nothing => nothing(),
-                choice::Choice::Live => match &node {
-                    None => nothing(),
-                    Some(n) => match d
-                        .registry
-                        .call(n, doc, authorization(ctx), Some(&visibility(ctx)))
-                        .await
-                    {
-                        Ok(r) => (
-                            answer_of(r),
-                            freshness(AnsweredBy::Live, replica.as_deref(), false, None),
-                        ),
-                        Err(e) => match choice::after_failure(consistency, known, &e) {
-                            Some(choice::Choice::Replica { stale, fallback }) => {
-                                from(stale, fallback).await
-                            }
-                            _ => (
-                                Answer::Failed(e),
-                                freshness(AnsweredBy::None, replica.as_deref(), false, None),
-                            ),
-                        },
-                    },
-                },
-            }
-        }
+    let exec = HubCity {
+        cities: d,
+        node,
+        view,
     };
+    let answered = answer::answer(code, &exec, doc, &caller).await;
     City {
         region,
-        node,
-        replica,
-        answer,
-        freshness,
+        node: node.cloned(),
+        replica: view.map(|v| v.replica.clone()),
+        answer: answered.answer,
+        freshness: answered.freshness,
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`delegate`]: forwarding documents, the node client, splicing answers.
 //! - [`registry`]: registered nodes and their observed status.
 
+pub mod answer;
 pub mod answers;
 pub mod choice;
 pub mod cities;
