@@ -87,10 +87,14 @@ fn rebased(errors: &Value, city: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Every corpus query, through `city` and `cities` under each consistency, answers exactly as
+/// the node does (data and errors, re-rooted) once the replicas have caught up: LIVE asks the
+/// node, REPLICA and AUTO answer in process from the replica with the node's own schema code.
 #[tokio::test]
 async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
     let fed = LocalFed::start().await;
     let client = reqwest::Client::new();
+    crate::compare::in_sync(&client, &fed.hub_url()).await;
     let mut node_errors_seen = 0;
     for (city, node_url) in fed.node_urls() {
         for (body, vars, fragments) in CORPUS {
@@ -103,40 +107,78 @@ async fn the_hub_answers_each_city_subtree_exactly_as_the_node_does() {
                 vars.clone(),
             )
             .await;
-            let via_hub = graphql(
-                &client,
-                &fed.hub_url(),
-                &format!(
-                    "query Q{defs} {{ city(code: \"{city}\", consistency: LIVE) {{ code {body} }} }} {fragments}"
-                ),
-                vars.clone(),
-            )
-            .await;
-            let got = via_hub["data"]["city"].as_object().unwrap().clone();
-            // async-graphql answers `data: null` when every root field errored; that is an empty
-            // object for this comparison.
-            let mut expected = direct["data"].as_object().cloned().unwrap_or_default();
-            expected.insert("code".into(), json!(city.to_string()));
-            // async-graphql leaves an errored nullable field out of `data`; the hub answers it
-            // as null (as the spec says), so missing keys compare as null.
-            for k in got.keys() {
-                expected.entry(k.clone()).or_insert(Value::Null);
+            for consistency in ["LIVE", "REPLICA", "AUTO"] {
+                for (root, pick) in [
+                    (
+                        format!("city(code: \"{city}\", consistency: {consistency})"),
+                        "city",
+                    ),
+                    (
+                        format!("cities(codes: [\"{city}\"], consistency: {consistency})"),
+                        "cities",
+                    ),
+                ] {
+                    let via_hub = graphql(
+                        &client,
+                        &fed.hub_url(),
+                        &format!(
+                            "query Q{defs} {{ {root} {{ code freshness {{ answeredBy }} {body} }} }} {fragments}"
+                        ),
+                        vars.clone(),
+                    )
+                    .await;
+                    let (got, prefix) = if pick == "city" {
+                        (via_hub["data"]["city"].clone(), vec![json!("city")])
+                    } else {
+                        (
+                            via_hub["data"]["cities"][0].clone(),
+                            vec![json!("cities"), json!(0)],
+                        )
+                    };
+                    let mut got = got.as_object().unwrap().clone();
+                    let by = got.remove("freshness").unwrap();
+                    let want_by = if consistency == "LIVE" {
+                        "LIVE"
+                    } else {
+                        "REPLICA"
+                    };
+                    assert_eq!(
+                        by["answeredBy"], want_by,
+                        "{city} {consistency} {pick}: {body}"
+                    );
+                    // async-graphql answers `data: null` when every root field errored; that is
+                    // an empty object for this comparison.
+                    let mut expected = direct["data"].as_object().cloned().unwrap_or_default();
+                    expected.insert("code".into(), json!(city.to_string()));
+                    // async-graphql leaves an errored nullable field out of `data`; the hub
+                    // answers it as null (as the spec says), so missing keys compare as null.
+                    for k in got.keys() {
+                        expected.entry(k.clone()).or_insert(Value::Null);
+                    }
+                    assert_eq!(
+                        Value::Object(got),
+                        Value::Object(expected),
+                        "{city} {consistency} {pick}: {body}"
+                    );
+                    let hub_errors: Vec<Value> = via_hub["errors"]
+                        .as_array()
+                        .map(|a| a.iter().map(|e| json!({ "message": e["message"], "path": e["path"], "extensions": e["extensions"] })).collect())
+                        .unwrap_or_default();
+                    let want_errors: Vec<Value> = rebased(&direct["errors"], &city.to_string())
+                        .into_iter()
+                        .map(|mut e| {
+                            let path = e["path"].as_array().unwrap()[1..].to_vec();
+                            e["path"] = Value::Array(prefix.iter().cloned().chain(path).collect());
+                            e
+                        })
+                        .collect();
+                    assert_eq!(
+                        hub_errors, want_errors,
+                        "{city} {consistency} {pick}: {body}"
+                    );
+                    node_errors_seen += hub_errors.len();
+                }
             }
-            assert_eq!(
-                Value::Object(got),
-                Value::Object(expected),
-                "{city}: {body}"
-            );
-            let hub_errors: Vec<Value> = via_hub["errors"]
-                .as_array()
-                .map(|a| a.iter().map(|e| json!({ "message": e["message"], "path": e["path"], "extensions": e["extensions"] })).collect())
-                .unwrap_or_default();
-            assert_eq!(
-                hub_errors,
-                rebased(&direct["errors"], &city.to_string()),
-                "{city}: {body}"
-            );
-            node_errors_seen += hub_errors.len();
         }
     }
     assert!(
@@ -232,6 +274,30 @@ async fn node_ids_route_to_their_owner() {
     assert_eq!(d["sx"]["docNumber"], "晋政发〔2018〕16号");
     assert_eq!(d["lf"]["nameZh"], "临汾市提质强医工程实施方案");
     assert_eq!(d["missing"], Value::Null);
+
+    // A city's record answers the same under each consistency, as its node answers it.
+    crate::compare::in_sync(&client, &fed.hub_url()).await;
+    let ask = r#"node(id: "Unit:140800:central-cardiology") { __typename id ... on Unit { nameZh targets(first: 3) { nodes { id value } } institution { nameZh } } }"#;
+    let direct = data(
+        &client,
+        &fed.node_url(model::region::YUNCHENG),
+        &format!("{{ {ask} }}"),
+        json!({}),
+    )
+    .await;
+    for consistency in ["LIVE", "REPLICA", "AUTO"] {
+        let via_hub = data(
+            &client,
+            &fed.hub_url(),
+            &format!(
+                "{{ {} }}",
+                ask.replacen(")", &format!(", consistency: {consistency})"), 1)
+            ),
+            json!({}),
+        )
+        .await;
+        assert_eq!(via_hub["node"], direct["node"], "{consistency}");
+    }
 
     let resp = graphql(
         &client,
