@@ -351,7 +351,7 @@ async fn province_programmes_list_their_city_programmes_with_one_request_per_nod
         &client,
         &fed.hub_url(),
         r#"query($y: Int) { programmes { nodes { id nameZh
-             cityProgrammes { ...CP } } } }
+             cityProgrammes(consistency: LIVE) { ...CP } } } }
            fragment CP on Programme { id nameZh relation parentId owner { code }
              units(first: 50) { nodes { nameZh planItems(filter: {year: $y}) { totalCount } } } }"#,
         json!({ "y": 2021 }),
@@ -448,6 +448,73 @@ async fn a_province_leader_sees_136_alongside_every_citys_sub_programme_in_one_q
             .unwrap()
             .plan_items
             .len()
+    );
+    fed.stop().await;
+}
+
+/// `cityProgrammes` honours `consistency` as `cities` does: the same programmes from the
+/// nodes (LIVE) and from the replicas (REPLICA, and AUTO once they have caught up), and each
+/// city's source in `extensions.freshness`.
+#[tokio::test]
+async fn city_programmes_answer_from_where_consistency_says_and_say_so() {
+    let fed = LocalFed::start().await;
+    let client = reqwest::Client::new();
+    crate::compare::in_sync(&client, &fed.hub_url()).await;
+    let q = |c: &str| {
+        format!(
+            r#"{{ programme(id: "Programme:140000:p136") {{ cityProgrammes(consistency: {c}) {{
+                 id nameZh owner {{ code }} units(first: 10) {{ nodes {{ id nameZh }} }} }} }} }}"#
+        )
+    };
+    let mut answers = Vec::new();
+    for (consistency, by) in [
+        ("LIVE", "LIVE"),
+        ("REPLICA", "REPLICA"),
+        ("AUTO", "REPLICA"),
+    ] {
+        let before = requests_seen(&client, &fed).await;
+        let resp = graphql(&client, &fed.hub_url(), &q(consistency), json!({})).await;
+        let after = requests_seen(&client, &fed).await;
+        assert!(resp.get("errors").is_none(), "{consistency}: {resp}");
+        let report = resp["extensions"]["freshness"].as_array().unwrap();
+        let cities: Vec<&str> = report.iter().map(|f| f["city"].as_str().unwrap()).collect();
+        assert_eq!(cities, ["140800", "141000"], "{consistency}: {report:?}");
+        for f in report {
+            assert_eq!(f["answeredBy"], by, "{consistency}: {f}");
+            assert_eq!(f["path"], json!(["programme", "cityProgrammes"]));
+            assert_eq!(f["stale"], false);
+        }
+        for ((city, b), (_, a)) in before.iter().zip(&after) {
+            let want = u64::from(consistency == "LIVE");
+            assert_eq!(a - b, want, "{consistency}: {city} asked {} time(s)", a - b);
+        }
+        answers.push(resp["data"].clone());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the replicas answer as the nodes do"
+    );
+    assert_eq!(answers[0], answers[2]);
+    assert_eq!(
+        answers[0]["programme"]["cityProgrammes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // A query touching no spliced list carries no report.
+    let plain = graphql(
+        &client,
+        &fed.hub_url(),
+        "{ programmes { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        plain
+            .get("extensions")
+            .is_none_or(|e| e.get("freshness").is_none()),
+        "{plain}"
     );
     fed.stop().await;
 }

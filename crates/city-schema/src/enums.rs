@@ -179,3 +179,17 @@ pub(crate) fn parse_stored<T: DeserializeOwned>(what: &str, s: &str) -> GqlResul
         coded(Code::Internal, "internal error")
     })
 }
+
+/// 一致性 — Where the hub answers a city's part from (at a city node, the node's own data is
+/// always current and this is ignored).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Consistency {
+    /// 实时 — Always ask the city's node; fail with the node's error when it cannot answer.
+    Live,
+    /// 副本 — Always answer from the hub's replica of the city.
+    Replica,
+    /// 自动 — From the replica when it has applied everything the node has committed; live
+    /// otherwise; from the replica, marked stale, when the node cannot be reached.
+    #[default]
+    Auto,
+}

@@ -86,6 +86,7 @@ pub trait ImplementingProgrammes: Send + Sync {
         &'a self,
         ctx: &'a async_graphql::Context<'_>,
         parent: String,
+        consistency: crate::enums::Consistency,
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = async_graphql::Result<Vec<Value>>> + Send + 'a>,
     >;

@@ -478,14 +478,17 @@ impl Programme {
         Ok(PlanItemConnection::from_page(page, |p| PlanItem(p, self.1)))
     }
     /// 下级城市项目 — Programmes that implement or follow this one (承接 / 根据). At the hub: every
-    /// city's, answered live by each city's node; at a city node: this city's own.
+    /// city's, each answered by its node or the hub's replica of it as `consistency` says
+    /// (default AUTO), with each city's freshness in the response's `extensions.freshness`;
+    /// at a city node: this city's own (always current: `consistency` is ignored).
     async fn city_programmes(
         &self,
         ctx: &Context<'_>,
+        #[graphql(default)] consistency: crate::enums::Consistency,
     ) -> GqlResult<Vec<crate::splice::Spliced<Programme>>> {
         let me = gid(EntityKind::Programme, self.1, &self.0.id).0;
         if let Some(src) = ctx.data_opt::<crate::splice::ImplementingSource>() {
-            let answers = src.0.resolve(ctx, me).await?;
+            let answers = src.0.resolve(ctx, me, consistency).await?;
             return Ok(answers
                 .into_iter()
                 .map(crate::splice::Spliced::Remote)

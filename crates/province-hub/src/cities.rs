@@ -4,9 +4,17 @@
 
 use std::sync::Arc;
 
+use async_graphql::Value;
 use model::RegionCode;
 
-use crate::registry::Registry;
+use crate::{
+    choice,
+    delegate::{
+        client::{CallError, NodeError, NodeResponse},
+        document::Forwarded,
+    },
+    registry::Registry,
+};
 
 /// What the resolvers that answer for cities need at request time (schema data).
 #[derive(Clone)]
@@ -17,7 +25,7 @@ pub struct Cities {
     pub province: city_schema::CitySchema,
     /// Each city's replica and the city subgraph over it: the same schema a node serves, so
     /// a replica answers the same document with the same result.
-    pub replicas: std::collections::BTreeMap<RegionCode, ReplicaView>,
+    pub replicas: Arc<std::collections::BTreeMap<RegionCode, ReplicaView>>,
     /// How recent a node's report must be for `AUTO` to answer from the replica.
     pub fresh: std::time::Duration,
     /// Recent comparisons (see [`crate::compare::CompareCache`]).
@@ -81,4 +89,118 @@ pub(crate) fn parse_cities(codes: &[String]) -> async_graphql::Result<Vec<&'stat
         }
     }
     Ok(out)
+}
+
+/// Runs `doc` against the city subgraph over the replica, in process: the same document a
+/// node would get, answered by the same schema code over the replicated rows.
+/// The caller's principal goes along, so the replica applies the node's own access rules.
+pub(crate) async fn ask_replica(
+    view: &ReplicaView,
+    doc: &Forwarded,
+    access: &auth::Access,
+) -> NodeResponse {
+    if !view.answers.enabled() {
+        return execute_on_replica(view, doc, access).await;
+    }
+    let key = crate::answers::AnswerKey {
+        city: view.replica.city,
+        generation: view.replica.generation(),
+        visibility: access.principal.visibility(),
+        query: doc.query.clone(),
+        variables: serde_json::Value::Object(doc.variables.clone()).to_string(),
+    };
+    let kept = view.answers.get(&key);
+    metrics::counter!("xingyi_replica_answer_cache_total", "result" => if kept.is_some() { "hit" } else { "miss" })
+        .increment(1);
+    if let Some(answer) = kept {
+        return answer;
+    }
+    let answer = execute_on_replica(view, doc, access).await;
+    view.answers.put(key, &answer);
+    answer
+}
+
+/// Executes `doc` on the replica (see [`ask_replica`]).
+async fn execute_on_replica(
+    view: &ReplicaView,
+    doc: &Forwarded,
+    access: &auth::Access,
+) -> NodeResponse {
+    let req = async_graphql::Request::new(doc.query.clone())
+        .variables(async_graphql::Variables::from_json(
+            serde_json::Value::Object(doc.variables.clone()),
+        ))
+        .data(access.clone())
+        .data(view.replica.store.clone());
+    let resp = view.schema.execute(req).await;
+    let data = match resp.data {
+        Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        _ => None,
+    };
+    let errors = resp
+        .errors
+        .into_iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .filter_map(|v| serde_json::from_value::<NodeError>(v).ok())
+        .collect();
+    NodeResponse { data, errors }
+}
+
+/// A city as the hub can ask it: its registered node over HTTP, and the hub's replica of it
+/// in process.
+#[derive(Debug)]
+pub struct HubCity<'a> {
+    /// The registered nodes (for calls: breakers, turns, shared calls in flight).
+    pub registry: &'a Registry,
+    /// How recent a node's report must be for `AUTO` to answer from the replica.
+    pub fresh: std::time::Duration,
+    /// The city's node, if registered.
+    pub node: Option<&'a Arc<crate::registry::Node>>,
+    /// The hub's replica of the city, if it keeps one.
+    pub view: Option<&'a ReplicaView>,
+}
+
+impl crate::answer::CityExecutor for HubCity<'_> {
+    fn known(&self) -> choice::Known {
+        choice::Known {
+            node: self.node.is_some(),
+            replica: self.view.map(|v| choice::ReplicaKnown {
+                current: v.replica.is_current(self.fresh),
+                applied_any: v.replica.state().applied_seq > 0,
+            }),
+        }
+    }
+
+    async fn live(
+        &self,
+        doc: &Forwarded,
+        caller: &crate::answer::Caller<'_>,
+    ) -> Result<NodeResponse, CallError> {
+        let Some(node) = self.node else {
+            return Err(CallError::Unavailable("no node is registered".into()));
+        };
+        self.registry
+            .call(node, doc, caller.authorization, Some(&caller.visibility()))
+            .await
+    }
+
+    async fn replica(
+        &self,
+        doc: &Forwarded,
+        caller: &crate::answer::Caller<'_>,
+    ) -> Option<NodeResponse> {
+        match self.view {
+            Some(v) => Some(ask_replica(v, doc, caller.access).await),
+            None => None,
+        }
+    }
+
+    fn freshness(
+        &self,
+        by: crate::status::AnsweredBy,
+        stale: bool,
+        notice: Option<String>,
+    ) -> crate::status::Freshness {
+        crate::status::freshness(by, self.view.map(|v| &*v.replica), stale, notice)
+    }
 }

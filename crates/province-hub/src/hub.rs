@@ -30,14 +30,10 @@ use model::{GlobalId, RegionCode, region::SHANXI};
 
 use crate::{
     answer::{self, Answer},
-    choice,
-    cities::{Cities, ReplicaView, parse_cities, parse_city},
-    delegate::{
-        client::{CallError, NodeError, NodeResponse},
-        document::{Forwarded, Source, collect_fields, forward},
-    },
+    cities::{Cities, HubCity, parse_cities, parse_city},
+    delegate::document::{Forwarded, Source, collect_fields, forward},
     registry::Node as RegisteredNode,
-    status::{AnsweredBy, CityStatus, Consistency, Freshness, SyncStatus, freshness},
+    status::{CityStatus, Consistency, Freshness, SyncStatus},
 };
 
 /// The hub's schema.
@@ -361,102 +357,6 @@ impl City {
 #[derive(Debug, Default)]
 pub struct HubQuery;
 
-/// Runs `doc` against the city subgraph over the replica, in process: the same document a
-/// node would get, answered by the same schema code over the replicated rows.
-/// The caller's principal goes along, so the replica applies the node's own access rules.
-async fn ask_replica(view: &ReplicaView, doc: &Forwarded, access: &auth::Access) -> NodeResponse {
-    if !view.answers.enabled() {
-        return execute_on_replica(view, doc, access).await;
-    }
-    let key = crate::answers::AnswerKey {
-        city: view.replica.city,
-        generation: view.replica.generation(),
-        visibility: access.principal.visibility(),
-        query: doc.query.clone(),
-        variables: serde_json::Value::Object(doc.variables.clone()).to_string(),
-    };
-    let kept = view.answers.get(&key);
-    metrics::counter!("xingyi_replica_answer_cache_total", "result" => if kept.is_some() { "hit" } else { "miss" })
-        .increment(1);
-    if let Some(answer) = kept {
-        return answer;
-    }
-    let answer = execute_on_replica(view, doc, access).await;
-    view.answers.put(key, &answer);
-    answer
-}
-
-/// Executes `doc` on the replica (see [`ask_replica`]).
-async fn execute_on_replica(
-    view: &ReplicaView,
-    doc: &Forwarded,
-    access: &auth::Access,
-) -> NodeResponse {
-    let req = async_graphql::Request::new(doc.query.clone())
-        .variables(async_graphql::Variables::from_json(
-            serde_json::Value::Object(doc.variables.clone()),
-        ))
-        .data(access.clone())
-        .data(view.replica.store.clone());
-    let resp = view.schema.execute(req).await;
-    let data = match resp.data {
-        Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-        _ => None,
-    };
-    let errors = resp
-        .errors
-        .into_iter()
-        .filter_map(|e| serde_json::to_value(e).ok())
-        .filter_map(|v| serde_json::from_value::<NodeError>(v).ok())
-        .collect();
-    NodeResponse { data, errors }
-}
-
-/// A city as the hub can ask it: its registered node over HTTP, and the hub's replica of it
-/// in process.
-struct HubCity<'a> {
-    cities: &'a Cities,
-    node: Option<&'a Arc<RegisteredNode>>,
-    view: Option<&'a ReplicaView>,
-}
-
-impl answer::CityExecutor for HubCity<'_> {
-    fn known(&self) -> choice::Known {
-        choice::Known {
-            node: self.node.is_some(),
-            replica: self.view.map(|v| choice::ReplicaKnown {
-                current: v.replica.is_current(self.cities.fresh),
-                applied_any: v.replica.state().applied_seq > 0,
-            }),
-        }
-    }
-
-    async fn live(
-        &self,
-        doc: &Forwarded,
-        caller: &answer::Caller<'_>,
-    ) -> Result<NodeResponse, CallError> {
-        let Some(node) = self.node else {
-            return Err(CallError::Unavailable("no node is registered".into()));
-        };
-        self.cities
-            .registry
-            .call(node, doc, caller.authorization, Some(&caller.visibility()))
-            .await
-    }
-
-    async fn replica(&self, doc: &Forwarded, caller: &answer::Caller<'_>) -> Option<NodeResponse> {
-        match self.view {
-            Some(v) => Some(ask_replica(v, doc, caller.access).await),
-            None => None,
-        }
-    }
-
-    fn freshness(&self, by: AnsweredBy, stale: bool, notice: Option<String>) -> Freshness {
-        freshness(by, self.view.map(|v| &*v.replica), stale, notice)
-    }
-}
-
 /// Asks `region` for `doc` through the one core ([`answer::answer`]).
 async fn ask(
     ctx: &Context<'_>,
@@ -475,7 +375,8 @@ async fn ask(
         consistency,
     };
     let exec = HubCity {
-        cities: d,
+        registry: &d.registry,
+        fresh: d.fresh,
         node,
         view,
     };
@@ -614,6 +515,7 @@ pub fn build_hub_schema(
         // The same read rule as every node: a document with a query operation needs a caller
         // who may read the province (anonymous only with anonymous reading on; no node token).
         .extension(city_schema::access::AccessRules)
+        .extension(crate::delegate::report::FreshnessReporting)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()

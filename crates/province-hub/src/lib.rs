@@ -261,9 +261,6 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     if config.node_probe_ms > 0 {
         registry.keep_probed(std::time::Duration::from_millis(config.node_probe_ms));
     }
-    let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
-        delegate::batch::HubImplementing::new(registry.clone()),
-    ));
     let mut replicas = Vec::new();
     let mut views = std::collections::BTreeMap::new();
     // One city subgraph schema for every replica: each request carries its replica's store.
@@ -317,12 +314,17 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
             std::time::Duration::from_millis(config.sync_history.every_ms),
         );
     }
+    let views: std::sync::Arc<std::collections::BTreeMap<_, _>> = std::sync::Arc::new(views);
+    let fresh = std::time::Duration::from_millis(config.sync.fresh_ms);
+    let implementing = city_schema::splice::ImplementingSource(std::sync::Arc::new(
+        delegate::batch::HubImplementing::new(registry.clone(), views.clone(), fresh),
+    ));
     let delegation = cities::Cities {
         history,
         registry: registry.clone(),
         province: province_schema(store.clone(), &config.graphql, Some(implementing.clone())),
         replicas: views,
-        fresh: std::time::Duration::from_millis(config.sync.fresh_ms),
+        fresh,
         compare_cache: std::sync::Arc::new(compare::CompareCache::new(
             config.compare_cache_entries,
         )),

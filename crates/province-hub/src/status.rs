@@ -7,18 +7,7 @@ use async_graphql::{Enum, SimpleObject};
 
 use crate::registry::{Breaker, Node, Reachability};
 
-/// 一致性 — Where the hub answers a city's part from.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Consistency {
-    /// 实时 — Always ask the city's node; fail with the node's error when it cannot answer.
-    Live,
-    /// 副本 — Always answer from the hub's replica of the city.
-    Replica,
-    /// 自动 — From the replica when it has applied everything the node has committed; live
-    /// otherwise; from the replica, marked stale, when the node cannot be reached.
-    #[default]
-    Auto,
-}
+pub use city_schema::enums::Consistency;
 
 /// 数据来源 — Which source answered.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]

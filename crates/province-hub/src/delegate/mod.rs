@@ -10,3 +10,4 @@
 pub mod batch;
 pub mod client;
 pub mod document;
+pub mod report;
