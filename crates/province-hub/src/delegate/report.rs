@@ -1,7 +1,7 @@
 //! `extensions.freshness` of a response: where each city's part of a list spliced from several
 //! cities (`Programme.cityProgrammes`) came from — its node or the hub's replica — and how
 //! fresh it is, as `City.freshness` says it for `cities` and `city`. One entry per city and
-//! list: `{ path, city, answeredBy, stale, appliedSeq, nodeSeq, notice }`.
+//! list: `{ path, city, answeredBy, stale, notice }` (the sequences are `City.freshness`'s).
 
 use std::sync::{Arc, Mutex};
 
@@ -39,8 +39,6 @@ impl FreshnessReport {
                 AnsweredBy::Province => "PROVINCE",
             },
             "stale": f.stale,
-            "appliedSeq": f.applied_seq,
-            "nodeSeq": f.node_seq,
             "notice": f.notice,
         });
         self.lock().push(entry);
