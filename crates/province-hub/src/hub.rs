@@ -527,3 +527,91 @@ pub fn hub_sdl() -> String {
         .finish()
         .sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use async_graphql::parser::{
+        parse_schema,
+        types::{ServiceDocument, TypeKind, TypeSystemDefinition},
+    };
+
+    use super::*;
+
+    /// Each field of `type_name`: its arguments and its return type without non-null marks.
+    fn fields(doc: &ServiceDocument, type_name: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for def in &doc.definitions {
+            let TypeSystemDefinition::Type(t) = def else {
+                continue;
+            };
+            if t.node.name.node.as_str() != type_name {
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
+            for f in &o.fields {
+                let args: Vec<String> = f
+                    .node
+                    .arguments
+                    .iter()
+                    .map(|a| format!("{}: {}", a.node.name.node, a.node.ty.node))
+                    .collect();
+                let ty = f.node.ty.node.to_string().replace('!', "");
+                out.insert(
+                    f.node.name.node.to_string(),
+                    format!("({}) -> {ty}", args.join(", ")),
+                );
+            }
+        }
+        out
+    }
+
+    /// The list of delegated fields and the `City` resolvers cannot drift apart, nor from the
+    /// city subgraph they forward to: every `City` field is either the hub's own or in
+    /// [`DELEGATED`], and each delegated one is the city subgraph's root field of the same
+    /// name, arguments and type.
+    #[test]
+    fn the_delegated_city_fields_are_the_city_subgraphs_root_fields() {
+        let hub = parse_schema(hub_sdl()).unwrap();
+        let city = parse_schema(city_schema::sdl()).unwrap();
+        let on_city = fields(&hub, "City");
+        let root = fields(&city, "Query");
+        let own = [
+            "code",
+            "nameZh",
+            "nameEn",
+            "region",
+            "status",
+            "freshness",
+            "sync",
+            "syncHistory",
+        ];
+        for (name, signature) in &on_city {
+            if own.contains(&name.as_str()) {
+                assert!(
+                    !DELEGATED.contains(&name.as_str()),
+                    "{name} is the hub's own"
+                );
+                continue;
+            }
+            assert!(
+                DELEGATED.contains(&name.as_str()),
+                "City.{name} is neither the hub's own nor in DELEGATED"
+            );
+            assert_eq!(
+                Some(signature),
+                root.get(name),
+                "City.{name} differs from the city subgraph's Query.{name}"
+            );
+        }
+        for d in DELEGATED {
+            assert!(
+                on_city.contains_key(*d),
+                "DELEGATED lists {d}, which City lacks"
+            );
+        }
+    }
+}
