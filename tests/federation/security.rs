@@ -302,7 +302,7 @@ async fn every_role_reaches_exactly_its_own_data_through_every_door() {
         &client,
         &hub,
         Some(&yc_admin),
-        "{ city(code: \"141000\", consistency: LIVE) { owner { code } } programme(id: \"Programme:140000:p136\") { cityProgrammes { owner { code } } } }",
+        "{ city(code: \"141000\", consistency: LIVE) { owner { code } } programme(id: \"Programme:140000:p136\") { cityProgrammes(consistency: LIVE) { owner { code } } } }",
         json!({}),
     )
     .await;
