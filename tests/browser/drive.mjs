@@ -61,7 +61,8 @@ try {
     targets: document.querySelectorAll('#p136-targets tbody tr').length,
     goals: [...document.querySelectorAll('#p136-goals tbody tr')].map((r) => ({
       key: r.getAttribute('data-goal'),
-      reported: r.children[3]?.textContent,
+      named: r.querySelector('[data-named]')?.textContent,
+      reported: r.children[4]?.textContent,
     })),
     canvases: document.querySelectorAll('#units-chart canvas').length,
     tokenInAddress: location.href.includes('token='),

@@ -307,13 +307,30 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
                 Some(x) => format!("{}", (x * 100.0).round() / 100.0),
                 None => "—".to_owned(),
             };
-            json!({ "key": g["indicator"], "reported": reported })
+            // The units the province named under the goal, as the hub counted them.
+            let named: Vec<&Value> = goals["compare"]["named"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["region"] == "140000" && n["indicator"] == g["indicator"])
+                .collect();
+            let named = if named.is_empty() {
+                "—".to_owned()
+            } else {
+                named
+                    .iter()
+                    .map(|n| n["named"].as_i64().unwrap())
+                    .sum::<i64>()
+                    .to_string()
+            };
+            json!({ "key": g["indicator"], "named": named, "reported": reported })
         })
         .collect();
     assert!(want.len() >= 10, "136's goals: {goals}");
-    // 山医大二院 reported its three 136 leading specialties (三大领军临床专科): 3 of ≈10.
+    // 山医大二院 reported its three 136 leading specialties (三大领军临床专科): 3 of ≈10; the
+    // province named 4 specialties under the goal (山医大二院's 3 and 山西白求恩医院's 1).
     assert!(
-        want.contains(&json!({ "key": "leading_specialties", "reported": "3" })),
+        want.contains(&json!({ "key": "leading_specialties", "named": "4", "reported": "3" })),
         "{want:?}"
     );
     assert_eq!(shown["goals"], json!(want));

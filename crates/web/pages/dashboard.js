@@ -18,7 +18,7 @@
       'signin.go': '进入看板', loading: '加载中…', programme: '“136”兴医工程', doc: '文号', period: '周期',
       components: '组成部分', units: '单位', targets: '目标', indicator: '指标', target: '目标', actual: '实绩',
       qualifier: '说明', year: '年份', city: '城市', cities: '各市', subprogramme: '承接方案', none: '无',
-      reachability: '节点', breaker: '熔断器', answeredBy: '数据来源', lag: '同步滞后', lastPush: '最近推送',
+      reachability: '节点', breaker: '熔断器', answeredBy: '数据来源', named: '已命名', 'by.LIVE': '节点实时', 'by.REPLICA': '枢纽副本', 'by.PROVINCE': '省库', 'by.NONE': '无', lag: '同步滞后', lastPush: '最近推送',
       stale: '可能过时', fresh: '最新', compare: '对比', indicators: '指标', from: '起', to: '止', level: '层级',
       'level.CITY': '城市', 'level.INSTITUTION': '机构', 'level.UNIT': '单位', run: '查询', csv: '导出 CSV',
       xlsx: '导出 Excel', province: '全省合计', span: '区间合计', rate: '完成率', ranking: '排名', rank: '名次',
@@ -36,7 +36,7 @@
       'signin.go': 'Open the dashboard', loading: 'Loading…', programme: 'The “136” programme', doc: 'Document',
       period: 'Period', components: 'Components', units: 'Units', targets: 'Targets', indicator: 'Indicator',
       target: 'Target', actual: 'Actual', qualifier: 'Qualifier', year: 'Year', city: 'City', cities: 'Cities',
-      subprogramme: 'Sub-programme', none: 'none', reachability: 'Node', breaker: 'Breaker', answeredBy: 'Answered by',
+      subprogramme: 'Sub-programme', none: 'none', reachability: 'Node', breaker: 'Breaker', answeredBy: 'Answered by', named: 'Named', 'by.LIVE': 'the node, live', 'by.REPLICA': "the hub's replica", 'by.PROVINCE': "the province's database", 'by.NONE': 'nothing',
       lag: 'Lag', lastPush: 'Last push', stale: 'stale', fresh: 'fresh', compare: 'Compare', indicators: 'Indicators',
       from: 'From', to: 'To', level: 'Level', 'level.CITY': 'City', 'level.INSTITUTION': 'Institution',
       'level.UNIT': 'Unit', run: 'Compare', csv: 'Export CSV', xlsx: 'Export Excel', province: 'Province total',
@@ -224,8 +224,17 @@
   function goalsTable(cmp) {
     var names = {};
     cmp.indicators.forEach(function (i) { names[i.code] = i; });
-    return table([t('indicator'), t('period'), t('target'), t('reported'), t('rate')],
+    // Units the province named under a goal that counts them (136's leading specialties …).
+    var named = {};
+    (cmp.named || []).filter(function (n) { return n.region === '140000'; }).forEach(function (n) {
+      var held = named[n.indicator] || { count: 0, names: [] };
+      held.count += n.named;
+      n.units.forEach(function (u) { held.names.push(u.nameZh); });
+      named[n.indicator] = held;
+    });
+    return table([t('indicator'), t('period'), t('target'), t('named'), t('reported'), t('rate')],
       cmp.provinceGoalSpans.map(function (g) {
+        var nd = named[g.indicator];
         var i = names[g.indicator];
         var rate = g.achievementRate !== null ? num(g.achievementRate * 100) + '%'
           : (g.achievementRateLow !== null ? num(g.achievementRateLow * 100) + '–' + num(g.achievementRateHigh * 100) + '%' : '—');
@@ -233,6 +242,7 @@
           h('td', {}, i ? nm(i) : g.indicator),
           h('td', { 'class': 'num' }, g.from + '–' + g.to),
           h('td', { 'class': 'num' }, targetText(g.target), i ? ' ' + i.unit : ''),
+          h('td', { 'class': 'num', 'data-named': g.indicator, title: nd ? nd.names.join('、') : '' }, nd ? String(nd.count) : '—'),
           h('td', { 'class': 'num' }, g.actual === null ? '—' : num(g.actual)),
           h('td', { 'class': 'num' }, rate));
       }), { id: 'p136-goals' });
@@ -286,7 +296,7 @@
           h('div', {}, t('units') + ': ', h('strong', { 'data-units': c.code }, progs.length ? String(units) : '—')),
           h('div', {}, t('reachability') + ' ', badge(c.status.reachability, c.status.reachability), ' ',
             t('breaker') + ' ', badge(c.status.breaker, c.status.breaker)),
-          h('div', {}, t('answeredBy') + ' ', badge(c.freshness.stale ? 'stale' : 'fresh', c.freshness.answeredBy + ' · ' + (c.freshness.stale ? t('stale') : t('fresh')))),
+          h('div', {}, t('answeredBy') + ' ', badge(c.freshness.stale ? 'stale' : 'fresh', t('by.' + c.freshness.answeredBy) + ' · ' + (c.freshness.stale ? t('stale') : t('fresh')))),
           c.sync ? h('div', { 'class': 'muted' }, t('lag') + ' ' + (c.sync.lag === null ? '—' : c.sync.lag) + ' · ' + t('lastPush') + ' ' + (c.sync.lastPushAt || '—')) : null,
           c.freshness.notice ? h('div', { 'class': 'notice' }, c.freshness.notice) : null,
           down ? h('div', { 'class': 'error', 'data-error': c.code }, errorText(down)) : null);
@@ -459,7 +469,7 @@
     var head = [t('city'), t('indicator'), t('year'), t('target'), t('actual'), t('rate'), t('caveats')];
     append(out, h('h2', { text: t('compare') }));
     cmp.cities.forEach(function (city) {
-      append(out, h('div', { 'class': 'muted', 'data-freshness': city.code }, nm(city) + ': ' + t('answeredBy') + ' ' + city.freshness.answeredBy +
+      append(out, h('div', { 'class': 'muted', 'data-freshness': city.code }, nm(city) + ': ' + t('answeredBy') + ' ' + t('by.' + city.freshness.answeredBy) +
         (city.freshness.stale ? ' · ' + t('stale') : '') + (city.freshness.notice ? ' · ' + city.freshness.notice : '')));
       if (byCity[city.code]) append(out, errorBox(byCity[city.code].map(function (e) { return e.message; }).join('\n')));
     });
@@ -487,7 +497,7 @@
       var c = r.data.city;
       var progs = (c.programmes && c.programmes.nodes) || [];
       var parts = [h('h1', {}, nm(c), ' ', h('span', { 'class': 'muted' }, c.code)),
-        h('p', { 'class': 'muted', 'data-freshness': c.code }, t('answeredBy') + ' ' + c.freshness.answeredBy + (c.freshness.stale ? ' · ' + t('stale') : ''))];
+        h('p', { 'class': 'muted', 'data-freshness': c.code }, t('answeredBy') + ' ' + t('by.' + c.freshness.answeredBy) + (c.freshness.stale ? ' · ' + t('stale') : ''))];
       if (r.errors.length) parts.push(errorBox(r.errors.map(function (e) { return e.message; }).join('\n')));
       progs.forEach(function (p) {
         parts.push(h('h2', {}, nm(p)));
