@@ -61,6 +61,7 @@ try {
     targets: document.querySelectorAll('#p136-targets tbody tr').length,
     goals: [...document.querySelectorAll('#p136-goals tbody tr')].map((r) => ({
       key: r.getAttribute('data-goal'),
+      period: r.children[1]?.textContent,
       named: r.querySelector('[data-named]')?.textContent,
       reported: r.children[4]?.textContent,
     })),

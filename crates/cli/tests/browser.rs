@@ -323,14 +323,16 @@ async fn the_dashboard_shows_the_federation_in_a_real_browser() {
                     .sum::<i64>()
                     .to_string()
             };
-            json!({ "key": g["indicator"], "named": named, "reported": reported })
+            // The goal's own years, as the hub gives them.
+            let period = format!("{}–{}", g["targetFrom"], g["targetTo"]);
+            json!({ "key": g["indicator"], "period": period, "named": named, "reported": reported })
         })
         .collect();
     assert!(want.len() >= 10, "136's goals: {goals}");
     // 山医大二院 reported its three 136 leading specialties (三大领军临床专科): 3 of ≈10; the
     // province named 4 specialties under the goal (山医大二院's 3 and 山西白求恩医院's 1).
     assert!(
-        want.contains(&json!({ "key": "leading_specialties", "named": "4", "reported": "3" })),
+        want.contains(&json!({ "key": "leading_specialties", "period": "2018–2022", "named": "4", "reported": "3" })),
         "{want:?}"
     );
     assert_eq!(shown["goals"], json!(want));

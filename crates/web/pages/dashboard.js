@@ -240,7 +240,8 @@
           : (g.achievementRateLow !== null ? num(g.achievementRateLow * 100) + '–' + num(g.achievementRateHigh * 100) + '%' : '—');
         return h('tr', { 'data-goal': g.indicator, 'class': g.ambiguousTerms ? 'ambiguous' : null },
           h('td', {}, i ? nm(i) : g.indicator),
-          h('td', { 'class': 'num' }, g.from + '–' + g.to),
+          // The goal's own years (136's run from 2018), not the span the data happen to cover.
+          h('td', { 'class': 'num' }, (g.targetFrom !== null ? g.targetFrom : g.from) + '–' + (g.targetTo !== null ? g.targetTo : g.to)),
           h('td', { 'class': 'num' }, targetText(g.target), i ? ' ' + i.unit : ''),
           h('td', { 'class': 'num', 'data-named': g.indicator, title: nd ? nd.names.join('、') : '' }, nd ? String(nd.count) : '—'),
           h('td', { 'class': 'num' }, g.actual === null ? '—' : num(g.actual)),

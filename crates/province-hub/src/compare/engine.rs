@@ -648,10 +648,8 @@ fn span_cell(
     let years = span.1 - span.0 + 1;
     let per_year = over_time == Aggregation::Sum && years > 0;
     let factor = 1.0 / f64::from(years.max(1));
-    let target_years = c
-        .target_years
-        .filter(|_| c.target.is_some())
-        .map(TargetYears::count);
+    let target_span = c.target_years.filter(|_| c.target.is_some());
+    let target_years = target_span.map(TargetYears::count);
     SpanCell {
         indicator: indicator.to_owned(),
         from: span.0,
@@ -661,6 +659,8 @@ fn span_cell(
         figures: figures(c, total),
         target_years_min: target_years.map(|y| y.0),
         target_years_max: target_years.map(|y| y.1),
+        target_from: target_span.map(|y| y.first),
+        target_to: target_span.map(|y| y.due_max),
         target_per_year: c
             .target
             .filter(|t| per_year && t.not_combined.is_none())

@@ -102,6 +102,12 @@ pub struct SpanCell {
     pub target_years_min: Option<i32>,
     /// 目标年数上限 — The same, with every target due after the most years it may take.
     pub target_years_max: Option<i32>,
+    /// 目标起始年 — The earliest year the span's targets start in (136's goals: 2018, whatever
+    /// span is asked). Null when the cell has no target.
+    pub target_from: Option<i32>,
+    /// 目标截止年 — The latest year the span's targets may be due (each after the most years
+    /// it may take). Null when the cell has no target.
+    pub target_to: Option<i32>,
     /// 年均目标 — Pace: the span's target ÷ the years its targets run over
     /// (`targetYearsMin..targetYearsMax`), for an indicator added up over time
     /// (`overTime: SUM`). Over a range of years a number becomes a range,
