@@ -25,6 +25,7 @@ use store::compare::{Facts, FactsQuery, GroupLevel};
 pub use types::*;
 
 use crate::{
+    answer::CityExecutor as _,
     cities::Cities,
     status::{AnsweredBy, freshness},
 };
@@ -100,13 +101,16 @@ impl CompareQuery {
             if code == model::region::SHANXI {
                 return freshness(AnsweredBy::Province, None, false, None);
             }
-            match d.replicas.get(&code) {
-                Some(v) => freshness(
-                    AnsweredBy::Replica,
-                    Some(&v.replica),
-                    !v.replica.is_current(d.fresh),
-                    None,
-                ),
+            // A city's comparison is read from its replica: its freshness is the one the
+            // core gives any replica answer (`HubCity`), stale unless the replica is current.
+            let exec = crate::cities::HubCity {
+                registry: &d.registry,
+                fresh: d.fresh,
+                node: d.registry.node(code),
+                view: d.replicas.get(&code),
+            };
+            match exec.known().replica {
+                Some(r) => exec.freshness(AnsweredBy::Replica, !r.current, None),
                 None => freshness(
                     AnsweredBy::None,
                     None,
