@@ -6,6 +6,7 @@ mod breaker;
 mod compare;
 mod compose;
 mod composites;
+mod defer;
 mod delegation;
 mod graphql_http;
 mod hostile;

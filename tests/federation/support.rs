@@ -94,6 +94,8 @@ pub(crate) enum Fault {
     Switch(std::sync::Arc<std::sync::atomic::AtomicBool>, &'static str),
     /// Answers `{"data": <json>}` after a delay, counting the requests it holds at once and
     /// the most it ever held.
+    /// Answers `{"data": <json>}` once the gate is opened (`true` sent on its channel).
+    Gated(tokio::sync::watch::Receiver<bool>, &'static str),
     Slow {
         delay: std::time::Duration,
         data: &'static str,
@@ -160,6 +162,17 @@ pub(crate) async fn fake_node(
                         most.fetch_max(held, SeqCst);
                         tokio::time::sleep(delay).await;
                         now.fetch_sub(1, SeqCst);
+                        let body = format!("{{\"data\":{data}}}");
+                        let resp = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = sock.write_all(resp.as_bytes()).await;
+                    }
+                    Fault::Gated(mut gate, data) => {
+                        if gate.wait_for(|open| *open).await.is_err() {
+                            return;
+                        }
                         let body = format!("{{\"data\":{data}}}");
                         let resp = format!(
                             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",

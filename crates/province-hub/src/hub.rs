@@ -512,6 +512,7 @@ pub fn build_hub_schema(
         .data(store)
         .data(implementing)
         .data(delegation)
+        .directive(crate::defer_directive::Defer)
         // The same read rule as every node: a document with a query operation needs a caller
         // who may read the province (anonymous only with anonymous reading on; no node token).
         .extension(city_schema::access::AccessRules)
@@ -524,6 +525,7 @@ pub fn build_hub_schema(
 /// The hub's SDL (`schema/hub.graphql`): what frontend teams generate clients from.
 pub fn hub_sdl() -> String {
     async_graphql::Schema::build(HubRoot::default(), city_schema::Mutation, EmptySubscription)
+        .directive(crate::defer_directive::Defer)
         .finish()
         .sdl()
 }

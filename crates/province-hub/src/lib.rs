@@ -16,6 +16,7 @@ pub mod answers;
 pub mod choice;
 pub mod cities;
 pub mod compare;
+mod defer_directive;
 pub mod delegate;
 pub mod export;
 pub mod history;

@@ -7,6 +7,8 @@
 //!   client accepts it (then a request that fails before execution is `400`), otherwise
 //!   `application/json` with `200` (the legacy behaviour clients expect).
 //! - Malformed bodies get a GraphQL-shaped error with `extensions.code = "BAD_REQUEST"`.
+//! - A query with `@defer` from a client that accepts `multipart/mixed` is answered in parts
+//!   ([`crate::defer`], [`crate::multipart`]); any other client gets the whole answer at once.
 
 use std::collections::HashMap;
 
@@ -26,6 +28,7 @@ use codes::Code;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+const MULTIPART: &str = "multipart/mixed";
 
 /// The executor behind `/graphql`, and the counters it updates.
 #[derive(Clone, Debug)]
@@ -184,6 +187,18 @@ pub(crate) fn wants_graphql_response(headers: &HeaderMap) -> bool {
     })
 }
 
+/// Whether the client takes incremental delivery (`multipart/mixed`, as Apollo Client asks
+/// with `multipart/mixed;deferSpec=20220824`).
+fn accepts_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .any(|p| p.split(';').next().is_some_and(|m| m.trim() == MULTIPART))
+        })
+}
+
 /// Whether the caller is a browser navigating here (`Accept` names `text/html`).
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
@@ -201,12 +216,15 @@ fn accepts_something_we_serve(headers: &HeaderMap) -> bool {
     };
     accept.split(',').any(|part| {
         let m = part.trim().split(';').next().unwrap_or("").trim();
-        matches!(m, GRAPHQL_RESPONSE | JSON | "application/*" | "*/*" | "")
+        matches!(
+            m,
+            GRAPHQL_RESPONSE | JSON | MULTIPART | "application/*" | "multipart/*" | "*/*" | ""
+        )
     })
 }
 
 /// A GraphQL-shaped error response for a request that never reached execution.
-fn request_error(code: Code, message: &str, graphql_response: bool) -> Response {
+pub(crate) fn request_error(code: Code, message: &str, graphql_response: bool) -> Response {
     let body =
         serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -355,47 +373,106 @@ async fn run<E: Executor>(
         ),
         Err(_) => (None, None),
     };
-    let execution = ep.executor.execute(
-        request
-            .data(caller(headers))
-            .data(access)
-            .data(auth::RefusalRecorded::default()),
-    );
-    let timeout = std::time::Duration::from_millis(ep.config.timeout_ms);
-    let budget = std::time::Duration::from_millis(ep.config.cpu_budget_ms);
-    let execution = crate::budget::CpuBudget::new(execution, budget);
-    let mut response = match tokio::time::timeout(timeout, execution).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(crate::budget::Exceeded(spent))) => {
-            tracing::warn!(
-                cpu_budget_ms = ep.config.cpu_budget_ms,
-                spent_ms = spent.as_millis() as u64,
-                "request stopped: computing budget spent"
-            );
-            return request_error(
-                Code::QueryCpuBudget,
-                &format!(
-                    "the request took more than {} ms of computing and was cancelled; ask for less at once",
-                    ep.config.cpu_budget_ms
-                ),
-                graphql_response,
-            );
-        }
-        Err(_) => {
-            tracing::warn!(timeout_ms = ep.config.timeout_ms, "request timed out");
-            return request_error(
-                Code::RequestTimeout,
-                &format!(
-                    "the request did not finish within {} ms and was cancelled",
-                    ep.config.timeout_ms
-                ),
-                graphql_response,
-            );
+    let deferred = if accepts_multipart(headers) {
+        // Moved out (not cloned) while the parsed document borrows the request.
+        let variables = std::mem::take(&mut request.variables);
+        let plan = request
+            .parsed_query()
+            .ok()
+            .and_then(|doc| crate::defer::plan(doc, name.as_deref(), &variables, MAX_DEFERRED));
+        request.variables = variables;
+        plan
+    } else {
+        None
+    };
+    if let Some(plan) = deferred {
+        let context = crate::multipart::Context {
+            authorization: caller(headers),
+            access,
+            graphql_response,
+            kind,
+        };
+        return crate::multipart::answer(ep, request, plan, context).await;
+    }
+    let request = request
+        .data(caller(headers))
+        .data(access)
+        .data(auth::RefusalRecorded::default());
+    let mut response = match execute_bounded(&ep.executor, request, &ep.config).await {
+        Ok(response) => response,
+        Err(stopped) => {
+            let (code, message) = stopped.error(&ep.config);
+            return request_error(code, &message, graphql_response);
         }
     };
     if let Some(order) = &order {
         order.apply(&mut response.data);
     }
+    respond(response, graphql_response, kind)
+}
+
+/// At most this many fragments of one query are deferred (each is an execution of its own);
+/// any further ones come with the initial answer.
+const MAX_DEFERRED: usize = 16;
+
+/// Why an execution was cancelled.
+pub(crate) enum Stopped {
+    Budget,
+    Timeout,
+}
+
+impl Stopped {
+    pub(crate) fn error(&self, config: &crate::GraphqlConfig) -> (Code, String) {
+        match self {
+            Self::Budget => (
+                Code::QueryCpuBudget,
+                format!(
+                    "the request took more than {} ms of computing and was cancelled; ask for less at once",
+                    config.cpu_budget_ms
+                ),
+            ),
+            Self::Timeout => (
+                Code::RequestTimeout,
+                format!(
+                    "the request did not finish within {} ms and was cancelled",
+                    config.timeout_ms
+                ),
+            ),
+        }
+    }
+}
+
+/// Executes `request` within the time limit and the computing budget.
+pub(crate) async fn execute_bounded<E: Executor>(
+    executor: &E,
+    request: async_graphql::Request,
+    config: &crate::GraphqlConfig,
+) -> Result<async_graphql::Response, Stopped> {
+    let execution = executor.execute(request);
+    let timeout = std::time::Duration::from_millis(config.timeout_ms);
+    let budget = std::time::Duration::from_millis(config.cpu_budget_ms);
+    let execution = crate::budget::CpuBudget::new(execution, budget);
+    match tokio::time::timeout(timeout, execution).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(crate::budget::Exceeded(spent))) => {
+            tracing::warn!(
+                cpu_budget_ms = config.cpu_budget_ms,
+                spent_ms = spent.as_millis() as u64,
+                "request stopped: computing budget spent"
+            );
+            Err(Stopped::Budget)
+        }
+        Err(_) => {
+            tracing::warn!(timeout_ms = config.timeout_ms, "request timed out");
+            Err(Stopped::Timeout)
+        }
+    }
+}
+
+/// Gives every error of `response` a code (async-graphql sets none on its own: parse,
+/// validation, limits, and the coercion of argument values during execution); says whether
+/// the request failed before execution.
+pub(crate) fn code_errors(response: &mut async_graphql::Response) -> bool {
     // A response without data and without any error path never reached execution (parse or
     // validation failure, or a refusal before execution).
     // Execution errors carry a path (a non-null root field's error nulls `data` too, but
@@ -403,8 +480,6 @@ async fn run<E: Executor>(
     let failed_before_execution = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    // Every error carries a code: async-graphql sets none on its own (parse, validation,
-    // limits, and the coercion of argument values during execution).
     for e in &mut response.errors {
         let has_code = e
             .extensions
@@ -421,6 +496,16 @@ async fn run<E: Executor>(
                 .set("code", code.as_str());
         }
     }
+    failed_before_execution
+}
+
+/// The HTTP response for one executed request.
+pub(crate) fn respond(
+    mut response: async_graphql::Response,
+    graphql_response: bool,
+    kind: Option<crate::telemetry::OperationKind>,
+) -> Response {
+    let failed_before_execution = code_errors(&mut response);
     // A document refused before execution answers with its first error's status (a 4xx)
     // under the graphql-response media type; everything else is a 200.
     let status = if graphql_response && failed_before_execution {

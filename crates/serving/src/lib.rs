@@ -14,9 +14,11 @@
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
 pub mod budget;
+pub mod defer;
 pub mod graphql;
 pub mod limits;
 pub mod listener;
+mod multipart;
 pub mod order;
 pub mod telemetry;
 pub mod tls;

@@ -50,13 +50,44 @@ pub fn collect_fields<'a>(
         match &item.node {
             Selection::Field(f) => out.push(f),
             Selection::FragmentSpread(s) => {
-                if let Some(def) = src.fragments.get(&s.node.fragment_name.node) {
+                if included(&s.node.directives, src)
+                    && let Some(def) = src.fragments.get(&s.node.fragment_name.node)
+                {
                     collect_fields(&def.node.selection_set.node, src, out);
                 }
             }
-            Selection::InlineFragment(i) => collect_fields(&i.node.selection_set.node, src, out),
+            Selection::InlineFragment(i) => {
+                if included(&i.node.directives, src) {
+                    collect_fields(&i.node.selection_set.node, src, out);
+                }
+            }
         }
     }
+}
+
+/// Whether a fragment's `@skip` / `@include` let it in (a field's own are forwarded with it,
+/// for the node to apply; a fragment on the wrapper is flattened, so the hub applies them).
+fn included(directives: &[Positioned<Directive>], src: Source<'_>) -> bool {
+    let condition = |name: &str| {
+        let d = directives.iter().find(|d| d.node.name.node == name)?;
+        let (_, v) = d.node.arguments.iter().find(|(n, _)| n.node == "if")?;
+        match &v.node {
+            AstValue::Boolean(b) => Some(*b),
+            AstValue::Variable(var) => {
+                match src.variables.get(var).or_else(|| {
+                    src.variable_definitions
+                        .iter()
+                        .find(|d| d.node.name.node == *var)
+                        .and_then(|d| d.node.default_value.as_ref().map(|v| &v.node))
+                }) {
+                    Some(async_graphql::Value::Boolean(b)) => Some(*b),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    };
+    condition("skip") != Some(true) && condition("include") != Some(false)
 }
 
 /// Prints `fields` as the root selection of a query for a node.
@@ -220,7 +251,9 @@ impl Printer {
     }
 
     fn directives(&mut self, directives: &[Positioned<Directive>]) {
-        for d in directives {
+        // `@defer` is the hub's (delivered over multipart by the hub itself); nodes do not
+        // declare it, and a forwarded document is answered whole anyway.
+        for d in directives.iter().filter(|d| d.node.name.node != "defer") {
             let _ = write!(self.out, " @{}", d.node.name.node);
             if !d.node.arguments.is_empty() {
                 self.out.push('(');
@@ -338,6 +371,23 @@ mod tests {
         assert_eq!(
             f.query,
             "query { programmes { nodes { ...P } } units { nodes { ... on Unit { id } } } } fragment P on Programme { id ...Q } fragment Q on Programme { nameZh }"
+        );
+    }
+
+    #[test]
+    fn fragments_skipped_on_the_wrapper_are_not_forwarded_and_defer_never_is() {
+        let f = forward_root_fields(
+            r#"query($no: Boolean!, $yes: Boolean = true) { cities { code
+                 ... @skip(if: true) { owner { code } }
+                 ... @include(if: $no) { units { totalCount } }
+                 ...P @skip(if: $no)
+                 ... @include(if: $yes) @defer(label: "d") { planItems { totalCount } } } }
+               fragment P on City { programmes { nodes { id ... @defer { nameZh } } } }"#,
+            serde_json::json!({ "no": false }),
+        );
+        assert_eq!(
+            f.query,
+            "query { programmes { nodes { id ... { nameZh } } } planItems { totalCount } }"
         );
     }
 
