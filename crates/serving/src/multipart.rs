@@ -46,7 +46,7 @@ impl Context {
         let mut r = async_graphql::Request::new(from.query.clone());
         r.variables = from.variables.clone();
         r.extensions = from.extensions.clone();
-        r.introspection_mode = from.introspection_mode.clone();
+        r.introspection_mode = from.introspection_mode;
         r.set_parsed_query(doc);
         r.data(self.authorization.clone())
             .data(self.access.clone())
