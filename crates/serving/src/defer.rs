@@ -61,7 +61,7 @@ pub fn plan(
     variables: &Variables,
     max: usize,
 ) -> Option<Plan> {
-    let op = operation(doc, operation_name)?;
+    let op = crate::graphql::operation(doc, operation_name)?;
     if op.node.ty != OperationType::Query || !mentions_defer(doc) {
         return None;
     }
@@ -117,26 +117,6 @@ pub fn plan(
         initial: document(initial),
         deferred,
     })
-}
-
-/// The operation a request runs (`None`: the name matches none).
-fn operation<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a Positioned<OperationDefinition>> {
-    match name {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, o)| o),
-        None => {
-            let mut ops = doc.operations.iter();
-            let first = ops.next().map(|(_, o)| o);
-            // Several operations and no name: an error the executor reports.
-            if ops.next().is_some() { None } else { first }
-        }
-    }
 }
 
 /// Whether `@defer` appears anywhere in `doc` (the cheap test before any copying).

@@ -561,19 +561,33 @@ pub(crate) fn respond(
     resp
 }
 
-/// The type of the operation a request runs (`None` when the name matches none).
-fn operation_kind(
-    doc: &async_graphql::parser::types::ExecutableDocument,
+/// The operation a request runs: the one named `name`, or the only one. `None` when the name
+/// matches none, or when several operations and no name are given (an error the executor
+/// reports).
+pub(crate) fn operation<'a>(
+    doc: &'a ExecutableDocument,
     name: Option<&str>,
-) -> Option<crate::telemetry::OperationKind> {
-    let op = match name {
+) -> Option<&'a async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>> {
+    match name {
         Some(name) => doc
             .operations
             .iter()
             .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
             .map(|(_, o)| o),
-        None => doc.operations.iter().next().map(|(_, o)| o),
-    }?;
+        None => {
+            let mut ops = doc.operations.iter();
+            let first = ops.next().map(|(_, o)| o);
+            if ops.next().is_some() { None } else { first }
+        }
+    }
+}
+
+/// The type of the operation a request runs (`None` when there is none to run).
+fn operation_kind(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> Option<crate::telemetry::OperationKind> {
+    let op = operation(doc, name)?;
     Some(crate::telemetry::OperationKind(match op.node.ty {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
@@ -585,15 +599,8 @@ fn is_mutation(request: &async_graphql::Request) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
         return false;
     };
-    let op = match &request.operation_name {
-        Some(name) => doc
-            .operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, o)| o),
-        None => doc.operations.iter().next().map(|(_, o)| o),
-    };
-    op.is_some_and(|o| o.node.ty != OperationType::Query)
+    operation(&doc, request.operation_name.as_deref())
+        .is_some_and(|o| o.node.ty != OperationType::Query)
 }
 
 async fn post_handler<E: Executor>(

@@ -17,14 +17,7 @@ pub struct Order(Vec<(Name, Order)>);
 impl Order {
     /// The order of the operation `name` (or the only one) of `doc`.
     pub fn of(doc: &ExecutableDocument, name: Option<&str>) -> Self {
-        let op = match name {
-            Some(name) => doc
-                .operations
-                .iter()
-                .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-                .map(|(_, o)| o),
-            None => doc.operations.iter().next().map(|(_, o)| o),
-        };
+        let op = crate::graphql::operation(doc, name);
         op.map_or_else(Self::default, |op| {
             plan(doc, &[&op.node.selection_set.node], &mut Vec::new())
         })
