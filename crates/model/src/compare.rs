@@ -51,6 +51,8 @@ pub struct TargetSum {
     pub not_combined: Option<NotCombined>,
     /// The largest single target's number (its lower bound for a range), when not combined.
     pub largest: Option<f64>,
+    /// The smallest single target's number (its lower bound for a range), when not combined.
+    pub smallest: Option<f64>,
 }
 
 /// One group of same-comparator targets, pre-aggregated (e.g. by SQL): the sum (or average, or
@@ -67,6 +69,8 @@ pub struct TargetGroup {
     pub max: Option<f64>,
     /// The largest `value`, `min` and `max` of a single target in the group.
     pub largest: Bounds,
+    /// The smallest `value`, `min` and `max` of a single target in the group.
+    pub smallest: Bounds,
     /// Targets in the group.
     pub count: u32,
 }
@@ -90,6 +94,11 @@ impl From<&TargetValue> for TargetGroup {
             min: t.min,
             max: t.max,
             largest: Bounds {
+                value: t.value,
+                min: t.min,
+                max: t.max,
+            },
+            smallest: Bounds {
                 value: t.value,
                 min: t.min,
                 max: t.max,
@@ -120,6 +129,16 @@ impl TargetGroup {
             self.largest.value,
             self.largest.min,
             self.largest.max,
+        )
+    }
+
+    /// The interval of the group's smallest single target.
+    fn smallest_interval(&self) -> Option<Interval> {
+        interval_of(
+            self.comparator,
+            self.smallest.value,
+            self.smallest.min,
+            self.smallest.max,
         )
     }
 }
@@ -167,6 +186,7 @@ fn read_back(i: Interval, terms: u32, unknown_terms: u32) -> TargetSum {
         unknown_terms,
         not_combined: None,
         largest: None,
+        smallest: None,
     }
 }
 
@@ -190,7 +210,7 @@ pub enum Across {
 ///   single target and the sum, capped at the population (so four centre types each covering
 ///   all 17 counties cover exactly 17); across cities the ranges add up;
 /// - `NotAdditive`: one known target keeps its number; several are not combined
-///   ([`NotCombined::NotAdditive`], with the count and the largest).
+///   ([`NotCombined::NotAdditive`], with the count, the largest and the smallest).
 ///
 /// `None` when there are no targets.
 pub fn combine_targets(
@@ -221,16 +241,19 @@ pub fn combine_targets(
     }
     let known_terms: u32 = known.iter().map(|g| g.count).sum();
     if how == ScopeAggregation::NotAdditive && known_terms > 1 {
+        let number = |i: Option<Interval>| i.and_then(|i| i.lo.or(i.hi));
         let largest = known
             .iter()
-            .filter_map(|g| {
-                let i = g.largest_interval()?;
-                i.lo.or(i.hi)
-            })
+            .filter_map(|g| number(g.largest_interval()))
             .reduce(f64::max);
+        let smallest = known
+            .iter()
+            .filter_map(|g| number(g.smallest_interval()))
+            .reduce(f64::min);
         return Some(TargetSum {
             not_combined: Some(NotCombined::NotAdditive),
             largest,
+            smallest,
             ..read_back(nothing, terms, unknown_terms)
         });
     }
@@ -280,6 +303,8 @@ pub struct ActualSum {
     pub max: Option<f64>,
     /// The largest single report.
     pub largest: f64,
+    /// The smallest single report.
+    pub smallest: f64,
     /// Scopes (or cities) combined.
     pub scopes: u32,
     /// Set when not combined, and why.
@@ -294,6 +319,7 @@ impl ActualSum {
             min: None,
             max: None,
             largest: value,
+            smallest: value,
             scopes: 1,
             not_combined: None,
         }
@@ -303,6 +329,7 @@ impl ActualSum {
     pub fn add(self, other: Self, how: ScopeAggregation, across: Across) -> Self {
         let scopes = self.scopes + other.scopes;
         let largest = self.largest.max(other.largest);
+        let smallest = self.smallest.min(other.smallest);
         let lo = |a: &Self| a.value.or(a.min);
         let hi = |a: &Self| a.value.or(a.max);
         match (how, across) {
@@ -311,6 +338,7 @@ impl ActualSum {
                 min: None,
                 max: None,
                 largest,
+                smallest,
                 scopes,
                 not_combined: Some(NotCombined::NotAdditive),
             },
@@ -321,19 +349,26 @@ impl ActualSum {
                     (s, p) => s.or(p),
                 };
                 let min = lo(&self).zip(lo(&other)).map(|(a, b)| a.max(b));
-                range(min, max, largest, scopes)
+                range(min, max, (smallest, largest), scopes)
             }
             _ => range(
                 lo(&self).zip(lo(&other)).map(|(a, b)| a + b),
                 hi(&self).zip(hi(&other)).map(|(a, b)| a + b),
-                largest,
+                (smallest, largest),
                 scopes,
             ),
         }
     }
 }
 
-fn range(min: Option<f64>, max: Option<f64>, largest: f64, scopes: u32) -> ActualSum {
+/// `[min, max]` read back as one number when the bounds meet; `(smallest, largest)`: the
+/// single reports' extremes.
+fn range(
+    min: Option<f64>,
+    max: Option<f64>,
+    (smallest, largest): (f64, f64),
+    scopes: u32,
+) -> ActualSum {
     let value = match (min, max) {
         (Some(a), Some(b)) if (a - b).abs() < 1e-9 => Some(a),
         _ => None,
@@ -343,6 +378,7 @@ fn range(min: Option<f64>, max: Option<f64>, largest: f64, scopes: u32) -> Actua
         min: value.is_none().then_some(min).flatten(),
         max: value.is_none().then_some(max).flatten(),
         largest,
+        smallest,
         scopes,
         not_combined: None,
     }
@@ -378,13 +414,14 @@ pub fn negate_target(t: &TargetSum) -> TargetSum {
         value,
         min,
         max,
-        largest: t.largest.map(|v| -v),
+        largest: t.smallest.map(|v| -v),
+        smallest: t.largest.map(|v| -v),
         ..*t
     }
 }
 
 impl ActualSum {
-    /// `−a`, for a difference (`largest` keeps the operand's largest single report).
+    /// `−a`, for a difference (`largest` and `smallest` keep the operand's single reports).
     pub fn negate(self) -> Self {
         Self {
             value: self.value.map(|v| -v),
@@ -464,6 +501,7 @@ pub fn add_actuals(terms: &[(ActualSum, i8)]) -> Option<ActualSum> {
                     max: None,
                     not_combined: a.not_combined.or(b.not_combined),
                     largest: a.largest.max(b.largest),
+                    smallest: a.smallest.min(b.smallest),
                     scopes: a.scopes.max(b.scopes),
                 }
             } else {
@@ -506,6 +544,7 @@ pub fn ratio_targets(num: &TargetSum, den: &TargetSum, scale: f64) -> TargetSum 
         unknown_terms,
         not_combined: Some(why),
         largest: None,
+        smallest: None,
     };
     if let Some(why) = num.not_combined.or(den.not_combined) {
         return refused(why);
@@ -540,7 +579,7 @@ pub fn ratio_targets(num: &TargetSum, den: &TargetSum, scale: f64) -> TargetSum 
 
 /// A ratio of two combined actuals: not combined when an operand was not, or when the
 /// denominator may be zero (`DENOMINATOR_ZERO`). A ratio has no single largest report: its
-/// `largest` is the ratio's own upper bound (NaN when not combined).
+/// `largest` and `smallest` are the ratio's own bounds (NaN when not combined).
 pub fn ratio_actuals(num: &ActualSum, den: &ActualSum, scale: f64) -> ActualSum {
     let scopes = num.scopes.max(den.scopes);
     let quotient = match num.not_combined.or(den.not_combined) {
@@ -549,9 +588,10 @@ pub fn ratio_actuals(num: &ActualSum, den: &ActualSum, scale: f64) -> ActualSum 
     };
     match quotient {
         Ok((lo, hi)) => {
-            let r = range(lo, hi, f64::NAN, scopes);
+            let r = range(lo, hi, (f64::NAN, f64::NAN), scopes);
             ActualSum {
                 largest: r.value.or(r.max).unwrap_or(f64::NAN),
+                smallest: r.value.or(r.min).unwrap_or(f64::NAN),
                 ..r
             }
         }
@@ -561,6 +601,7 @@ pub fn ratio_actuals(num: &ActualSum, den: &ActualSum, scale: f64) -> ActualSum 
             min: None,
             max: None,
             largest: f64::NAN,
+            smallest: f64::NAN,
             scopes,
         },
     }
@@ -574,6 +615,7 @@ pub fn scale_target(t: &TargetSum, factor: f64) -> TargetSum {
         min: f(t.min),
         max: f(t.max),
         largest: f(t.largest),
+        smallest: f(t.smallest),
         ..*t
     }
 }
@@ -593,6 +635,7 @@ pub fn pace_target(t: &TargetSum, years_min: i32, years_max: i32) -> TargetSum {
     match divide((i.lo, i.hi), years, 1.0) {
         Ok((lo, hi)) => TargetSum {
             largest: t.largest.map(|l| l / f64::from(years_max)),
+            smallest: t.smallest.map(|l| l / f64::from(years_max)),
             ..read_back(
                 Interval {
                     lo,
@@ -682,6 +725,7 @@ pub fn span_total(
                     min: None,
                     max: None,
                     largest: a.largest.max(b.largest),
+                    smallest: a.smallest.min(b.smallest),
                     scopes: a.scopes.max(b.scopes),
                 }
             } else {
@@ -721,6 +765,7 @@ pub fn groups_of(t: &TargetSum) -> Vec<TargetGroup> {
             min,
             max,
             largest: Bounds { value, min, max },
+            smallest: Bounds { value, min, max },
             count: known,
         });
     }
@@ -731,6 +776,7 @@ pub fn groups_of(t: &TargetSum) -> Vec<TargetGroup> {
             min: None,
             max: None,
             largest: Bounds::default(),
+            smallest: Bounds::default(),
             count: t.unknown_terms,
         });
     }
@@ -779,10 +825,12 @@ fn fold_actuals(actuals: &[&ActualSum], how: crate::Aggregation) -> Option<Actua
         return None;
     }
     let largest = actuals.iter().map(|a| a.largest).fold(f64::MIN, f64::max);
+    let smallest = actuals.iter().map(|a| a.smallest).fold(f64::MAX, f64::min);
     let scopes = actuals.iter().map(|a| a.scopes).max().unwrap_or(1);
     if let Some(a) = actuals.iter().find(|a| a.not_combined.is_some()) {
         return Some(ActualSum {
             largest,
+            smallest,
             scopes,
             ..**a
         });
@@ -799,7 +847,7 @@ fn fold_actuals(actuals: &[&ActualSum], how: crate::Aggregation) -> Option<Actua
     Some(range(
         bound(|a| a.value.or(a.min)),
         bound(|a| a.value.or(a.max)),
-        largest,
+        (smallest, largest),
         scopes,
     ))
 }
@@ -820,6 +868,7 @@ mod tests {
             min,
             max,
             largest: Bounds { value, min, max },
+            smallest: Bounds { value, min, max },
             count: 1,
         }
     }
@@ -1109,8 +1158,47 @@ mod tests {
             Across::Cities,
         );
         assert_eq!(
-            (a.value, a.not_combined, a.largest, a.scopes),
-            (None, Some(NotCombined::NotAdditive), 90.0, 2)
+            (a.value, a.not_combined, a.largest, a.smallest, a.scopes),
+            (None, Some(NotCombined::NotAdditive), 90.0, 85.0, 2)
+        );
+        assert_eq!(
+            two.smallest,
+            Some(80.0),
+            "each scope's own number is still shown"
+        );
+        // Groups of several targets each (as the grouped SQL gives them) keep their extremes.
+        let pair = TargetGroup {
+            count: 2,
+            value: None,
+            min: Some(165.0),
+            max: Some(198.0),
+            largest: Bounds {
+                value: None,
+                min: Some(95.0),
+                max: Some(99.0),
+            },
+            smallest: Bounds {
+                value: None,
+                min: Some(70.0),
+                max: Some(99.0),
+            },
+            ..g(Comparator::Range, None, None, None)
+        };
+        let all = combine_targets(
+            &[ninety, pair],
+            ScopeAggregation::NotAdditive,
+            Across::Cities,
+        )
+        .unwrap();
+        assert_eq!(
+            (all.largest, all.smallest, all.terms),
+            (Some(95.0), Some(70.0), 3)
+        );
+        // A difference swaps them.
+        let negated = negate_target(&all);
+        assert_eq!(
+            (negated.largest, negated.smallest),
+            (Some(-70.0), Some(-95.0))
         );
     }
 

@@ -27,7 +27,7 @@ fn target(t: Option<&TargetTotal>) -> String {
         t.not_combined.as_deref(),
         format!("{:?}", t.comparator).as_str(),
     ) {
-        (Some(why), _) => format!("{why}(max {})", n(t.largest)),
+        (Some(why), _) => format!("{why}({}–{})", n(t.smallest), n(t.largest)),
         (None, "Range") => format!("{}–{}", n(t.min), n(t.max)),
         (None, "AtLeast") => format!("≥{}", n(t.value)),
         (None, "AtMost") => format!("≤{}", n(t.value)),
@@ -51,9 +51,11 @@ fn cell(out: &mut String, at: &str, c: &Cell) {
         c.year,
         target(f.target.as_ref()),
         f.actual.map_or("-".into(), |v| format!("{v}")),
-        f.not_combined
-            .as_deref()
-            .map_or(String::new(), |w| format!(" {w}")),
+        f.not_combined.as_deref().map_or(String::new(), |w| format!(
+            " {w}({}–{})",
+            f.smallest_actual.map_or("?".into(), |v| v.to_string()),
+            f.largest_actual.map_or("?".into(), |v| v.to_string())
+        )),
         if f.ambiguous_terms > 0 {
             format!(" ambiguous×{}", f.ambiguous_terms)
         } else {

@@ -61,6 +61,12 @@ pub struct TargetGroupRow {
     pub sum_max: Option<f64>,
     /// Maximum of `max_value`.
     pub max_max: Option<f64>,
+    /// Minimum of `value`.
+    pub least_value: Option<f64>,
+    /// Minimum of `min_value`.
+    pub least_min: Option<f64>,
+    /// Minimum of `max_value`.
+    pub least_max: Option<f64>,
     /// Targets in the group.
     pub n: i64,
     /// The earliest year a target of the group starts in.
@@ -91,6 +97,8 @@ pub struct ActualGroupRow {
     pub sum_value: f64,
     /// Largest value.
     pub max_value: f64,
+    /// Smallest value.
+    pub least_value: f64,
     /// Reports in the group.
     pub n: i64,
 }
@@ -456,7 +464,8 @@ impl Store {
              SUM(a.value) AS sum_value, MAX(a.value) AS max_value, \
              SUM(a.min_value) AS sum_min, MAX(a.min_value) AS max_min, \
              SUM(a.max_value) AS sum_max, MAX(a.max_value) AS max_max, COUNT(*) AS n, \
-             {TARGET_YEARS} {body} GROUP BY a.indicator, a.period_end / 100{group}, a.comparator"
+             MIN(a.value) AS least_value, MIN(a.min_value) AS least_min, \
+             MIN(a.max_value) AS least_max, {TARGET_YEARS} {body} GROUP BY a.indicator, a.period_end / 100{group}, a.comparator"
         );
         let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(
             backend,
@@ -483,7 +492,8 @@ impl Store {
         }
         let actuals_sql = format!(
             "SELECT a.indicator AS indicator, a.period_end / 100 AS year, {k} AS scope, \
-             SUM(a.value) AS sum_value, MAX(a.value) AS max_value, COUNT(*) AS n \
+             SUM(a.value) AS sum_value, MAX(a.value) AS max_value, \
+             MIN(a.value) AS least_value, COUNT(*) AS n \
              {body} GROUP BY a.indicator, a.period_end / 100{group}"
         );
         let actuals = ActualGroupRow::find_by_statement(Statement::from_sql_and_values(

@@ -38,7 +38,7 @@ use crate::{
 /// `meta` key recording which definition of the roll-ups a database holds.
 pub const ROLLUP_VERSION_KEY: &str = "rollup.version";
 /// The current definition; bump it when the roll-ups' SQL changes.
-const ROLLUP_VERSION: &str = "3";
+const ROLLUP_VERSION: &str = "4";
 
 /// Indicators to recompute, with their years.
 type Affected = BTreeMap<String, BTreeSet<i32>>;
@@ -138,10 +138,12 @@ async fn recompute(
     };
     let text = format!(
         "INSERT INTO rollup_target (indicator, year, programme, grp, comparator, sum_value, \
-         max_value, sum_min, max_min, sum_max, max_max, n, first_year, due_min, due_max) \
+         max_value, sum_min, max_min, sum_max, max_max, n, least_value, least_min, least_max, \
+         first_year, due_min, due_max) \
          SELECT a.indicator, a.period_end / 100, {PROGRAMME_KEY}, {group}, a.comparator, \
          SUM(a.value), MAX(a.value), SUM(a.min_value), MAX(a.min_value), SUM(a.max_value), \
-         MAX(a.max_value), COUNT(*), {TARGET_YEARS} \
+         MAX(a.max_value), COUNT(*), MIN(a.value), MIN(a.min_value), MIN(a.max_value), \
+         {TARGET_YEARS} \
          FROM target a {UNIT_JOIN} {w} GROUP BY 1, 2, 3, 4, 5"
     );
     run(txn, sql, text, "rolling up targets").await?;
@@ -150,12 +152,13 @@ async fn recompute(
     let mut sql = Sql::new(postgres);
     let w = rows_where(&mut sql, affected);
     let text = format!(
-        "INSERT INTO rollup_actual (indicator, year, programme, grp, sum_value, max_value, n, \
-         latest_sum, latest_max, latest_n) \
+        "INSERT INTO rollup_actual (indicator, year, programme, grp, sum_value, max_value, \
+         least_value, n, latest_sum, latest_max, latest_least, latest_n) \
          SELECT a.indicator, a.period_end / 100, {PROGRAMME_KEY}, {group}, \
-         SUM(a.value), MAX(a.value), COUNT(*), \
+         SUM(a.value), MAX(a.value), MIN(a.value), COUNT(*), \
          SUM(CASE WHEN a.last = 1 THEN a.value ELSE 0 END), \
          MAX(CASE WHEN a.last = 1 THEN a.value END), \
+         MIN(CASE WHEN a.last = 1 THEN a.value END), \
          SUM(a.last) \
          FROM (SELECT a.indicator, a.scope_kind, a.scope_id, a.period_end, a.value, \
                CASE WHEN EXISTS (SELECT 1 FROM actual b WHERE b.indicator = a.indicator \
@@ -366,7 +369,8 @@ impl Store {
              SUM(sum_value) AS sum_value, MAX(max_value) AS max_value, \
              SUM(sum_min) AS sum_min, MAX(max_min) AS max_min, \
              SUM(sum_max) AS sum_max, MAX(max_max) AS max_max, CAST(SUM(n) AS BIGINT) AS n, \
-             MIN(first_year) AS first_year, MAX(due_min) AS due_min, MAX(due_max) AS due_max \
+             MIN(least_value) AS least_value, MIN(least_min) AS least_min, \
+             MIN(least_max) AS least_max, MIN(first_year) AS first_year, MAX(due_min) AS due_min, MAX(due_max) AS due_max \
              FROM rollup_target {w} GROUP BY indicator, year{group}, comparator"
         );
         let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(
@@ -382,18 +386,22 @@ impl Store {
             let w = filter(&mut sql);
             format!(
                 "SELECT indicator, year, {scope} AS scope, SUM(sum_value) AS sum_value, \
-                 MAX(max_value) AS max_value, CAST(SUM(n) AS BIGINT) AS n \
+                 MAX(max_value) AS max_value, MIN(least_value) AS least_value, \
+                 CAST(SUM(n) AS BIGINT) AS n \
                  FROM rollup_actual {w} GROUP BY indicator, year{group}"
             )
         } else {
             let l1 = sql.list(&q.latest);
             let l2 = sql.list(&q.latest);
+            let l4 = sql.list(&q.latest);
             let l3 = sql.list(&q.latest);
             let w = filter(&mut sql);
             format!(
                 "SELECT indicator, year, {scope} AS scope, \
                  SUM(CASE WHEN indicator IN ({l1}) THEN latest_sum ELSE sum_value END) AS sum_value, \
                  MAX(CASE WHEN indicator IN ({l2}) THEN latest_max ELSE max_value END) AS max_value, \
+                 MIN(CASE WHEN indicator IN ({l4}) THEN latest_least ELSE least_value END) \
+                 AS least_value, \
                  CAST(SUM(CASE WHEN indicator IN ({l3}) THEN latest_n ELSE n END) AS BIGINT) AS n \
                  FROM rollup_actual {w} GROUP BY indicator, year{group}"
             )

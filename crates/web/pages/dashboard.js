@@ -134,9 +134,16 @@
     if (x === null || x === undefined) return '';
     return Number.isInteger(x) ? String(x) : (Math.round(x * 100) / 100).toString();
   }
+  // The range the scopes' own numbers span, for figures that are never added: " (5–10)".
+  function spanned(lo, hi) {
+    const has = (x) => x !== null && x !== undefined;
+    if (!has(hi)) return '';
+    if (!has(lo) || lo === hi) return ' (' + num(hi) + ')';
+    return ' (' + num(lo) + '–' + num(hi) + ')';
+  }
   function targetText(tg) {
     if (!tg) return '';
-    if (tg.notCombined) return t('notCombined') + (tg.largest !== null && tg.largest !== undefined ? ' (max ' + num(tg.largest) + ')' : '');
+    if (tg.notCombined) return t('notCombined') + spanned(tg.smallest, tg.largest);
     switch (tg.comparator) {
       case 'EXACT': return num(tg.value);
       case 'AT_LEAST': return '≥ ' + num(tg.value);

@@ -199,6 +199,7 @@ fn interval_group(lo: f64, hi: f64) -> TargetGroup {
         min,
         max,
         largest: Bounds { value, min, max },
+        smallest: Bounds { value, min, max },
         count: 1,
     }
 }
@@ -213,7 +214,7 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
         (ScopeAggregation::NotAdditive, true) => ActualSum::one(a.max_value).add(
             ActualSum {
                 scopes: n - 1,
-                ..ActualSum::one(a.max_value)
+                ..ActualSum::one(a.least_value)
             },
             ScopeAggregation::NotAdditive,
             across,
@@ -224,6 +225,7 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
             ActualSum::one(a.max_value).add(
                 ActualSum {
                     scopes: n - 1,
+                    smallest: a.least_value,
                     ..ActualSum::one(rest)
                 },
                 ScopeAggregation::Coverage,
@@ -239,6 +241,7 @@ fn actual_of(a: &store::compare::ActualGroupRow, how: Semantics, across: Across)
             ActualSum {
                 scopes: n,
                 largest: a.max_value,
+                smallest: a.least_value,
                 ..ActualSum::one(value)
             }
         }
@@ -324,6 +327,11 @@ fn fold(facts: &Facts, plan: &Plan, level: CompareLevel, region: RegionCode) -> 
                 value: t.max_value,
                 min: t.max_min,
                 max: t.max_max,
+            },
+            smallest: Bounds {
+                value: t.least_value,
+                min: t.least_min,
+                max: t.least_max,
             },
             count: u32::try_from(t.n).unwrap_or(u32::MAX),
         });
@@ -613,6 +621,7 @@ fn figures(c: &Combined, total: Option<&Combined>) -> Figures {
         actual_min: c.actual.and_then(|a| a.min),
         actual_max: c.actual.and_then(|a| a.max),
         largest_actual: c.actual.map(|a| a.largest).filter(|v| v.is_finite()),
+        smallest_actual: c.actual.map(|a| a.smallest).filter(|v| v.is_finite()),
         not_combined: c
             .actual
             .and_then(|a| a.not_combined)
@@ -1168,53 +1177,65 @@ mod tests {
     /// The rows as the unit-level SQL would group them (one group per unit, indicator and year).
     fn facts(rows: &[Row]) -> Facts {
         let codes = ["a", "b", "rate"];
-        let mut targets: BTreeMap<(String, i32, String), (f64, f64, i64)> = BTreeMap::new();
-        let mut actuals: BTreeMap<(String, i32, String), (f64, f64, i64)> = BTreeMap::new();
+        let mut targets: BTreeMap<(String, i32, String), (f64, f64, f64, i64)> = BTreeMap::new();
+        let mut actuals: BTreeMap<(String, i32, String), (f64, f64, f64, i64)> = BTreeMap::new();
         for (i, unit, year, target, actual) in rows {
             let key = (codes[*i].to_owned(), *year, format!("unit:u{unit}"));
             if let Some(t) = target {
-                let e = targets.entry(key.clone()).or_insert((0.0, 0.0, 0));
+                let e = targets
+                    .entry(key.clone())
+                    .or_insert((0.0, 0.0, f64::MAX, 0));
                 e.0 += f64::from(*t);
                 e.1 = e.1.max(f64::from(*t));
-                e.2 += 1;
+                e.2 = e.2.min(f64::from(*t));
+                e.3 += 1;
             }
             if let Some(a) = actual {
-                let e = actuals.entry(key).or_insert((0.0, 0.0, 0));
+                let e = actuals.entry(key).or_insert((0.0, 0.0, f64::MAX, 0));
                 e.0 += f64::from(*a);
                 e.1 = e.1.max(f64::from(*a));
-                e.2 += 1;
+                e.2 = e.2.min(f64::from(*a));
+                e.3 += 1;
             }
         }
         Facts {
             targets: targets
                 .into_iter()
-                .map(|((indicator, year, scope), (sum, max, n))| TargetGroupRow {
-                    indicator,
-                    year,
-                    scope,
-                    comparator: "exact".into(),
-                    sum_value: Some(sum),
-                    max_value: Some(max),
-                    sum_min: None,
-                    max_min: None,
-                    sum_max: None,
-                    max_max: None,
-                    n,
-                    first_year: Some(year),
-                    due_min: Some(year),
-                    due_max: Some(year),
-                })
+                .map(
+                    |((indicator, year, scope), (sum, max, least, n))| TargetGroupRow {
+                        indicator,
+                        year,
+                        scope,
+                        comparator: "exact".into(),
+                        sum_value: Some(sum),
+                        max_value: Some(max),
+                        sum_min: None,
+                        max_min: None,
+                        sum_max: None,
+                        max_max: None,
+                        least_value: Some(least),
+                        least_min: None,
+                        least_max: None,
+                        n,
+                        first_year: Some(year),
+                        due_min: Some(year),
+                        due_max: Some(year),
+                    },
+                )
                 .collect(),
             actuals: actuals
                 .into_iter()
-                .map(|((indicator, year, scope), (sum, max, n))| ActualGroupRow {
-                    indicator,
-                    year,
-                    scope,
-                    sum_value: sum,
-                    max_value: max,
-                    n,
-                })
+                .map(
+                    |((indicator, year, scope), (sum, max, least, n))| ActualGroupRow {
+                        indicator,
+                        year,
+                        scope,
+                        sum_value: sum,
+                        max_value: max,
+                        least_value: least,
+                        n,
+                    },
+                )
                 .collect(),
             caveats: Vec::new(),
         }

@@ -24,6 +24,7 @@ fn count(region: &Region, r: &NamedRow) -> NamedCount {
         unknown_terms: u32::from(comparator == Comparator::Unknown),
         not_combined: None,
         largest: None,
+        smallest: None,
     };
     let named = r.units.len();
     #[allow(clippy::cast_precision_loss)] // a count of units in one scope

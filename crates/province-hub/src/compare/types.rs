@@ -48,6 +48,9 @@ pub struct TargetTotal {
     pub not_combined: Option<String>,
     /// 最大单项 — The largest single target, when not combined.
     pub largest: Option<f64>,
+    /// 最小单项 — The smallest single target, when not combined (with `largest`, the range
+    /// the scopes' own targets span).
+    pub smallest: Option<f64>,
 }
 
 impl From<TargetSum> for TargetTotal {
@@ -61,6 +64,7 @@ impl From<TargetSum> for TargetTotal {
             unknown_terms: i32::try_from(t.unknown_terms).unwrap_or(i32::MAX),
             not_combined: t.not_combined.map(|n| n.code().to_owned()),
             largest: t.largest,
+            smallest: t.smallest,
         }
     }
 }
@@ -139,6 +143,9 @@ pub struct Figures {
     pub actual_max: Option<f64>,
     /// 最大单项实绩 — The largest single scope's actual.
     pub largest_actual: Option<f64>,
+    /// 最小单项实绩 — The smallest single scope's actual (with `largestActual`, the range the
+    /// scopes' actuals span when they are not combined).
+    pub smallest_actual: Option<f64>,
     /// 未合并 — `NOT_ADDITIVE` when the actuals are rates or percentages of several scopes,
     /// which are never added (each scope keeps its number: see the breakdown); null otherwise.
     pub not_combined: Option<String>,

@@ -16,6 +16,7 @@ mod m20261203_000009_target_readings;
 mod m20261206_000010_indicator_formula;
 mod m20261207_000011_notes_and_tables;
 mod m20261207_000012_durations_and_counted_units;
+mod m20261208_000013_rollup_extremes;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_indicator_formula::Migration),
             Box::new(m20261207_000011_notes_and_tables::Migration),
             Box::new(m20261207_000012_durations_and_counted_units::Migration),
+            Box::new(m20261208_000013_rollup_extremes::Migration),
         ]
     }
 }
