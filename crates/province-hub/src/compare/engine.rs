@@ -1177,8 +1177,10 @@ mod tests {
     /// The rows as the unit-level SQL would group them (one group per unit, indicator and year).
     fn facts(rows: &[Row]) -> Facts {
         let codes = ["a", "b", "rate"];
-        let mut targets: BTreeMap<(String, i32, String), (f64, f64, f64, i64)> = BTreeMap::new();
-        let mut actuals: BTreeMap<(String, i32, String), (f64, f64, f64, i64)> = BTreeMap::new();
+        /// Sum, largest, smallest and count of one group.
+        type Group = (f64, f64, f64, i64);
+        let mut targets: BTreeMap<(String, i32, String), Group> = BTreeMap::new();
+        let mut actuals: BTreeMap<(String, i32, String), Group> = BTreeMap::new();
         for (i, unit, year, target, actual) in rows {
             let key = (codes[*i].to_owned(), *year, format!("unit:u{unit}"));
             if let Some(t) = target {
