@@ -28,15 +28,22 @@ impl Order {
     pub fn apply(&self, value: &mut Value) {
         match value {
             Value::Object(map) if !self.0.is_empty() => {
-                let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+                // In place: most objects are in order already, and a stable sort by each key's
+                // place (keys the order does not name last) moves nothing then.
+                let place = |k: &Name| {
+                    self.0
+                        .iter()
+                        .position(|(n, _)| n == k)
+                        .unwrap_or(usize::MAX)
+                };
+                if !map.keys().map(place).is_sorted() {
+                    map.sort_by(|a, _, b, _| place(a).cmp(&place(b)));
+                }
                 for (key, child) in &self.0 {
-                    if let Some(mut v) = map.shift_remove(key) {
-                        child.apply(&mut v);
-                        ordered.insert(key.clone(), v);
+                    if let Some(v) = map.get_mut(key) {
+                        child.apply(v);
                     }
                 }
-                ordered.extend(map.drain(..));
-                *map = ordered;
             }
             Value::List(items) => {
                 for item in items {
