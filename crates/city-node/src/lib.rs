@@ -176,6 +176,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     let outcome = seed::load::load(&store).await?;
     tracing::info!(%city, ?outcome, backend = store.backend_name(), "city node ready");
     let schema = city_schema::schema_builder()
+        .extension(serving::validated::KeepValidated::new(256))
         .data(store.clone())
         .limit_depth(config.graphql.max_depth)
         .limit_complexity(config.graphql.max_complexity)

@@ -517,10 +517,14 @@ pub fn build_hub_schema(
         // who may read the province (anonymous only with anonymous reading on; no node token).
         .extension(city_schema::access::AccessRules)
         .extension(crate::delegate::report::FreshnessReporting)
+        .extension(serving::validated::KeepValidated::new(VALIDATED_KEPT))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .finish()
 }
+
+/// Validation results each schema keeps (`serving::validated`).
+pub(crate) const VALIDATED_KEPT: usize = 256;
 
 /// The hub's SDL (`schema/hub.graphql`): what frontend teams generate clients from.
 pub fn hub_sdl() -> String {

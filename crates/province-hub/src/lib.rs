@@ -267,6 +267,7 @@ pub async fn build(config: &Config) -> Result<AppState, Error> {
     // One city subgraph schema for every replica: each request carries its replica's store.
     // (A schema per replica cost ~2 MiB of the hub's memory per city.)
     let replica_schema = city_schema::schema_builder()
+        .extension(serving::validated::KeepValidated::new(hub::VALIDATED_KEPT))
         .limit_depth(config.graphql.max_depth)
         .limit_complexity(config.graphql.max_complexity)
         .finish();

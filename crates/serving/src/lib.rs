@@ -22,6 +22,7 @@ mod multipart;
 pub mod order;
 pub mod telemetry;
 pub mod tls;
+pub mod validated;
 
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
 pub use limits::RateLimitConfig;

@@ -38,12 +38,15 @@ pub(crate) struct Context {
 
 impl Context {
     /// A request running `doc` in place of `from`'s document, with the caller's data.
+    /// (Its text names the part: what is kept per request text — validation results — must
+    /// not mix the parts, whose documents differ.)
     fn request(
         &self,
         from: &async_graphql::Request,
         doc: async_graphql::parser::types::ExecutableDocument,
+        part: &str,
     ) -> async_graphql::Request {
-        let mut r = async_graphql::Request::new(from.query.clone());
+        let mut r = async_graphql::Request::new(format!("{}\n# {part}", from.query));
         r.variables = from.variables.clone();
         r.extensions = from.extensions.clone();
         r.introspection_mode = from.introspection_mode;
@@ -77,7 +80,7 @@ pub(crate) async fn answer<E: Executor>(
             label: d.label,
             order: crate::order::Order::of(&d.document, None),
         });
-        let deferred = cx.request(&request, d.document);
+        let deferred = cx.request(&request, d.document, &format!("deferred part {i}"));
         let (executor, config) = (ep.executor.clone(), ep.config.clone());
         tasks.spawn(
             async move { (i, execute_bounded(&executor, deferred, &config).await) }
@@ -85,7 +88,7 @@ pub(crate) async fn answer<E: Executor>(
         );
     }
     let order = crate::order::Order::of(&plan.initial, None);
-    let initial = cx.request(&request, plan.initial);
+    let initial = cx.request(&request, plan.initial, "initial part");
     let mut initial = match execute_bounded(&ep.executor, initial, &ep.config).await {
         Ok(r) => r,
         Err(stopped) => {
