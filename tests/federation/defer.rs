@@ -149,7 +149,7 @@ async fn a_slow_city_comes_in_its_own_part_and_the_rest_does_not_wait_for_it() {
 }
 
 #[tokio::test]
-async fn a_fragment_deferred_under_a_list_is_delivered_at_every_item() {
+async fn a_fragment_deferred_under_cities_is_delivered_city_by_city() {
     let fed = LocalFed::start().await;
     let client = reqwest::Client::new();
     let q = r#"{
@@ -160,14 +160,20 @@ async fn a_fragment_deferred_under_a_list_is_delivered_at_every_item() {
     fragment Owner on City { owner { code } programmes { totalCount } }"#;
     let mut resp = send(&client, &fed.hub_url(), q, json!({})).await;
     let mut body = String::new();
-    let got = read_parts(&mut resp, &mut body, 2).await;
+    let got = read_parts(&mut resp, &mut body, 3).await;
     assert!(body.ends_with(END), "{body:?}");
     assert_eq!(
         got[0]["data"],
         json!({ "cities": [ { "code": "140800" }, { "code": "141000" } ] })
     );
-    let items = got[1]["incremental"].as_array().unwrap();
-    assert_eq!(got[1]["hasNext"], false);
+    assert_eq!(got.len(), 3, "one part per city: {body}");
+    assert_eq!(got[1]["hasNext"], true);
+    assert_eq!(got[2]["hasNext"], false);
+    let mut items: Vec<&Value> = got[1..]
+        .iter()
+        .flat_map(|p| p["incremental"].as_array().unwrap())
+        .collect();
+    items.sort_by_key(|i| i["path"][1].as_u64());
     let whole = graphql(&client, &fed.hub_url(), q, json!({})).await;
     assert_eq!(items.len(), 2, "{body}");
     for (i, item) in items.iter().enumerate() {
@@ -177,6 +183,49 @@ async fn a_fragment_deferred_under_a_list_is_delivered_at_every_item() {
         assert_eq!(item["data"]["owner"], expected["owner"], "{body}");
         assert_eq!(item["data"]["programmes"], expected["programmes"], "{body}");
     }
+    fed.stop().await;
+}
+
+#[tokio::test]
+async fn under_cities_a_slow_city_holds_back_only_its_own_part() {
+    let fed = LocalFed::start().await;
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (slow, _) = fake_node(Fault::Gated(gate, r#"{"owner":{"code":"141000"}}"#)).await;
+    let hub = TestHub::start(
+        vec![(YUNCHENG, fed.node_url(YUNCHENG)), (LINFEN, slow)],
+        30_000,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    // 临汾 first in the list: its part must not hold back 运城's.
+    let q = r#"{ cities(codes: ["141000", "140800"], consistency: LIVE) {
+        code ... @defer { owner { code } } } }"#;
+    let mut resp = send(&client, &hub.url, q, json!({})).await;
+    let mut body = String::new();
+    let first = read_parts(&mut resp, &mut body, 2).await;
+    assert_eq!(
+        first[0]["data"],
+        json!({ "cities": [ { "code": "141000" }, { "code": "140800" } ] })
+    );
+    assert_eq!(
+        first[1],
+        json!({
+            "hasNext": true,
+            "incremental": [{ "data": { "owner": { "code": "140800" } }, "path": ["cities", 1] }]
+        }),
+        "运城 arrives while 临汾 is held: {body}"
+    );
+    open.send(true).unwrap();
+    let all = read_parts(&mut resp, &mut body, 3).await;
+    assert_eq!(
+        all[2],
+        json!({
+            "hasNext": false,
+            "incremental": [{ "data": { "owner": { "code": "141000" } }, "path": ["cities", 0] }]
+        })
+    );
+    assert!(body.ends_with(END));
+    hub.stop().await;
     fed.stop().await;
 }
 

@@ -204,3 +204,57 @@ impl crate::answer::CityExecutor for HubCity<'_> {
         crate::status::freshness(by, self.view.map(|v| &*v.replica), stale, notice)
     }
 }
+
+/// `cities` asked for one city at a time: a fragment deferred under `cities { … }` is then
+/// delivered city by city, each as soon as its city answers (`serving::defer::ListItems`).
+/// The items are the resolver's own: the `codes` given (invalid ones leave the list whole, to
+/// report the error once), else every registered city in the registry's order.
+#[derive(Debug)]
+pub(crate) struct CityItems(pub(crate) Arc<crate::registry::Registry>);
+
+impl serving::defer::ListItems for CityItems {
+    fn items(
+        &self,
+        field: &str,
+        arguments: &[(async_graphql::Name, Value)],
+    ) -> Option<Vec<Vec<(async_graphql::Name, Value)>>> {
+        if field != "cities" {
+            return None;
+        }
+        let codes: Vec<String> = match arguments.iter().find(|(n, _)| n == "codes") {
+            None | Some((_, Value::Null)) => self.0.nodes().map(|n| n.city.to_string()).collect(),
+            Some((_, Value::List(codes))) => {
+                let mut seen: Vec<RegionCode> = Vec::new();
+                let mut out = Vec::new();
+                for c in codes {
+                    let Value::String(c) = c else { return None };
+                    let region = parse_city(c).ok()?;
+                    if !seen.contains(&region.code) {
+                        seen.push(region.code);
+                        out.push(c.clone());
+                    }
+                }
+                out
+            }
+            Some(_) => return None,
+        };
+        let others: Vec<(async_graphql::Name, Value)> = arguments
+            .iter()
+            .filter(|(n, _)| n != "codes")
+            .cloned()
+            .collect();
+        Some(
+            codes
+                .into_iter()
+                .map(|code| {
+                    let mut args = vec![(
+                        async_graphql::Name::new("codes"),
+                        Value::List(vec![Value::String(code)]),
+                    )];
+                    args.extend(others.iter().cloned());
+                    args
+                })
+                .collect(),
+        )
+    }
+}

@@ -381,15 +381,23 @@ pub fn router(state: AppState, config: &Config) -> Result<Router, Error> {
         async move { record_gauges(&store, &replicas, &registry) }
     })?;
     serving::with_common_layers(
-        serving::graphql_routes(state.schema, metrics, state.auth.clone(), &config.graphql)
-            .merge(serving::page_routes(serving::Pages {
-                graphiql: config.graphql.playground,
-                dashboard: config.dashboard,
-            }))
-            .merge(health)
-            .merge(ready)
-            .merge(scrape)
-            .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
+        serving::graphql_routes_with(
+            state.schema,
+            metrics,
+            state.auth.clone(),
+            &config.graphql,
+            Some(std::sync::Arc::new(cities::CityItems(
+                state.registry.clone(),
+            ))),
+        )
+        .merge(serving::page_routes(serving::Pages {
+            graphiql: config.graphql.playground,
+            dashboard: config.dashboard,
+        }))
+        .merge(health)
+        .merge(ready)
+        .merge(scrape)
+        .merge(sync::hub::routes(state.replicas, state.store, state.auth)),
         &config.graphql,
     )
     .map_err(Error::from)

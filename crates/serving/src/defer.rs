@@ -39,7 +39,23 @@ pub struct Plan {
     pub deferred: Vec<Deferred>,
 }
 
-/// One deferred fragment.
+/// A server that can ask for one item of a list field at the root by that field's own
+/// arguments (the hub's `cities(codes: […])`): a fragment deferred under such a list is then
+/// answered item by item, each part sent when its item is ready — a slow city holds back only
+/// its own part.
+pub trait ListItems: Send + Sync + std::fmt::Debug {
+    /// For the root field `field` with `arguments` (variables resolved; absent ones left out),
+    /// the arguments that select each of its items alone, in the list's order. `None`: not a
+    /// list this server splits (or arguments it would refuse: the whole list then runs once
+    /// and reports the error).
+    fn items(
+        &self,
+        field: &str,
+        arguments: &[(Name, ConstValue)],
+    ) -> Option<Vec<Vec<(Name, ConstValue)>>>;
+}
+
+/// One deferred fragment (or one item's share of it).
 #[derive(Debug)]
 pub struct Deferred {
     /// The document that answers it.
@@ -49,17 +65,22 @@ pub struct Deferred {
     /// The response keys from the root to the object the fragment belongs to (lists crossed
     /// item by item).
     pub keys: Vec<Name>,
+    /// Set when the document answers only item `i` of the root list (`ListItems`): its answer
+    /// holds that item at index 0.
+    pub item: Option<usize>,
 }
 
 /// Plans the deferred execution of `doc`'s chosen operation; `None` when nothing is deferred
 /// (not a query, no `@defer` that applies, or a fragment that cannot be expanded — left to
 /// validation). At most `max` fragments are deferred; any further ones are delivered with the
-/// initial answer.
+/// initial answer. With `items`, a fragment under a root list the server can split is one
+/// document per item; `max` then counts documents.
 pub fn plan(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
     variables: &Variables,
     max: usize,
+    items: Option<&dyn ListItems>,
 ) -> Option<Plan> {
     let op = crate::graphql::operation(doc, operation_name)?;
     if op.node.ty != OperationType::Query || !mentions_defer(doc) {
@@ -101,22 +122,79 @@ pub fn plan(
     for f in &found {
         skip_at(&mut initial, &f.at);
     }
-    let deferred = found
-        .into_iter()
-        .map(|f| {
-            let mut set = root.clone();
-            keep_only(&mut set, &f.at);
-            Deferred {
+    let mut deferred = Vec::new();
+    for f in found {
+        let mut set = root.clone();
+        keep_only(&mut set, &f.at);
+        let split = items
+            .and_then(|items| split_root(&set, &f.at, &values, items))
+            // Every fragment keeps at least its one document within `max`.
+            .filter(|per_item| per_item.len() + deferred.len() < max);
+        match split {
+            Some(per_item) => {
+                for (i, arguments) in per_item.into_iter().enumerate() {
+                    let mut one = set.clone();
+                    if let Some(Selection::Field(field)) =
+                        f.at.first()
+                            .and_then(|&r| one.items.get_mut(r))
+                            .map(|s| &mut s.node)
+                    {
+                        field.node.arguments = arguments
+                            .into_iter()
+                            .map(|(n, v)| {
+                                (
+                                    Positioned::new(n, field.pos),
+                                    Positioned::new(v.into_value(), field.pos),
+                                )
+                            })
+                            .collect();
+                    }
+                    deferred.push(Deferred {
+                        document: document(one),
+                        label: f.label.clone(),
+                        keys: f.keys.clone(),
+                        item: Some(i),
+                    });
+                }
+            }
+            None => deferred.push(Deferred {
                 document: document(set),
                 label: f.label,
                 keys: f.keys,
-            }
-        })
-        .collect();
+                item: None,
+            }),
+        }
+    }
     Some(Plan {
         initial: document(initial),
         deferred,
     })
+}
+
+/// The per-item arguments of the root field above a deferred fragment at `at`, when it is a
+/// list the server splits into more than one item.
+fn split_root(
+    root: &SelectionSet,
+    at: &[usize],
+    values: &Values<'_>,
+    items: &dyn ListItems,
+) -> Option<Vec<Vec<(Name, ConstValue)>>> {
+    // A fragment at the root has no list above it.
+    if at.len() < 2 {
+        return None;
+    }
+    let Selection::Field(field) = &root.items.get(*at.first()?)?.node else {
+        return None;
+    };
+    let arguments: Vec<(Name, ConstValue)> = field
+        .node
+        .arguments
+        .iter()
+        .filter_map(|(n, v)| Some((n.node.clone(), values.resolve(&v.node)?)))
+        .collect();
+    items
+        .items(&field.node.name.node, &arguments)
+        .filter(|per_item| per_item.len() > 1)
 }
 
 /// Whether `@defer` appears anywhere in `doc` (the cheap test before any copying).
@@ -404,16 +482,43 @@ pub fn at<'a>(data: &'a ConstValue, path: &[serde_json::Value]) -> Option<&'a Co
 /// The `incremental` entries of one deferred fragment's answer: its object at each of
 /// `places`, with the answer's errors on the first (their paths are absolute already). No
 /// place: nothing (the initial answer already says why — a `null` or an error above it).
+///
+/// With `item` (the answer of one item of the root list, held at index 0): only the places of
+/// that item, and the errors' paths moved to it.
 pub fn payload(
     places: &[Vec<serde_json::Value>],
     data: &ConstValue,
-    errors: Vec<serde_json::Value>,
+    mut errors: Vec<serde_json::Value>,
     label: Option<&str>,
+    item: Option<usize>,
 ) -> Vec<serde_json::Value> {
+    if let Some(i) = item {
+        for e in &mut errors {
+            if let Some(step) = e
+                .get_mut("path")
+                .and_then(|p| p.as_array_mut())
+                .and_then(|p| p.get_mut(1))
+                && step.as_u64() == Some(0)
+            {
+                *step = serde_json::Value::from(i);
+            }
+        }
+    }
     let mut errors = Some(errors).filter(|e| !e.is_empty());
     let mut out = Vec::with_capacity(places.len());
     for path in places {
-        let object = at(data, path).cloned().unwrap_or(ConstValue::Null);
+        let in_answer = match item {
+            None => path.clone(),
+            Some(i) => {
+                if path.get(1).and_then(serde_json::Value::as_u64) != u64::try_from(i).ok() {
+                    continue;
+                }
+                let mut p = path.clone();
+                p[1] = serde_json::Value::from(0);
+                p
+            }
+        };
+        let object = at(data, &in_answer).cloned().unwrap_or(ConstValue::Null);
         // A fragment whose type condition does not match this object selects nothing here.
         if matches!(&object, ConstValue::Object(o) if o.is_empty()) && errors.is_none() {
             continue;
@@ -500,7 +605,7 @@ mod tests {
                 a: city(code: $c) { code ... @defer(label: "yc") { programmes { totalCount } } }
             }"#,
         );
-        let plan = plan(&doc, Some("Q"), &Variables::default(), 8).unwrap();
+        let plan = plan(&doc, Some("Q"), &Variables::default(), 8, None).unwrap();
         assert_eq!(
             print(&plan.initial),
             "{ programmes { totalCount } a: city { code ... @skip(if: true) { ... @defer(label: \"yc\") { programmes { totalCount } } } } }"
@@ -530,7 +635,7 @@ mod tests {
             fragment Parts on City { code ...Late @defer(label: "late") }
             fragment Late on City { programmes { totalCount } ... @defer { nested } }"#,
         );
-        let plan = plan(&doc, None, &Variables::default(), 8).unwrap();
+        let plan = plan(&doc, None, &Variables::default(), 8, None).unwrap();
         assert!(plan.initial.fragments.is_empty(), "spreads are expanded");
         assert_eq!(
             plan.deferred.len(),
@@ -583,7 +688,7 @@ mod tests {
                 Variables::default(),
             ),
         ] {
-            assert!(plan(&parse(q), name, &vars, 8).is_none(), "{q}");
+            assert!(plan(&parse(q), name, &vars, 8, None).is_none(), "{q}");
         }
         let vars = Variables::from_json(serde_json::json!({ "d": true }));
         assert!(
@@ -591,7 +696,8 @@ mod tests {
                 &parse("query($d: Boolean!) { a ... @defer(if: $d) { b } }"),
                 None,
                 &vars,
-                8
+                8,
+                None
             )
             .is_some()
         );
@@ -600,11 +706,85 @@ mod tests {
     #[test]
     fn at_most_max_fragments_are_deferred() {
         let doc = parse("{ ... @defer { a } ... @defer { b } ... @defer { c } }");
-        let plan = plan(&doc, None, &Variables::default(), 2).unwrap();
+        let plan = plan(&doc, None, &Variables::default(), 2, None).unwrap();
         assert_eq!(plan.deferred.len(), 2);
         assert_eq!(
             print(&plan.initial),
             "{ ... @skip(if: true) { ... @defer { a } } ... @skip(if: true) { ... @defer { b } } ... @defer { c } }"
+        );
+    }
+
+    /// Splits `cities(codes: [...])` into one code each, as the hub does.
+    #[derive(Debug)]
+    struct Codes;
+
+    impl ListItems for Codes {
+        fn items(
+            &self,
+            field: &str,
+            arguments: &[(Name, ConstValue)],
+        ) -> Option<Vec<Vec<(Name, ConstValue)>>> {
+            if field != "cities" {
+                return None;
+            }
+            let Some((_, ConstValue::List(codes))) = arguments.iter().find(|(n, _)| n == "codes")
+            else {
+                return None;
+            };
+            Some(
+                codes
+                    .iter()
+                    .map(|c| vec![(Name::new("codes"), ConstValue::List(vec![c.clone()]))])
+                    .collect(),
+            )
+        }
+    }
+
+    #[test]
+    fn a_fragment_under_a_list_the_server_splits_is_one_document_per_item() {
+        let doc = parse(
+            r#"query($c: [String!]) { cities(codes: $c) { code ... @defer { slow } } other { ... @defer { x } } }"#,
+        );
+        let vars = Variables::from_json(serde_json::json!({ "c": ["1", "2", "3"] }));
+        let plan = plan(&doc, None, &vars, 8, Some(&Codes)).unwrap();
+        let items: Vec<Option<usize>> = plan.deferred.iter().map(|d| d.item).collect();
+        assert_eq!(items, [Some(0), Some(1), Some(2), None]);
+        assert_eq!(
+            print(&plan.deferred[1].document),
+            "{ cities { ... @skip(if: true) { code } ... { slow } } ... @skip(if: true) { other { ... @defer { x } } } }"
+        );
+        let (_, op) = plan.deferred[1].document.operations.iter().next().unwrap();
+        let Selection::Field(f) = &op.node.selection_set.node.items[0].node else {
+            panic!()
+        };
+        assert_eq!(f.node.arguments[0].1.node.to_string(), r#"["2"]"#);
+        // Too many documents for the limit: the list runs once.
+        let plan = super::plan(&doc, None, &vars, 3, Some(&Codes)).unwrap();
+        let items: Vec<Option<usize>> = plan.deferred.iter().map(|d| d.item).collect();
+        assert_eq!(items, [None, None]);
+        // One item's answer holds it at index 0; its places and error paths are the item's.
+        let initial = ConstValue::from_json(serde_json::json!({
+            "cities": [ { "code": "1" }, { "code": "2" }, { "code": "3" } ]
+        }))
+        .unwrap();
+        let keys = [Name::new("cities")];
+        let answer =
+            ConstValue::from_json(serde_json::json!({ "cities": [ { "slow": 2 } ] })).unwrap();
+        let error = serde_json::json!({ "message": "x", "path": ["cities", 0, "slow"] });
+        let got = payload(
+            &places(&initial, &keys),
+            &answer,
+            vec![error],
+            None,
+            Some(1),
+        );
+        assert_eq!(
+            serde_json::Value::Array(got),
+            serde_json::json!([{
+                "data": { "slow": 2 },
+                "path": ["cities", 1],
+                "errors": [{ "message": "x", "path": ["cities", 1, "slow"] }]
+            }])
         );
     }
 
@@ -630,7 +810,7 @@ mod tests {
         }))
         .unwrap();
         let error = serde_json::json!({ "message": "x", "path": ["cities", 1, "n"] });
-        let items = payload(&places, &deferred, vec![error.clone()], Some("l"));
+        let items = payload(&places, &deferred, vec![error.clone()], Some("l"), None);
         assert_eq!(
             serde_json::Value::Array(items),
             serde_json::json!([

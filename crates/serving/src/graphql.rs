@@ -46,6 +46,8 @@ pub struct GraphqlEndpoint<E> {
     pub config: std::sync::Arc<crate::GraphqlConfig>,
     /// The rate limiter per principal.
     pub rates: std::sync::Arc<crate::limits::RateLimits>,
+    /// Root lists whose items can be asked for one by one (deferred parts then come per item).
+    pub items: Option<std::sync::Arc<dyn crate::defer::ListItems>>,
 }
 
 /// A bounded cache of parsed GraphQL documents (least recently used out first). Validation
@@ -100,6 +102,18 @@ pub fn graphql_routes<E: Executor + Clone>(
     auth: std::sync::Arc<auth::Verifier>,
     config: &crate::GraphqlConfig,
 ) -> Router {
+    graphql_routes_with(executor, metrics, auth, config, None)
+}
+
+/// [`graphql_routes`] for a server whose root lists can be split per item (`items`): a
+/// fragment deferred under such a list is delivered item by item.
+pub fn graphql_routes_with<E: Executor + Clone>(
+    executor: E,
+    metrics: std::sync::Arc<crate::Metrics>,
+    auth: std::sync::Arc<auth::Verifier>,
+    config: &crate::GraphqlConfig,
+    items: Option<std::sync::Arc<dyn crate::defer::ListItems>>,
+) -> Router {
     let server = metrics.server.clone();
     Router::new()
         .route(
@@ -120,6 +134,7 @@ pub fn graphql_routes<E: Executor + Clone>(
                 per_address_per_s: 0,
                 ..config.rate_limit.clone()
             })),
+            items,
         })
 }
 
@@ -376,10 +391,15 @@ async fn run<E: Executor>(
     let deferred = if accepts_multipart(headers) {
         // Moved out (not cloned) while the parsed document borrows the request.
         let variables = std::mem::take(&mut request.variables);
-        let plan = request
-            .parsed_query()
-            .ok()
-            .and_then(|doc| crate::defer::plan(doc, name.as_deref(), &variables, MAX_DEFERRED));
+        let plan = request.parsed_query().ok().and_then(|doc| {
+            crate::defer::plan(
+                doc,
+                name.as_deref(),
+                &variables,
+                MAX_DEFERRED,
+                ep.items.as_deref(),
+            )
+        });
         request.variables = variables;
         plan
     } else {

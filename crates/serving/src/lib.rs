@@ -24,7 +24,7 @@ pub mod telemetry;
 pub mod tls;
 pub mod validated;
 
-pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes};
+pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes, graphql_routes_with};
 pub use limits::RateLimitConfig;
 pub use listener::ConnectionConfig;
 pub use telemetry::MetricsConfig;

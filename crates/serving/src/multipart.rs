@@ -61,6 +61,7 @@ impl Context {
 struct Target {
     keys: Vec<async_graphql::Name>,
     label: Option<String>,
+    item: Option<usize>,
     order: crate::order::Order,
 }
 
@@ -78,6 +79,7 @@ pub(crate) async fn answer<E: Executor>(
         targets.push(Target {
             keys: d.keys,
             label: d.label,
+            item: d.item,
             order: crate::order::Order::of(&d.document, None),
         });
         let deferred = cx.request(&request, d.document, &format!("deferred part {i}"));
@@ -218,7 +220,13 @@ impl Deferring {
                     .iter()
                     .filter_map(|e| serde_json::to_value(e).ok())
                     .collect();
-                defer::payload(&places, &response.data, errors, target.label.as_deref())
+                defer::payload(
+                    &places,
+                    &response.data,
+                    errors,
+                    target.label.as_deref(),
+                    target.item,
+                )
             }
             Err(stopped) => {
                 let (code, message) = stopped.error(&self.config);
@@ -229,6 +237,7 @@ impl Deferring {
                     &async_graphql::Value::Null,
                     vec![error],
                     target.label.as_deref(),
+                    target.item,
                 )
             }
         }
