@@ -72,7 +72,7 @@ pub(crate) async fn answer<E: Executor>(
     plan: Plan,
     cx: Context,
 ) -> Response {
-    metrics::counter!("xingyi_deferred_fragments_total").increment(plan.deferred.len() as u64);
+    metrics::counter!("xingyi_deferred_parts_total").increment(plan.deferred.len() as u64);
     let mut tasks = tokio::task::JoinSet::new();
     let mut targets = Vec::with_capacity(plan.deferred.len());
     for (i, d) in plan.deferred.into_iter().enumerate() {

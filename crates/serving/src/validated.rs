@@ -118,12 +118,12 @@ impl Extension for Keeping {
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let key = self.key.lock().ok().and_then(|mut k| k.take());
         if let Some(kept) = key.as_deref().and_then(|k| self.kept.get(k)) {
-            metrics::counter!("xingyi_validation_kept_total", "outcome" => "hit").increment(1);
+            metrics::counter!("xingyi_validation_cache_total", "result" => "hit").increment(1);
             return Ok(kept);
         }
         let result = next.run(ctx).await?;
         if let Some(key) = key {
-            metrics::counter!("xingyi_validation_kept_total", "outcome" => "miss").increment(1);
+            metrics::counter!("xingyi_validation_cache_total", "result" => "miss").increment(1);
             self.kept.put(key, result);
         }
         Ok(result)
