@@ -244,6 +244,7 @@ pub(crate) fn unit(n: usize) -> model::Unit {
         name_en: format!("Sync test unit {n}"),
         target_level: None,
         target_year: Some(2022),
+        milestones: Vec::new(),
         note: None,
         source: None,
     }
@@ -1130,7 +1131,8 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
         &admin,
         r#"mutation { createUnit(input: { programmeId: "Programme:140800:yc-lead-specialties",
             institutionId: "Institution:140800:yc-central-hospital", kind: SPECIALTY,
-            nameZh: "同步演示科室", nameEn: "Sync demo unit" }) { id } }"#,
+            nameZh: "同步演示科室", nameEn: "Sync demo unit", targetLevel: "省级临床重点专科",
+            targetYear: 2022, milestones: [{ year: 2020, level: "市级临床重点专科" }] }) { id } }"#,
         json!({}),
     )
     .await;
@@ -1144,11 +1146,21 @@ async fn xingyi_local_shows_both_cities_in_sync_and_a_node_write_reaches_the_rep
     let r = data(
         &client,
         &hub,
-        &format!(r#"{{ city(code: "140800", consistency: REPLICA) {{ freshness {{ answeredBy stale }} unit(id: "{id}") {{ nameEn }} }} }}"#),
+        &format!(r#"{{ city(code: "140800", consistency: REPLICA) {{ freshness {{ answeredBy stale }} unit(id: "{id}") {{ nameEn milestones {{ year level }} by2021: levelBy(year: 2021) {{ year level }} by2022: levelBy(year: 2022) {{ level }} }} }} }}"#),
         json!({}),
     )
     .await;
     assert_eq!(r["city"]["unit"]["nameEn"], "Sync demo unit");
+    assert_eq!(
+        r["city"]["unit"]["milestones"],
+        json!([{ "year": 2020, "level": "市级临床重点专科" }]),
+        "a unit's steps travel with it"
+    );
+    assert_eq!(
+        r["city"]["unit"]["by2021"],
+        json!({ "year": 2020, "level": "市级临床重点专科" })
+    );
+    assert_eq!(r["city"]["unit"]["by2022"]["level"], "省级临床重点专科");
     // … and after a change applied, never the answer kept from before it.
     assert_eq!(
         count(&data(&client, &hub, count_q, json!({})).await),

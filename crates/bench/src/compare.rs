@@ -113,6 +113,7 @@ async fn fill(
             name_en: format!("SYNTHETIC unit {u}"),
             target_level: None,
             target_year: Some(2025),
+            milestones: Vec::new(),
             note: None,
             source: None,
         })

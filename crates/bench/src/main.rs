@@ -78,6 +78,7 @@ fn synthetic(city: RegionCode) -> (Vec<Programme>, Vec<Unit>, Vec<PlanItem>) {
             name_en: format!("SYNTHETIC unit {u}"),
             target_level: None,
             target_year: Some(2022),
+            milestones: Vec::new(),
             note: None,
             source: None,
         });

@@ -282,6 +282,7 @@ async fn lag_series(
                 name_en: format!("SYNTHETIC lag unit {i}"),
                 target_level: None,
                 target_year: Some(2022),
+                milestones: Vec::new(),
                 note: None,
                 source: None,
             })

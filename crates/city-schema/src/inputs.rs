@@ -215,8 +215,20 @@ pub struct UnitInput {
     pub target_level: Option<String>,
     /// 目标年份 — By when.
     pub target_year: Option<i32>,
+    /// 阶段目标 — Steps on the way to the target level, in strictly rising years before
+    /// `targetYear` and inside the programme's period.
+    pub milestones: Option<Vec<MilestoneInput>>,
     /// 备注 — A note on the document's wording or an open question.
     pub note: Option<String>,
+}
+
+/// 阶段目标输入 — A level a unit should reach by a year.
+#[derive(InputObject, Debug, Clone)]
+pub struct MilestoneInput {
+    /// 年份 — By the end of this year.
+    pub year: i32,
+    /// 水平 — The level, in the document's words.
+    pub level: String,
 }
 
 impl UnitInput {
@@ -246,6 +258,15 @@ impl UnitInput {
             name_en: self.name_en,
             target_level: self.target_level,
             target_year: self.target_year,
+            milestones: self
+                .milestones
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| model::Milestone {
+                    year: m.year,
+                    level: m.level,
+                })
+                .collect(),
             note: self.note,
             source: None,
         })

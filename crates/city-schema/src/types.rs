@@ -296,6 +296,25 @@ pub struct TargetDuration {
     pub max_years: i32,
 }
 
+/// 阶段目标 — A level a unit should reach by a year.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(shareable)]
+pub struct Milestone {
+    /// 年份 — By the end of this year.
+    pub year: i32,
+    /// 水平 — The level, in the document's words.
+    pub level: String,
+}
+
+impl From<model::Milestone> for Milestone {
+    fn from(m: model::Milestone) -> Self {
+        Self {
+            year: m.year,
+            level: m.level,
+        }
+    }
+}
+
 /// 年均进度 — An amount per year, as a range (the bounds meet when it is one number).
 #[derive(SimpleObject, Debug, Clone, Copy)]
 #[graphql(shareable)]
@@ -770,6 +789,15 @@ impl Institution {
     }
 }
 
+impl Unit {
+    fn stored_milestones(&self) -> GqlResult<Vec<model::Milestone>> {
+        store::writes::milestones_of(self.0.milestones.as_deref()).map_err(|e| {
+            tracing::warn!(unit_id = %self.0.id, error = %e, "a stored unit's milestones cannot be read");
+            crate::error::coded(crate::Code::Internal, "internal error")
+        })
+    }
+}
+
 /// 建设单元 — What a programme builds at an institution: a specialty, key lab, centre, team or workstation.
 #[derive(Debug, Clone)]
 pub struct Unit(pub unit::Model, pub RegionCode);
@@ -835,6 +863,28 @@ impl Unit {
     /// 目标年份 — The year by which it should reach that level.
     async fn target_year(&self) -> Option<i32> {
         self.0.target_year
+    }
+    /// 阶段目标 — The steps the document names on the way to `targetLevel`, in year order
+    /// (「1年内全面开展中心工作,3年内达到省内领先,5年内达到全国知名水平」: the first two
+    /// here; the last is `targetLevel` / `targetYear`).
+    async fn milestones(&self) -> GqlResult<Vec<Milestone>> {
+        Ok(self
+            .stored_milestones()?
+            .into_iter()
+            .map(Milestone::from)
+            .collect())
+    }
+    /// 应达水平 — The level the unit should have reached by the end of `year`: the latest
+    /// milestone, or the target level, due in or before it. Null before the first.
+    async fn level_by(&self, year: i32) -> GqlResult<Option<Milestone>> {
+        let milestones = self.stored_milestones()?;
+        let target = self.0.target_year.zip(self.0.target_level.as_deref());
+        Ok(
+            model::unit::level_by(&milestones, target, year).map(|(year, level)| Milestone {
+                year,
+                level: level.to_owned(),
+            }),
+        )
     }
     /// 备注 — A note on the document's wording or a question it leaves open.
     async fn note(&self) -> Option<&str> {

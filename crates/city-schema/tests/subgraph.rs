@@ -252,6 +252,16 @@ async fn a_refused_mutation_names_the_field_and_writes_nothing() {
                 "UNKNOWN_REFERENCE",
             ),
             (
+                r#"mutation { createUnit(input: {programmeId: "Programme:140800:yc-lead-specialties", kind: SPECIALTY, nameZh: "x", nameEn: "x", targetLevel: "国家级", targetYear: 2021, milestones: [{year: 2020, level: "市级"}, {year: 2021, level: "省级"}]}) { id } }"#,
+                "milestones[1].year",
+                "MILESTONE_AFTER_TARGET",
+            ),
+            (
+                r#"mutation { createUnit(input: {programmeId: "Programme:140800:yc-lead-specialties", kind: SPECIALTY, nameZh: "x", nameEn: "x", milestones: [{year: 2021, level: "省级"}, {year: 2020, level: "市级"}]}) { id } }"#,
+                "milestones[1].year",
+                "MILESTONES_NOT_IN_ORDER",
+            ),
+            (
                 r#"mutation { deleteUnit(id: "Unit:140800:central-cardiology") { id } }"#,
                 "id",
                 "HAS_DEPENDENTS",

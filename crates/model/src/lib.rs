@@ -43,4 +43,4 @@ pub use plan::{PlanCategory, PlanItem};
 pub use programme::{Component, ComponentKind, Programme, Relation};
 pub use region::{Region, RegionCode, RegionLevel};
 pub use source::{Document, Source};
-pub use unit::{Unit, UnitKind};
+pub use unit::{Milestone, Unit, UnitKind};

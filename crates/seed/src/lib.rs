@@ -316,6 +316,22 @@ impl SeedFile {
             if let Some(s) = &x.source {
                 cite(&format!("unit {}", x.id), &s.document, &s.quote, &mut p);
             }
+            // A milestone's level is the document's words, like a target level.
+            let levels = x.milestones.iter().map(|m| m.level.as_str());
+            for level in levels.chain(
+                x.target_level
+                    .as_deref()
+                    .filter(|_| !x.milestones.is_empty()),
+            ) {
+                match &x.source {
+                    Some(s) if s.quote.contains(level) => {}
+                    Some(s) => p.push(format!(
+                        "unit {}: level «{level}» does not appear in its quote «{}»",
+                        x.id, s.quote
+                    )),
+                    None => p.push(format!("unit {}: milestones need a source", x.id)),
+                }
+            }
         }
         for x in &self.plan_items {
             let id = x.id.clone().unwrap_or_else(|| x.derived_id());
@@ -526,6 +542,29 @@ mod tests {
         });
         let err = seed.check(&province.indicators).unwrap_err().to_string();
         assert!(err.contains("number 2 does not appear"), "{err}");
+    }
+
+    #[test]
+    fn a_units_steps_are_the_documents_and_a_changed_one_is_caught() {
+        let mut province = province().unwrap();
+        let centre = province
+            .units
+            .iter_mut()
+            .find(|u| u.id == "rmc-organ-transplant")
+            .expect("the organ transplant centre is seeded");
+        assert_eq!(
+            centre.level_by(2022),
+            Some((2022, "省内领先")),
+            "「3年内达到省内领先」 is a step on the way to 全国知名水平"
+        );
+        assert_eq!(centre.level_by(2024), Some((2024, "全国知名水平")));
+        centre.milestones[1].level = "国内领先".into();
+        let indicators = province.indicators.clone();
+        let err = province.check(&indicators).unwrap_err().to_string();
+        assert!(
+            err.contains("level «国内领先» does not appear in its quote"),
+            "{err}"
+        );
     }
 
     #[test]

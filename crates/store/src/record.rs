@@ -343,6 +343,13 @@ pub fn read(table: &str, row: &Value) -> Result<Checked, Violations> {
                 name_en: m.name_en.clone(),
                 target_level: m.target_level.clone(),
                 target_year: m.target_year,
+                milestones: w::milestones_of(m.milestones.as_deref()).map_err(|e| {
+                    violation(
+                        "milestones",
+                        "BAD_PAYLOAD",
+                        format!("not a list of milestones: {e}"),
+                    )
+                })?,
                 note: m.note.clone(),
                 source: source(&m.source_document, &m.source_quote)?,
             };

@@ -234,6 +234,7 @@ pub(crate) fn unit_row(u: &Unit, version: i32) -> unit::ActiveModel {
         name_en: Set(u.name_en.clone()),
         target_level: Set(u.target_level.clone()),
         target_year: Set(u.target_year),
+        milestones: Set(milestones_col(&u.milestones)),
         note: Set(u.note.clone()),
         source_document: Set(sd),
         source_quote: Set(sq),
@@ -283,6 +284,22 @@ pub(crate) fn measure_sort_key(
         yyyymm(period.start),
         yyyymm(period.end)
     )
+}
+
+/// The `milestones` column: canonical JSON of a unit's milestones, none when there are none.
+pub(crate) fn milestones_col(milestones: &[model::Milestone]) -> Option<String> {
+    if milestones.is_empty() {
+        return None;
+    }
+    // Serialising plain structs of a number and a string cannot fail.
+    serde_json::to_string(milestones).ok()
+}
+
+/// The milestones stored in a `milestones` column.
+pub fn milestones_of(
+    col: Option<&str>,
+) -> std::result::Result<Vec<model::Milestone>, serde_json::Error> {
+    col.map_or(Ok(Vec::new()), serde_json::from_str)
 }
 
 /// The `readings` column: canonical JSON of the readings, none when there are none.

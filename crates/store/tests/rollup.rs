@@ -76,6 +76,7 @@ fn unit(id: &str, programme: &str, institution: Option<&str>) -> Unit {
         name_en: id.into(),
         target_level: None,
         target_year: None,
+        milestones: Vec::new(),
         note: None,
         source: None,
     }

@@ -45,6 +45,7 @@ fn unit(id: &str) -> Unit {
         name_en: "Cardiology".into(),
         target_level: None,
         target_year: Some(2022),
+        milestones: Vec::new(),
         note: None,
         source: None,
     }

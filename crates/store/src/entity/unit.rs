@@ -24,6 +24,10 @@ pub struct Model {
     pub target_level: Option<String>,
     /// Target year.
     pub target_year: Option<i32>,
+    /// Steps on the way to the target level (JSON list of `model::Milestone`), or none.
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestones: Option<String>,
     /// A note on the document's wording or an open question.
     pub note: Option<String>,
     /// Cited document id.

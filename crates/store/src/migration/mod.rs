@@ -17,6 +17,7 @@ mod m20261206_000010_indicator_formula;
 mod m20261207_000011_notes_and_tables;
 mod m20261207_000012_durations_and_counted_units;
 mod m20261208_000013_rollup_extremes;
+mod m20261209_000014_unit_milestones;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_notes_and_tables::Migration),
             Box::new(m20261207_000012_durations_and_counted_units::Migration),
             Box::new(m20261208_000013_rollup_extremes::Migration),
+            Box::new(m20261209_000014_unit_milestones::Migration),
         ]
     }
 }
