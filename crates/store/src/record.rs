@@ -630,6 +630,64 @@ mod tests {
         assert_eq!(rule(&ambiguous(&good.replace(",", ", "))), "NOT_CANONICAL");
     }
 
+    #[test]
+    fn a_units_milestones_are_read_and_checked_like_the_rest_of_it() {
+        let u = Unit {
+            id: "centre".into(),
+            programme: "p".into(),
+            component: None,
+            institution: None,
+            kind: model::UnitKind::Centre,
+            name_zh: "器官移植中心".into(),
+            name_en: "Organ Transplantation Centre".into(),
+            target_level: Some("全国知名水平".into()),
+            target_year: Some(2024),
+            milestones: vec![
+                model::Milestone {
+                    year: 2020,
+                    level: "全面开展中心工作".into(),
+                },
+                model::Milestone {
+                    year: 2022,
+                    level: "省内领先".into(),
+                },
+            ],
+            note: None,
+            source: None,
+        };
+        let row =
+            serde_json::to_value(crate::writes::unit_row(&u, 1).try_into_model().unwrap()).unwrap();
+        let rule = |row: &Value| match read("unit", row) {
+            Err(v) => v.0[0].rule,
+            Ok(c) => c.canonical.err().map_or("ACCEPTED", |v| v.0[0].rule),
+        };
+        let with = |milestones: &str| {
+            let mut r = row.clone();
+            r["milestones"] = Value::from(milestones);
+            r
+        };
+        assert_eq!(rule(&row), "ACCEPTED");
+        match accepted("unit", &row) {
+            Some(Record::Unit(back)) => assert_eq!(back, u),
+            other => panic!("not the unit: {other:?}"),
+        }
+        let good = row["milestones"].as_str().unwrap().to_owned();
+        assert_eq!(rule(&with("[{\"year\": \"2020\"}]")), "BAD_PAYLOAD");
+        assert_eq!(
+            rule(&with(&good.replace("2022", "2020"))),
+            "MILESTONES_NOT_IN_ORDER"
+        );
+        assert_eq!(rule(&with(&good.replace(",", ", "))), "NOT_CANONICAL");
+        // A unit without milestones leaves the column out, as rows did before it existed.
+        let mut plain = u.clone();
+        plain.milestones.clear();
+        let plain =
+            serde_json::to_value(crate::writes::unit_row(&plain, 1).try_into_model().unwrap())
+                .unwrap();
+        assert!(plain.get("milestones").is_none(), "{plain}");
+        assert_eq!(rule(&plain), "ACCEPTED");
+    }
+
     /// Spellings near the real ones: case changes, padding, look-alikes, control and format
     /// characters, and anything at all.
     fn spelling(real: &'static [&'static str]) -> impl Strategy<Value = String> {
