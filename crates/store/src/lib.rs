@@ -95,6 +95,11 @@ impl Store {
             return Err(Error::Config("no database URL".into()));
         }
         let mut opts = ConnectOptions::new(config.url.clone());
+        // A SQLite connection is a file handle on a thread of this process: it cannot be
+        // dropped by a server or a network, so pinging it on every checkout (a round trip to
+        // its thread per statement) buys nothing. PostgreSQL's connections keep the ping: one
+        // broken by a restart is replaced instead of failing a query.
+        opts.test_before_acquire(config.is_postgres());
         opts.max_connections(config.max_connections.max(1))
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))

@@ -376,9 +376,7 @@ impl Store {
         let targets = TargetGroupRow::find_by_statement(Statement::from_sql_and_values(
             backend, text, sql.values,
         ))
-        .all(&self.db)
-        .await
-        .ctx("reading target roll-ups")?;
+        .all(&self.db);
 
         // `?` parameters bind in order of appearance: the text is built front to back.
         let mut sql = Sql::new(postgres);
@@ -409,10 +407,13 @@ impl Store {
         let actuals = ActualGroupRow::find_by_statement(Statement::from_sql_and_values(
             backend, text, sql.values,
         ))
-        .all(&self.db)
-        .await
-        .ctx("reading actual roll-ups")?;
-        let caveats = self.caveats(q).await?;
+        .all(&self.db);
+        // The three reads go out at once, each on a connection of its own: a request waits
+        // for the slowest, not for their sum.
+        let (targets, actuals, caveats) = tokio::join!(targets, actuals, self.caveats(q));
+        let targets = targets.ctx("reading target roll-ups")?;
+        let actuals = actuals.ctx("reading actual roll-ups")?;
+        let caveats = caveats?;
         Ok(Facts {
             targets,
             actuals,

@@ -667,6 +667,34 @@ async fn every_sqlite_connection_enforces_foreign_keys_and_waits_when_busy() {
     }
 }
 
+/// The bundled SQLite keeps a statement's plan whatever is bound to it (the planner's
+/// stability guarantee, `.cargo/config.toml`): without it, after `ANALYZE` every rebound
+/// comparison statement is parsed and planned again, and the statement cache saves nothing.
+#[tokio::test]
+async fn the_bundled_sqlite_keeps_its_plans_and_takes_no_global_lock_per_allocation() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = test_support::sqlite();
+    let store = db.store(YUNCHENG).await;
+    let rows = store
+        .connection()
+        .query_all_raw(Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "PRAGMA compile_options".to_owned(),
+        ))
+        .await
+        .unwrap();
+    let options: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index(0).unwrap())
+        .collect();
+    for wanted in ["ENABLE_QPSG", "DEFAULT_MEMSTATUS=0", "ENABLE_STAT4"] {
+        assert!(
+            options.iter().any(|o| o == wanted),
+            "{wanted} missing from {options:?}"
+        );
+    }
+}
+
 /// Two servers on one database (two hubs behind a load balancer) each open their own
 /// handle; the database's writers' lock orders what they do at once: an import behind a
 /// marker is loaded once, a pushed batch applied once, and no update of the shared sync
