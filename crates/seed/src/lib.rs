@@ -160,6 +160,13 @@ fn appears(x: f64, quote: &str) -> bool {
             .any(|n| (n - x).abs() < 1e-9)
 }
 
+/// True when `x` is 100 (per cent) and `quote` says "all" (所有, 全部): 「全市所有县级及县级以上
+/// 中医医院…设立“治未病”科」 is a share of 100 % written without a digit. Only for percentages,
+/// so "all" never stands for a count.
+fn all_of(x: f64, quote: &str) -> bool {
+    (x - 100.0).abs() < 1e-9 && (quote.contains("所有") || quote.contains("全部"))
+}
+
 /// The numbers written in digits in `text`, each read whole (`13.36`, `2020`); whitespace
 /// separates numbers (「700 300」 is two).
 fn digit_numbers(text: &str) -> Vec<f64> {
@@ -415,8 +422,9 @@ impl SeedFile {
                     let years = x
                         .duration
                         .map(|d| [f64::from(d.min_years), f64::from(d.max_years)]);
+                    let percent = ind.is_some_and(|i| i.value_type == model::ValueType::Percent);
                     for n in numbers.into_iter().chain(years.into_iter().flatten()) {
-                        if !appears(n, &s.quote) {
+                        if !appears(n, &s.quote) && !(percent && all_of(n, &s.quote)) {
                             p.push(format!(
                                 "{what}: number {n} does not appear in its quote «{}»",
                                 s.quote
@@ -581,6 +589,29 @@ mod tests {
         assert!(appears(13.36, "占比 13.36%。"));
         assert_eq!(digit_numbers("700 300"), vec![700.0, 300.0]);
         assert_eq!(digit_numbers("到2022年."), vec![2022.0]);
+    }
+
+    #[test]
+    fn all_stands_for_a_hundred_per_cent_only_where_the_quote_says_it() {
+        assert!(all_of(100.0, "全市所有县级及县级以上中医医院"));
+        assert!(
+            !all_of(30.0, "全市所有县级及县级以上中医医院"),
+            "所有 is 100, nothing else"
+        );
+        assert!(!all_of(100.0, "县级及县级以上中医医院"), "no 所有, no 100");
+        let province = province().unwrap();
+        let mut seed = for_region(model::region::LINFEN).unwrap().unwrap();
+        seed.check(&province.indicators).unwrap();
+        let t = seed
+            .targets
+            .iter_mut()
+            .find(|t| t.id.as_deref() == Some("lf-tcm-hospitals-preventive-depts"))
+            .expect("所有 TCM hospitals is stored as 100 %");
+        // Still a quote from the document, but without the word that carries the 100 %.
+        t.source.as_mut().unwrap().quote =
+            "县级及县级以上中医医院和 30% 以上综合医院设立“治未病”科".into();
+        let err = seed.check(&province.indicators).unwrap_err().to_string();
+        assert!(err.contains("number 100 does not appear"), "{err}");
     }
 
     #[test]
