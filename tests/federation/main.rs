@@ -16,5 +16,6 @@ mod partial_failure;
 mod postgres_servers;
 mod recovery;
 mod security;
+mod splice;
 mod support;
 mod sync;

@@ -46,7 +46,7 @@ pub enum Answer {
     /// the forwarded document's root).
     Data {
         /// By the forwarded root fields' response keys.
-        data: async_graphql::indexmap::IndexMap<String, async_graphql::Value>,
+        data: async_graphql::indexmap::IndexMap<String, crate::delegate::client::Part>,
         /// Every error it reported.
         errors: Vec<NodeError>,
     },
@@ -202,7 +202,7 @@ mod tests {
             data: Some(
                 [(
                     "units".to_owned(),
-                    async_graphql::Value::String(marker.to_owned()),
+                    async_graphql::Value::String(marker.to_owned()).into(),
                 )]
                 .into_iter()
                 .collect(),
@@ -295,9 +295,9 @@ mod tests {
         answer(YUNCHENG, fake, Some(&doc()), &caller).await
     }
 
-    fn marker(a: &Answer) -> Option<&async_graphql::Value> {
+    fn marker(a: &Answer) -> Option<async_graphql::Value> {
         match a {
-            Answer::Data { data, .. } => data.get("units"),
+            Answer::Data { data, .. } => data.get("units").map(|p| p.to_value()),
             _ => None,
         }
     }
@@ -430,10 +430,12 @@ mod tests {
             assert_eq!(a.freshness.answered_by, by, "row {i}");
             assert_eq!(a.freshness.stale, stale, "row {i}");
             assert_eq!(
-                marker(&a.answer).and_then(|v| match v {
-                    async_graphql::Value::String(s) => Some(s.as_str()),
-                    _ => None,
-                }),
+                marker(&a.answer)
+                    .and_then(|v| match v {
+                        async_graphql::Value::String(s) => Some(s),
+                        _ => None,
+                    })
+                    .as_deref(),
                 want,
                 "row {i}"
             );

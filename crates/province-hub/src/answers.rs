@@ -37,9 +37,21 @@ impl ReplicaAnswers {
         self.0.get(key)
     }
 
+    /// Keeps `answer` (unless it has errors) as JSON text: smaller than the values, and a hit
+    /// is then spliced into the response as a live node's answer is, not written out again.
     pub(crate) fn put(&self, key: AnswerKey, answer: &NodeResponse) {
         if answer.errors.is_empty() {
-            self.0.put(key, answer.clone());
+            let data = answer
+                .data
+                .as_ref()
+                .map(|d| d.iter().map(|(k, p)| (k.clone(), p.to_json())).collect());
+            self.0.put(
+                key,
+                NodeResponse {
+                    data,
+                    errors: Vec::new(),
+                },
+            );
         }
     }
 }
@@ -61,8 +73,10 @@ mod tests {
     }
 
     fn answer(n: i64) -> NodeResponse {
-        serde_json::from_value(serde_json::json!({ "data": { "units": { "totalCount": n } } }))
-            .unwrap()
+        serde_json::from_str(&format!(
+            r#"{{ "data": {{ "units": {{ "totalCount": {n} }} }} }}"#
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -70,6 +84,26 @@ mod tests {
         let kept = ReplicaAnswers::new(8);
         kept.put(key((10, 1), "province_viewer"), &answer(5));
         assert_eq!(kept.get(&key((10, 1), "province_viewer")), Some(answer(5)));
+        let computed = NodeResponse {
+            data: Some(
+                [(
+                    "units".to_owned(),
+                    crate::delegate::client::Part::Value(
+                        async_graphql::value!({ "totalCount": 7 }),
+                    ),
+                )]
+                .into_iter()
+                .collect(),
+            ),
+            errors: Vec::new(),
+        };
+        kept.put(key((10, 1), "city_viewer"), &computed);
+        let hit = kept.get(&key((10, 1), "city_viewer")).unwrap();
+        assert!(
+            matches!(&hit.data.as_ref().unwrap()["units"], crate::delegate::client::Part::Json(j) if j.get() == r#"{"totalCount":7}"#),
+            "kept as text, to be spliced: {hit:?}"
+        );
+        assert_eq!(hit, computed, "the same answer");
         assert_eq!(
             kept.get(&key((11, 1), "province_viewer")),
             None,

@@ -10,7 +10,7 @@ use model::RegionCode;
 use crate::{
     choice,
     delegate::{
-        client::{CallError, NodeError, NodeResponse},
+        client::{CallError, NodeError, NodeResponse, Part},
         document::Forwarded,
     },
     registry::Registry,
@@ -134,7 +134,11 @@ async fn execute_on_replica(
         .data(view.replica.store.clone());
     let resp = view.schema.execute(req).await;
     let data = match resp.data {
-        Value::Object(map) => Some(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        Value::Object(map) => Some(
+            map.into_iter()
+                .map(|(k, v)| (k.to_string(), Part::Value(v)))
+                .collect(),
+        ),
         _ => None,
     };
     let errors = resp

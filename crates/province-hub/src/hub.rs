@@ -146,9 +146,8 @@ impl City {
                 }
                 Ok(data
                     .get(key)
-                    .filter(|v| **v != Value::Null)
-                    .cloned()
-                    .map(Delegated::new))
+                    .filter(|p| !p.is_null())
+                    .map(|p| Delegated::new(p.resolve(ctx))))
             }
         }
     }

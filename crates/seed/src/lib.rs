@@ -424,7 +424,8 @@ impl SeedFile {
                         .map(|d| [f64::from(d.min_years), f64::from(d.max_years)]);
                     let percent = ind.is_some_and(|i| i.value_type == model::ValueType::Percent);
                     for n in numbers.into_iter().chain(years.into_iter().flatten()) {
-                        if !appears(n, &s.quote) && !(percent && all_of(n, &s.quote)) {
+                        let written = appears(n, &s.quote) || (percent && all_of(n, &s.quote));
+                        if !written {
                             p.push(format!(
                                 "{what}: number {n} does not appear in its quote «{}»",
                                 s.quote

@@ -414,10 +414,13 @@ async fn run<E: Executor>(
         };
         return crate::multipart::answer(ep, request, plan, context).await;
     }
+    // Delegated answers are passed through as the bytes their node wrote (see `splice`).
+    let splices = crate::splice::Splices::new();
     let request = request
         .data(caller(headers))
         .data(access)
-        .data(auth::RefusalRecorded::default());
+        .data(auth::RefusalRecorded::default())
+        .data(splices.clone());
     let mut response = match execute_bounded(&ep.executor, request, &ep.config).await {
         Ok(response) => response,
         Err(stopped) => {
@@ -428,7 +431,7 @@ async fn run<E: Executor>(
     if let Some(order) = &order {
         order.apply(&mut response.data);
     }
-    respond(response, graphql_response, kind)
+    respond(response, graphql_response, kind, Some(&splices))
 }
 
 /// At most this many fragments of one query are deferred (each is an execution of its own);
@@ -524,6 +527,7 @@ pub(crate) fn respond(
     mut response: async_graphql::Response,
     graphql_response: bool,
     kind: Option<crate::telemetry::OperationKind>,
+    splices: Option<&crate::splice::Splices>,
 ) -> Response {
     let failed_before_execution = code_errors(&mut response);
     // A document refused before execution answers with its first error's status (a 4xx)
@@ -559,7 +563,10 @@ pub(crate) fn respond(
         serde_json::to_string(&response)
     };
     let body = match serialised {
-        Ok(b) => b,
+        Ok(b) => match splices {
+            Some(s) => s.substitute(b),
+            None => b,
+        },
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a GraphQL response");
             return request_error(Code::Internal, "internal error", graphql_response);

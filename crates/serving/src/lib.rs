@@ -11,6 +11,7 @@
 //! - [`graphql`]: the handler.
 //! - [`limits`]: token, field and alias limits, rate limits.
 //! - [`listener`]: connection caps and the idle time-out.
+//! - [`splice`]: another server's answer passed through as the bytes it wrote.
 //! - [`shutdown_signal`]: Ctrl-C / SIGTERM.
 
 pub mod budget;
@@ -20,6 +21,7 @@ pub mod limits;
 pub mod listener;
 mod multipart;
 pub mod order;
+pub mod splice;
 pub mod telemetry;
 pub mod tls;
 pub mod validated;
@@ -27,6 +29,7 @@ pub mod validated;
 pub use graphql::{CallerAuthorization, GraphqlEndpoint, graphql_routes, graphql_routes_with};
 pub use limits::RateLimitConfig;
 pub use listener::ConnectionConfig;
+pub use splice::Splices;
 pub use telemetry::MetricsConfig;
 /// The pages a server ships (GraphiQL, the dashboard) and their assets.
 pub use web::{Pages, routes as page_routes};

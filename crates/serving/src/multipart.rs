@@ -101,7 +101,7 @@ pub(crate) async fn answer<E: Executor>(
     order.apply(&mut initial.data);
     if code_errors(&mut initial) {
         // Refused before execution: one plain answer, and the deferred parts are dropped.
-        return respond(initial, cx.graphql_response, cx.kind);
+        return respond(initial, cx.graphql_response, cx.kind, None);
     }
     let outcome = initial
         .errors

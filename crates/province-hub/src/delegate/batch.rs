@@ -197,8 +197,8 @@ fn per_parent(city: RegionCode, a: &Answered, alias: &str) -> CityAnswer {
         Answer::Data { data, errors } => {
             let list = data
                 .get(alias)
-                .and_then(|v| match v {
-                    Value::List(items) => Some(items.clone()),
+                .and_then(|p| match p.to_value() {
+                    Value::List(items) => Some(items),
                     _ => None,
                 })
                 .unwrap_or_default();

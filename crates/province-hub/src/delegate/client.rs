@@ -114,16 +114,90 @@ pub fn response_path(ctx: &async_graphql::Context<'_>) -> Vec<async_graphql::Pat
         .unwrap_or_default()
 }
 
-/// A node's GraphQL response. `data` is parsed straight into async-graphql values, the form the
-/// hub splices into its own response, so each answer is converted once.
+/// A node's GraphQL response. Each root field of `data` is kept as the JSON text the node wrote
+/// (checked, not converted): the hub passes it through into its own response.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct NodeResponse {
     /// `data`, keyed by the forwarded root fields' response keys.
     #[serde(default)]
-    pub data: Option<async_graphql::indexmap::IndexMap<String, async_graphql::Value>>,
+    pub data: Option<async_graphql::indexmap::IndexMap<String, Part>>,
     /// Errors, with paths relative to `data`.
     #[serde(default)]
     pub errors: Vec<NodeError>,
+}
+
+/// One root field of a city's answer: the JSON text a node wrote (a live call), or a value
+/// computed in process (a replica's answer).
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// As the node wrote it; its syntax was checked when the response was read.
+    Json(Box<serde_json::value::RawValue>),
+    /// As the replica's execution produced it.
+    Value(async_graphql::Value),
+}
+
+impl Part {
+    /// Whether the field's answer is `null`.
+    pub fn is_null(&self) -> bool {
+        match self {
+            Self::Json(j) => j.get() == "null",
+            Self::Value(v) => *v == async_graphql::Value::Null,
+        }
+    }
+
+    /// The answer as a GraphQL value (text is parsed: for the callers that need to look
+    /// inside it). Text that is not a GraphQL value — it cannot be: it parsed as JSON — is
+    /// `null`, and logged.
+    pub fn to_value(&self) -> async_graphql::Value {
+        match self {
+            Self::Value(v) => v.clone(),
+            Self::Json(j) => serde_json::from_str(j.get()).unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a node's answer is not a GraphQL value");
+                async_graphql::Value::Null
+            }),
+        }
+    }
+
+    /// The answer as JSON text (a value is written out once; text stays as it is).
+    pub fn to_json(&self) -> Self {
+        match self {
+            Self::Json(j) => Self::Json(j.clone()),
+            Self::Value(v) => serde_json::value::to_raw_value(v)
+                .map_or_else(|_| Self::Value(v.clone()), Self::Json),
+        }
+    }
+
+    /// The answer for the field being resolved: the node's text, spliced into the response
+    /// where the request allows it (`serving::Splices`), otherwise its value.
+    pub fn resolve(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Value {
+        match (self, ctx.data_opt::<serving::Splices>()) {
+            (Self::Json(j), Some(splices)) => {
+                async_graphql::Value::String(splices.placeholder(j.clone()))
+            }
+            _ => self.to_value(),
+        }
+    }
+}
+
+impl PartialEq for Part {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Json(a), Self::Json(b)) => a.get() == b.get(),
+            _ => self.to_value() == other.to_value(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Part {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(Self::Json)
+    }
+}
+
+impl From<async_graphql::Value> for Part {
+    fn from(v: async_graphql::Value) -> Self {
+        Self::Value(v)
+    }
 }
 
 /// Calls nodes.
