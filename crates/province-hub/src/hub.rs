@@ -137,12 +137,15 @@ impl City {
                 Ok(None)
             }
             Answer::Data { data, errors } => {
-                let base = crate::delegate::client::response_path(ctx);
-                for e in errors
+                let mine = errors
                     .iter()
-                    .filter(|e| e.path.first().and_then(|p| p.as_str()) == Some(key))
-                {
-                    ctx.add_error(e.rebased(&base, 1, 0, city));
+                    .filter(|e| e.path.first().and_then(|p| p.as_str()) == Some(key));
+                // The path is built only for a field with errors (most have none).
+                let mut base = None;
+                for e in mine {
+                    let base =
+                        base.get_or_insert_with(|| crate::delegate::client::response_path(ctx));
+                    ctx.add_error(e.rebased(base, 1, 0, city));
                 }
                 Ok(data
                     .get(key)

@@ -412,7 +412,7 @@ impl Registry {
         };
         let key = FlightKey {
             query: doc.query.clone(),
-            variables: serde_json::Value::Object(doc.variables.clone()).to_string(),
+            variables: serde_json::to_string(&doc.variables).unwrap_or_default(),
             visibility: visibility.to_owned(),
         };
         let follow = {

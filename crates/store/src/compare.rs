@@ -218,7 +218,7 @@ fn from_where(sql: &mut Sql, q: &FactsQuery, table: &str) -> String {
     let from = sql.param(q.years.0 * 100 + 1);
     let to = sql.param(q.years.1 * 100 + 12);
     // The unit is only needed to find a row's institution or programme; without it the
-    // query reads nothing but the covering index.
+    // query reads the one table.
     let join = if q.level == GroupLevel::Institution || !q.programmes.is_empty() {
         "LEFT JOIN unit u ON a.scope_kind = 'unit' AND u.id = a.scope_id "
     } else {
