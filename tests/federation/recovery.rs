@@ -266,6 +266,40 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// A node stopped gracefully has closed its database: its SQLite write-ahead log is folded
+/// into the database file, so that one file alone holds every change (a copy of it is a whole
+/// backup), and no late connection of the stopped node rewrites files an operator puts back.
+#[tokio::test]
+async fn a_stopped_node_leaves_its_whole_database_in_the_sqlite_file() {
+    let dbs = dbs("sqlite", "stopped").await.unwrap();
+    let node_addr = free_addr().await;
+    // No hub answers: the node writes locally, and the pusher keeps retrying until the stop.
+    let hub_url = format!("http://{}", free_addr().await);
+    let node = Node::start_verifying(&dbs, node_addr, &hub_url, 50, 0).await;
+    write_load(&node.store, 0..20).await;
+    let (last, history) = (
+        node.store.last_seq().await.unwrap(),
+        node.store.history().await.unwrap(),
+    );
+    node.stop().await;
+
+    let path = sqlite_path(&dbs.node);
+    let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "the write-ahead log is left with {} bytes",
+        std::fs::metadata(&wal).map_or(0, |m| m.len())
+    );
+    let copy = tempfile::tempdir().unwrap();
+    let alone = copy.path().join("node.db");
+    std::fs::copy(&path, &alone).unwrap();
+    let reopened = Store::connect(&DatabaseConfig::sqlite_file(&alone), YUNCHENG)
+        .await
+        .unwrap();
+    assert_eq!(reopened.last_seq().await.unwrap(), last);
+    assert_eq!(reopened.history().await.unwrap(), history);
+}
+
 /// The node's database as if the disk were lost: the SQLite file and its log removed, or the
 /// PostgreSQL database dropped and created empty.
 async fn lose(config: &DatabaseConfig) {

@@ -411,9 +411,11 @@ async fn a_crash_in_the_middle_of_a_batch_leaves_nothing_and_the_resend_complete
         // Changes pile up while the node is stopped, so its next push is one full batch; that
         // batch dies after 7 of its rows, and the restarted node resends it. (The node asks
         // for batches of 400, more than the hub's 100: it shrinks to the hub's limit.)
-        let store = node.store.clone();
         node.stop().await;
+        // Written by another process of the city's (the node closed its own connections).
+        let store = Store::connect(&dbs.node, YUNCHENG).await.unwrap();
         write_load(&store, 0..30).await;
+        store.close().await.unwrap();
         hub.replicas.crash_next_apply_after(7);
         let node = Node::start(&dbs, node_addr, &format!("http://{hub_addr}"), 400).await;
         caught_up(&node.store, &hub.replica()).await;
@@ -447,9 +449,10 @@ async fn a_node_restarted_mid_push_resumes_where_the_hub_is() {
         let start = hub.replica().applied_seq().await.unwrap();
         // Changes pile up while the node is stopped; restarted with small batches (5 changes),
         // it is stopped again as soon as the first ones land.
-        let store = node.store.clone();
         node.stop().await;
+        let store = Store::connect(&dbs.node, YUNCHENG).await.unwrap();
         write_load(&store, 0..120).await;
+        store.close().await.unwrap();
         let node = Node::start(&dbs, node_addr, &hub_url, 5).await;
         let replica = hub.replica();
         loop {

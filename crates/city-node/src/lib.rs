@@ -347,6 +347,7 @@ pub async fn serve_state(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
+    let (store, pusher) = (state.store.clone(), state.pusher.clone());
     let app = router(state, config)?;
     serving::tls::serve(
         listener,
@@ -359,5 +360,15 @@ pub async fn serve_state(
     .map_err(|e| match e {
         serving::tls::ServeError::Tls(e) => Error::Tls(e),
         serving::tls::ServeError::Io(e) => Error::Serve(e),
-    })
+    })?;
+    // Last, once nothing serves and the pusher has let go: the database is closed, so a
+    // stopped node leaves a complete database file and touches it no more.
+    if let Some(pusher) = pusher {
+        pusher.stopped().await;
+    }
+    if let Err(e) = store.close().await {
+        tracing::warn!(error = %e, "closing the database on shutdown");
+    }
+    tracing::info!(city = %store.owner(), "city node stopped");
+    Ok(())
 }

@@ -457,6 +457,7 @@ pub async fn serve_state(
 ) -> Result<(), Error> {
     let addr = listener.local_addr().map_err(Error::Serve)?;
     tracing::info!(%addr, "province hub listening");
+    let (store, replicas) = (state.store.clone(), state.replicas.clone());
     let app = router(state, config)?;
     serving::tls::serve(
         listener,
@@ -469,5 +470,17 @@ pub async fn serve_state(
     .map_err(|e| match e {
         serving::tls::ServeError::Tls(e) => Error::Tls(e),
         serving::tls::ServeError::Io(e) => Error::Serve(e),
-    })
+    })?;
+    // Last, once nothing serves: every database is closed, so each SQLite file is whole on
+    // its own and the stopped hub touches none of them again.
+    for replica in replicas.iter() {
+        if let Err(e) = replica.store.close().await {
+            tracing::warn!(city = %replica.city, error = %e, "closing a replica on shutdown");
+        }
+    }
+    if let Err(e) = store.close().await {
+        tracing::warn!(error = %e, "closing the hub's database on shutdown");
+    }
+    tracing::info!("province hub stopped");
+    Ok(())
 }

@@ -156,6 +156,8 @@ impl PushError {
 #[derive(Debug, Clone)]
 pub struct PusherHandle {
     status: Arc<Mutex<PushStatus>>,
+    /// Becomes true once the pusher has stopped and let go of its store.
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl PusherHandle {
@@ -165,6 +167,13 @@ impl PusherHandle {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Waits until the pusher has stopped (after its shutdown fired) and let go of its store.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopped.clone();
+        // An error means the sender is gone, which happens only once the pusher has stopped.
+        let _ = rx.wait_for(|s| *s).await;
     }
 }
 
@@ -234,8 +243,12 @@ pub fn spawn_with_tls(
         resync: None,
         last_verify: Some(Instant::now()),
     };
-    tokio::spawn(pusher.run(shutdown));
-    Ok(Some(PusherHandle { status }))
+    let (done, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        pusher.run(shutdown).await;
+        let _ = done.send(true);
+    });
+    Ok(Some(PusherHandle { status, stopped }))
 }
 
 impl Pusher {
