@@ -1,6 +1,6 @@
 //! A city node: one city's server. It owns the city's database, loads the city's seed on first
-//! start, and serves the programme subgraph at `/graphql` and a health check at `/health`.
-//! (The sync issue adds the change log and the pusher task here.)
+//! start, serves the programme subgraph at `/graphql` and a health check at `/health`, and
+//! runs the pusher that sends its change log up to the hub.
 //!
 //! # Layout
 //! - [`Config`]: what a node needs to start.

@@ -1,7 +1,7 @@
 //! The province hub. It owns the province's database (the 136 programme, province-level
 //! institutions and units, the indicator catalogue), loads the province seed on first start,
 //! and serves one GraphQL endpoint at `/graphql`: the province's data alongside every city's,
-//! each city's part delegated live to that city's node. (The sync issue adds the replicas.)
+//! each city's part answered live by that city's node or from the hub's replica of it.
 //!
 //! # Layout
 //! - [`Config`]: what the hub needs to start, including the node registry.
@@ -201,9 +201,10 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The province subgraph's schema over `store`, with `config`'s limits. Today it has the same
-/// types as a city's subgraph (served from the province's data); the federation issue adds the
-/// hub-only fields.
+/// The province subgraph's schema over `store`, with `config`'s limits: the same types as a
+/// city's subgraph, served from the province's data. The hub's public schema
+/// ([`hub::build_hub_schema`]) adds the hub-only fields (cities, comparison, status) and runs
+/// this one in process where a part is the province's own (`node(id:)` of a province id).
 pub fn province_schema(
     store: Store,
     config: &serving::GraphqlConfig,

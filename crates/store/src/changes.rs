@@ -1,5 +1,5 @@
 //! The outbox. Every write appends one change record in its own transaction
-//! ([`record`]); the sync issue's pusher reads them in order ([`Store::changes_after`]).
+//! ([`record`]); the node's pusher reads them in order ([`Store::changes_after`]).
 //!
 //! Invariants: `seq` starts at 1 and has no gaps (the counter row is bumped inside the writing
 //! transaction, so a rolled-back write gives its number back and concurrent writers queue on

@@ -1,6 +1,6 @@
 //! sea-orm entities, one module per table. Every table has a text primary key `id` (the local
-//! part of the global id), a `version` bumped on each write (the sync issue carries it in change
-//! records), and a unique `sort_key` that fixes list order and backs keyset pagination.
+//! part of the global id), a `version` bumped on each write (carried in change records to the
+//! replicas), and a unique `sort_key` that fixes list order and backs keyset pagination.
 //! These structs never leave the server as they are: the GraphQL crates map them explicitly.
 
 pub mod actual;

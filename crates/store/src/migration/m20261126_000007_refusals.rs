@@ -1,4 +1,4 @@
-//! Refused write attempts (issue 7's audit): who tried what, when, and why it was refused.
+//! Refused write attempts (the audit of refusals): who tried what, when, and why it was refused.
 
 // sea-orm-migration's trait is declared with an elided lifetime, so implementations must match it.
 #![allow(elided_lifetimes_in_paths)]
