@@ -254,7 +254,9 @@ EOF
   if [ -n "$ROUTER_PID" ]; then
     [ "$layout" = none ] && [ "$DEDUP" = 0 ] &&
       ROUTER_NOTE="Hive Router refused both traffic_shaping layouts: its subgraph dedup stayed at its default."
-    add_gateway "Hive Router $(hive_router --version 2>/dev/null | head -n 1 | awk '{print $NF}')" \
+    # `hive_router` has no --version (it would start a router): its first log line says it.
+    ROUTER_VERSION=$(grep -o '"version":"[^"]*"' "$WORK/router.log" | head -n 1 | cut -d'"' -f4)
+    add_gateway "Hive Router ${ROUTER_VERSION:-(version unknown)}" \
       "http://127.0.0.1:$ROUTER_PORT/graphql" "$ROUTER_PID" node
   else
     log "Hive Router did not start; its last log:"; tail -n 30 "$WORK/router.log" >&2
