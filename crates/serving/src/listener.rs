@@ -40,6 +40,10 @@ pub struct ConnectionConfig {
     /// A connection with nothing read or written for this long is closed (milliseconds;
     /// keep it above `timeout_ms` so a request still running is never cut).
     pub idle_timeout_ms: u64,
+    /// After a stop signal, how long requests still running get to finish (milliseconds);
+    /// then the server stops without waiting for them. No new connection is accepted after
+    /// the signal.
+    pub drain_ms: u64,
 }
 
 impl Default for ConnectionConfig {
@@ -48,6 +52,7 @@ impl Default for ConnectionConfig {
             max: 512,
             max_per_address: 256,
             idle_timeout_ms: 60_000,
+            drain_ms: 30_000,
         }
     }
 }

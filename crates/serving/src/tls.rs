@@ -152,9 +152,44 @@ pub enum ServeError {
 }
 
 /// Serves `app` on `listener` — with the connection limits of `connections`, over TLS when
-/// `tls` names a certificate — until `shutdown` resolves, then drains in-flight requests.
+/// `tls` names a certificate — until `shutdown` resolves, then drains in-flight requests for
+/// at most `connections.drain_ms` and returns without waiting for what is still running (a
+/// process that then exits closes those connections).
 /// Handlers see the peer's address as `ConnectInfo<SocketAddr>`.
 pub async fn serve(
+    listener: tokio::net::TcpListener,
+    connections: &crate::ConnectionConfig,
+    tls: &TlsConfig,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (signalled, mut on_signal) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = signalled.send(true);
+    };
+    let drain = Duration::from_millis(connections.drain_ms);
+    let deadline = async move {
+        // An error means the server (and its shutdown future) is gone: nothing to bound.
+        if on_signal.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(drain).await;
+    };
+    tokio::select! {
+        served = serve_until(listener, connections, tls, app, shutdown) => served,
+        () = deadline => {
+            tracing::warn!(
+                drain_ms = connections.drain_ms,
+                "requests still running when the drain time ran out: the server stops without them"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// [`serve`] without the drain deadline.
+async fn serve_until(
     listener: tokio::net::TcpListener,
     connections: &crate::ConnectionConfig,
     tls: &TlsConfig,
@@ -178,5 +213,114 @@ pub async fn serve(
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServeError::Io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // in tests a panic is the failure report
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// Serves a route that answers at once and one that never answers; returns the address,
+    /// the stop trigger and the server's task.
+    async fn server(
+        drain_ms: u64,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<(), ServeError>>,
+    ) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/quick", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/never",
+                axum::routing::get(|| std::future::pending::<&'static str>()),
+            );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let connections = crate::ConnectionConfig {
+            drain_ms,
+            ..crate::ConnectionConfig::default()
+        };
+        let task = tokio::spawn(async move {
+            serve(listener, &connections, &TlsConfig::default(), app, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        (addr, stop, task)
+    }
+
+    async fn get(addr: SocketAddr, path: &str) -> tokio::net::TcpStream {
+        let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+        sock.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        sock
+    }
+
+    /// A request that never ends does not hold a stopping server beyond its drain time.
+    #[tokio::test]
+    async fn a_stop_waits_for_running_requests_no_longer_than_the_drain_time() {
+        let (addr, stop, task) = server(200).await;
+        let _hung = get(addr, "/never").await;
+        // The hung request has reached its handler once a later request is answered.
+        let mut quick = get(addr, "/quick").await;
+        let mut buf = [0u8; 64];
+        assert!(quick.read(&mut buf).await.unwrap() > 0);
+        stop.send(()).unwrap();
+        let served = tokio::time::timeout(Duration::from_secs(20), task)
+            .await
+            .expect("the server is still waiting for the hung request");
+        assert!(served.unwrap().is_ok());
+    }
+
+    /// A request running at the stop signal is still answered when it ends within the drain
+    /// time.
+    #[tokio::test]
+    async fn a_request_running_at_the_stop_is_answered() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (entered_tx, entered) = tokio::sync::oneshot::channel::<()>();
+        let entered_tx = Arc::new(std::sync::Mutex::new(Some(entered_tx)));
+        let app = axum::Router::new().route(
+            "/slow",
+            axum::routing::get(move || {
+                let entered_tx = entered_tx.clone();
+                async move {
+                    if let Some(tx) = entered_tx.lock().unwrap().take() {
+                        let _ = tx.send(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    "done"
+                }
+            }),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            serve(
+                listener,
+                &crate::ConnectionConfig::default(),
+                &TlsConfig::default(),
+                app,
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+        });
+        let mut sock = get(addr, "/slow").await;
+        entered.await.unwrap();
+        stop.send(()).unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), sock.read_to_end(&mut answer)).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("done"), "{answer}");
+        task.await.unwrap().unwrap();
     }
 }
