@@ -239,7 +239,7 @@ mod tests {
             .route("/quick", axum::routing::get(|| async { "ok" }))
             .route(
                 "/never",
-                axum::routing::get(|| std::future::pending::<&'static str>()),
+                axum::routing::get(std::future::pending::<&'static str>),
             );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let connections = crate::ConnectionConfig {
