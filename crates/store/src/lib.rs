@@ -84,6 +84,9 @@ async fn postgres_refusal(config: &DatabaseConfig) -> Option<String> {
     }
 }
 
+/// How long [`Store::close`] waits for connections in use to be returned.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
 /// The PostgreSQL advisory lock migrations run under (any number unique to xingyi).
 const MIGRATION_LOCK: i64 = 0x7869_6e67_7969;
 
@@ -195,12 +198,20 @@ impl Store {
     /// each one in use to be returned. A server calls it last on a graceful shutdown: SQLite
     /// then checkpoints its write-ahead log into the database file, so the file alone is a
     /// complete copy, and no connection of this process touches the files afterwards (a
-    /// backup restored over them is not rewritten by a late close).
+    /// backup restored over them is not rewritten by a late close). A connection still in use
+    /// after [`CLOSE_WAIT`] (a request stuck past the server's drain time) is not waited for:
+    /// the error says so, and the process exiting closes it.
     pub async fn close(&self) -> Result<()> {
-        self.db
-            .close_by_ref()
-            .await
-            .ctx("closing the database connections")
+        match tokio::time::timeout(CLOSE_WAIT, self.db.close_by_ref()).await {
+            Ok(closed) => closed.ctx("closing the database connections"),
+            Err(_) => Err(Error::Db {
+                context: "closing the database connections",
+                source: sea_orm::DbErr::Custom(format!(
+                    "a connection was still in use after {} s",
+                    CLOSE_WAIT.as_secs()
+                )),
+            }),
+        }
     }
 
     /// The connection (for crates that add tables of their own, e.g. sync).
